@@ -1,0 +1,25 @@
+# Interface targets that carry the project's compile policy; link them PRIVATE.
+#   baton::warnings    the warning set (+ -Werror when BATON_WERROR is ON)
+#   baton::conversion  -Wconversion, for the pure core (crdt/)
+#   baton::sanitizers  ASan + UBSan when BATON_SANITIZE is ON
+option(BATON_WERROR "Treat warnings as errors" OFF)
+option(BATON_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+add_library(baton_warnings INTERFACE)
+add_library(baton::warnings ALIAS baton_warnings)
+target_compile_options(baton_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Woverloaded-virtual -Wimplicit-fallthrough
+  $<$<BOOL:${BATON_WERROR}>:-Werror>)
+
+add_library(baton_conversion INTERFACE)
+add_library(baton::conversion ALIAS baton_conversion)
+target_compile_options(baton_conversion INTERFACE -Wconversion -Wsign-conversion)
+
+add_library(baton_sanitizers INTERFACE)
+add_library(baton::sanitizers ALIAS baton_sanitizers)
+if(BATON_SANITIZE)
+  target_compile_options(baton_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(baton_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
