@@ -1,1 +1,484 @@
-// Placeholder; replaced by the module's implementation.
+// Projection: Apply records inputs; Header() and Derived() rebuild what changed. The header is
+// replayed from the plan-level events in (hlc, origin, seq) order so that the roster that
+// authorizes each PlanDefined is itself a function of the set: the first plan defines the
+// roster, later ones count only from a manager of the roster in force at their timestamp.
+#include "crdt/projection.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <type_traits>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+namespace baton::crdt {
+
+namespace {
+
+constexpr char kSnapshotMagic[8] = {'B', 'T', 'N', 'S', 'N', 'A', 'P', '1'};
+constexpr uint32_t kSnapshotVersion = 1;
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ULL;
+  for (char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[static_cast<size_t>(i)]);
+  return v;
+}
+
+bool HlcOrderLess(const Hlc& ah, const EventId& a, const Hlc& bh, const EventId& b) {
+  return WinsOver(bh, b, ah, a);
+}
+
+uint8_t RoleIn(const std::vector<SiteInfo>& roster, const SiteId& site) {
+  uint8_t role = Authority::kNone;
+  for (const SiteInfo& s : roster) {
+    if (s.id == site) role = static_cast<uint8_t>(s.role);
+  }
+  return role;
+}
+
+std::string PlanFlagReason(const char* kind, const SiteId& origin, const char* why) {
+  return std::string(kind) + " from site \"" + origin + "\": " + why;
+}
+
+}  // namespace
+
+Projection::Projection() : names_(std::make_shared<NameTable>()) {}
+
+// ---- Apply ----------------------------------------------------------------------------------
+
+Status Projection::Apply(const Event& e) {
+  if (e.seq == 0) return Status::InvalidArgument("event " + e.id().ToString() + ": seq 0");
+  if (event_count_ == 0) {
+    runbook_id_ = e.runbook_id;
+  } else if (e.runbook_id != runbook_id_) {
+    return Status::InvalidArgument("event " + e.id().ToString() + ": runbook \"" + e.runbook_id +
+                                   "\" is not this projection's \"" + runbook_id_ + "\"");
+  }
+  const uint64_t seen = vv_.Seen(e.origin);
+  if (e.seq <= seen) return Status::Ok();
+  if (e.seq != seen + 1) {
+    return Status::InvalidArgument("event " + e.id().ToString() + ": gap after seq " +
+                                   std::to_string(seen) + " of origin \"" + e.origin + "\"");
+  }
+  vv_.Set(e.origin, e.seq);
+  ++event_count_;
+  InvalidateViews();
+
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, PlanDefined>) {
+          PlanDefined stripped;
+          stripped.plan = b.plan;
+          stripped.plan.tasks.clear();
+          stripped.supersedes = b.supersedes;
+          plan_records_.push_back(PlanRecord{e.id(), e.hlc, e.actor, std::move(stripped)});
+          header_dirty_ = true;
+          // One listing per task id (the last one: a later line corrects an earlier one), so
+          // that no two writes share an event id in a register.
+          std::unordered_map<std::string_view, size_t> last;
+          for (size_t i = 0; i < b.plan.tasks.size(); ++i) last[b.plan.tasks[i].id] = i;
+          for (size_t i = 0; i < b.plan.tasks.size(); ++i) {
+            const TaskSpec& spec = b.plan.tasks[i];
+            if (spec.id.empty()) {
+              Malformed(e, "lists a task with an empty id (entry " + std::to_string(i + 1) +
+                               " is ignored)");
+            } else if (last[spec.id] != i) {
+              Malformed(e, "lists task \"" + spec.id + "\" twice (entry " +
+                               std::to_string(i + 1) + " is ignored)");
+            } else {
+              TaskFor(spec.id).AddListing(e, spec, b.supersedes, *names_);
+            }
+          }
+        } else if constexpr (std::is_same_v<T, PlanAmended>) {
+          plan_records_.push_back(PlanRecord{e.id(), e.hlc, e.actor, b});
+          header_dirty_ = true;
+        } else if constexpr (std::is_same_v<T, NoteAdded>) {
+          if (b.task_id.empty()) {
+            runbook_notes_.push_back(PlanRecord{e.id(), e.hlc, e.actor, b});
+            header_dirty_ = true;
+          } else {
+            TaskFor(b.task_id).AddEvent(e, *names_);
+          }
+        } else {
+          const std::string& task_id = [&]() -> const std::string& {
+            if constexpr (std::is_same_v<T, TaskAdded>) {
+              return b.spec.id;
+            } else {
+              return b.task_id;
+            }
+          }();
+          if (task_id.empty()) {
+            Malformed(e, "names no task");
+          } else {
+            TaskFor(task_id).AddEvent(e, *names_);
+          }
+        }
+      },
+      e.body);
+  return Status::Ok();
+}
+
+TaskState& Projection::TaskFor(const std::string& id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) it = tasks_.emplace(id, TaskState(id)).first;
+  return it->second;
+}
+
+void Projection::Malformed(const Event& e, std::string why) {
+  malformed_.push_back(Flag{e.id(), std::string(BodyKindName(e.body)) + ": " + std::move(why)});
+}
+
+void Projection::InvalidateViews() const {
+  canonical_valid_ = false;
+  flags_valid_ = false;
+  effective_valid_ = false;
+}
+
+// ---- Derivation -------------------------------------------------------------------------------
+
+const Projection::HeaderState& Projection::Header() const {
+  if (!header_dirty_) return header_;
+  HeaderState h;
+  std::vector<const PlanRecord*> defined, amended;
+  for (const PlanRecord& r : plan_records_) {
+    (std::holds_alternative<PlanDefined>(r.body) ? defined : amended).push_back(&r);
+  }
+  auto by_hlc = [](const PlanRecord* a, const PlanRecord* b) {
+    return HlcOrderLess(a->hlc, a->id, b->hlc, b->id);
+  };
+  std::sort(defined.begin(), defined.end(), by_hlc);
+  std::sort(amended.begin(), amended.end(), by_hlc);
+
+  std::vector<RecordId> plans;
+  for (const PlanRecord* r : defined) {
+    const auto& d = std::get<PlanDefined>(r->body);
+    const auto* roster_now = h.roster.Winner();
+    if (roster_now != nullptr &&
+        RoleIn(roster_now->value, r->id.origin) != static_cast<uint8_t>(SiteRole::kManager)) {
+      h.flags.push_back(Flag{r->id, PlanFlagReason("plan_defined", r->id.origin,
+                                                   "only a manager of the roster may define "
+                                                   "the plan")});
+      continue;
+    }
+    plans.push_back(RecordId{r->id.seq, names_->Intern(r->id.origin)});
+    h.name.Put(r->id, r->hlc, d.plan.name, d.supersedes);
+    h.timezone.Put(r->id, r->hlc, d.plan.timezone, d.supersedes);
+    h.window_start.Put(r->id, r->hlc, d.plan.window_start_ms, d.supersedes);
+    h.window_end.Put(r->id, r->hlc, d.plan.window_end_ms, d.supersedes);
+    h.roster.Put(r->id, r->hlc, d.plan.sites, d.supersedes);
+    h.teams.Put(r->id, r->hlc, d.plan.teams, d.supersedes);
+  }
+  static const std::vector<SiteInfo> kNoRoster;
+  const auto* roster_entry = h.roster.Winner();
+  const std::vector<SiteInfo>& roster = roster_entry ? roster_entry->value : kNoRoster;
+  const auto kManager = static_cast<uint8_t>(SiteRole::kManager);
+  for (const PlanRecord* r : amended) {
+    const auto& a = std::get<PlanAmended>(r->body);
+    if (RoleIn(roster, r->id.origin) != kManager) {
+      h.flags.push_back(Flag{r->id, PlanFlagReason("plan_amended", r->id.origin,
+                                                   "only a manager may amend the plan")});
+      continue;
+    }
+    if (a.name) h.name.Put(r->id, r->hlc, *a.name, a.supersedes);
+    if (a.window_start_ms) h.window_start.Put(r->id, r->hlc, *a.window_start_ms, a.supersedes);
+    if (a.window_end_ms) h.window_end.Put(r->id, r->hlc, *a.window_end_ms, a.supersedes);
+  }
+  for (const PlanRecord& r : runbook_notes_) {
+    const auto& n = std::get<NoteAdded>(r.body);
+    uint8_t role = RoleIn(roster, r.id.origin);
+    if (role == kManager || role == static_cast<uint8_t>(SiteRole::kSite)) {
+      h.notes.Add(Note{r.hlc, r.id, r.actor, n.text});
+    } else {
+      h.flags.push_back(Flag{r.id, PlanFlagReason("note_added", r.id.origin,
+                                                  role == Authority::kNone
+                                                      ? "site is not on the roster"
+                                                      : "an observer may not add notes")});
+    }
+  }
+
+  Authority next;
+  next.names = names_;
+  for (const SiteInfo& s : roster) {
+    uint32_t index = names_->Intern(s.id);
+    if (next.roles.size() <= index) next.roles.resize(index + 1, Authority::kNone);
+    next.roles[index] = static_cast<uint8_t>(s.role);
+  }
+  std::sort(plans.begin(), plans.end());
+  next.plans = std::move(plans);
+  // Trailing kNone entries carry no meaning; trim so equal rosters compare equal.
+  while (!next.roles.empty() && next.roles.back() == Authority::kNone) next.roles.pop_back();
+  if (next.roles != authority_.roles || next.plans != authority_.plans ||
+      authority_.names == nullptr) {
+    ++auth_epoch_;
+  }
+  authority_ = std::move(next);
+  header_ = std::move(h);
+  header_dirty_ = false;
+  return header_;
+}
+
+const TaskState& Projection::Derived(const TaskState& task) const {
+  Header();
+  if (task.dirty() || task.derived_epoch() != auth_epoch_) {
+    task.Derive(authority_);
+    task.set_derived_epoch(auth_epoch_);
+  }
+  return task;
+}
+
+// ---- Views ------------------------------------------------------------------------------------
+
+std::vector<std::string> Projection::TaskIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, task] : tasks_) {
+    const TaskState& t = Derived(task);
+    if (t.exists() && !t.removed()) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+const TaskState* Projection::Task(std::string_view id) const {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return nullptr;
+  return &Derived(it->second);
+}
+
+void Projection::ComputeEffectiveStatuses() const {
+  // Order-free by construction (no traversal order can leak into the result): blocked is
+  // reachability from failed tasks through pending ones; ready only looks at predecessors'
+  // own statuses. Both are linear and need no recursion, whatever the chain length.
+  effective_.clear();
+  std::vector<const TaskState*> live;
+  std::unordered_map<std::string_view, size_t> index;
+  for (const auto& [id, task] : tasks_) {
+    const TaskState& t = Derived(task);
+    if (!t.exists() || t.removed()) continue;
+    index.emplace(t.id(), live.size());
+    live.push_back(&t);
+  }
+  auto gates_start = [](const Dependency& d) {
+    return d.type == DependencyType::kFinishToStart || d.type == DependencyType::kStartToStart;
+  };
+  std::vector<std::vector<size_t>> successors(live.size());
+  std::vector<TaskStatus> status(live.size());
+  std::vector<size_t> frontier;
+  for (size_t i = 0; i < live.size(); ++i) {
+    status[i] = live[i]->status();
+    if (status[i] == TaskStatus::kFailed) frontier.push_back(i);
+    for (const Dependency& d : live[i]->spec().predecessors) {
+      auto it = index.find(d.task_id);
+      if (it != index.end() && gates_start(d)) successors[it->second].push_back(i);
+    }
+  }
+  while (!frontier.empty()) {
+    size_t p = frontier.back();
+    frontier.pop_back();
+    for (size_t s : successors[p]) {
+      if (status[s] != TaskStatus::kPending) continue;
+      status[s] = TaskStatus::kBlocked;
+      frontier.push_back(s);
+    }
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (status[i] == TaskStatus::kPending) {
+      bool ready = true;
+      for (const Dependency& d : live[i]->spec().predecessors) {
+        auto it = index.find(d.task_id);
+        if (it == index.end() || !gates_start(d)) continue;
+        TaskStatus ps = live[it->second]->status();
+        bool satisfied = ps == TaskStatus::kDone || ps == TaskStatus::kSkipped ||
+                         (d.type == DependencyType::kStartToStart && ps == TaskStatus::kRunning);
+        if (!satisfied) ready = false;
+      }
+      if (ready) status[i] = TaskStatus::kReady;
+    }
+    effective_.emplace(live[i]->id(), status[i]);
+  }
+  effective_valid_ = true;
+}
+
+TaskStatus Projection::EffectiveStatus(std::string_view id) const {
+  Header();
+  if (!effective_valid_) ComputeEffectiveStatuses();
+  auto it = effective_.find(id);
+  if (it != effective_.end()) return it->second;
+  const TaskState* t = Task(id);
+  return t != nullptr ? t->status() : TaskStatus::kPending;
+}
+
+Plan Projection::CurrentPlan() const {
+  const HeaderState& h = Header();
+  Plan plan;
+  plan.runbook_id = runbook_id_;
+  if (const auto* w = h.name.Winner()) plan.name = w->value;
+  if (const auto* w = h.timezone.Winner()) plan.timezone = w->value;
+  if (const auto* w = h.window_start.Winner()) plan.window_start_ms = w->value;
+  if (const auto* w = h.window_end.Winner()) plan.window_end_ms = w->value;
+  if (const auto* w = h.roster.Winner()) plan.sites = w->value;
+  if (const auto* w = h.teams.Winner()) plan.teams = w->value;
+  for (const std::string& id : TaskIds()) plan.tasks.push_back(Task(id)->Spec());
+  return plan;
+}
+
+bool Projection::HeaderConflict() const {
+  const HeaderState& h = Header();
+  return h.name.InConflict() || h.timezone.InConflict() || h.window_start.InConflict() ||
+         h.window_end.InConflict() || h.roster.InConflict() || h.teams.InConflict();
+}
+
+const SiteInfo* Projection::RosterEntry(std::string_view site) const {
+  const auto* roster = Header().roster.Winner();
+  if (roster == nullptr) return nullptr;
+  const SiteInfo* found = nullptr;
+  for (const SiteInfo& s : roster->value) {
+    if (s.id == site) found = &s;
+  }
+  return found;
+}
+
+std::vector<Flag> Projection::flags() const {
+  if (flags_valid_ && !header_dirty_) return flags_;
+  const HeaderState& h = Header();
+  flags_ = h.flags;
+  flags_.insert(flags_.end(), malformed_.begin(), malformed_.end());
+  for (const auto& [id, task] : tasks_) {
+    const TaskState& t = Derived(task);
+    flags_.insert(flags_.end(), t.flags().begin(), t.flags().end());
+  }
+  std::sort(flags_.begin(), flags_.end(), [](const Flag& a, const Flag& b) {
+    return a.id != b.id ? a.id < b.id : a.reason < b.reason;
+  });
+  flags_valid_ = true;
+  return flags_;
+}
+
+std::string Projection::CanonicalBytes() const {
+  if (canonical_valid_ && !header_dirty_) return canonical_;
+  const HeaderState& h = Header();
+  std::ostringstream out;
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(std::string("baton.projection.canonical.1"), vv_, event_count_, runbook_id_);
+    ar(h.name.Live(), h.timezone.Live(), h.window_start.Live(), h.window_end.Live(),
+       h.roster.Live(), h.teams.Live());
+    ar(std::vector<Note>(h.notes.begin(), h.notes.end()));
+    std::vector<const std::string*> ids;
+    ids.reserve(tasks_.size());
+    for (const auto& entry : tasks_) ids.push_back(&entry.first);
+    std::sort(ids.begin(), ids.end(),
+              [](const std::string* a, const std::string* b) { return *a < *b; });
+    ar(static_cast<uint64_t>(ids.size()));
+    for (const std::string* id : ids) {
+      const TaskState& t = Derived(tasks_.find(*id)->second);
+      ar(t.id(), t.exists(), t.removed(), t.spec(), t.ConflictingFields(),
+         static_cast<uint8_t>(t.status()), t.StatusConflict(), t.LiveReports(),
+         t.actual_start_ms(), t.actual_finish_ms(), t.LiveGateDecisions(),
+         std::vector<Note>(t.notes().begin(), t.notes().end()),
+         static_cast<uint8_t>(EffectiveStatus(*id)));
+    }
+    ar(flags());
+  }
+  canonical_ = std::move(out).str();
+  canonical_valid_ = true;
+  return canonical_;
+}
+
+// ---- Snapshot -----------------------------------------------------------------------------------
+
+std::string Projection::SerializeSnapshot() const {
+  std::vector<const TaskState*> tasks;
+  tasks.reserve(tasks_.size());
+  for (const auto& entry : tasks_) tasks.push_back(&entry.second);
+  std::sort(tasks.begin(), tasks.end(),
+            [](const TaskState* a, const TaskState* b) { return a->id() < b->id(); });
+  std::ostringstream out;
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(kSnapshotVersion, runbook_id_, vv_, event_count_, *names_, plan_records_, runbook_notes_,
+       malformed_, static_cast<uint64_t>(tasks.size()));
+    for (const TaskState* t : tasks) ar(*t);
+  }
+  std::string payload = std::move(out).str();
+  std::string bytes(kSnapshotMagic, sizeof(kSnapshotMagic));
+  PutU64(bytes, Fnv1a64(payload));
+  bytes += payload;
+  return bytes;
+}
+
+Result<Projection> Projection::FromSnapshot(std::string_view bytes) {
+  constexpr size_t kHeader = sizeof(kSnapshotMagic) + 8;
+  if (bytes.size() < kHeader || std::memcmp(bytes.data(), kSnapshotMagic, 8) != 0) {
+    return Status::Corruption("projection snapshot: bad magic or truncated header");
+  }
+  std::string_view payload = bytes.substr(kHeader);
+  if (GetU64(bytes.substr(8, 8)) != Fnv1a64(payload)) {
+    return Status::Corruption("projection snapshot: checksum mismatch (" +
+                              std::to_string(bytes.size()) + " bytes)");
+  }
+  Projection p;
+  try {
+    std::istringstream in{std::string(payload)};
+    cereal::PortableBinaryInputArchive ar(in);
+    uint32_t version = 0;
+    ar(version);
+    if (version != kSnapshotVersion) {
+      return Status::Corruption("projection snapshot: unknown version " + std::to_string(version));
+    }
+    uint64_t task_count = 0;
+    ar(p.runbook_id_, p.vv_, p.event_count_, *p.names_, p.plan_records_, p.runbook_notes_,
+       p.malformed_, task_count);
+    if (task_count > payload.size()) {
+      return Status::Corruption("projection snapshot: task count " + std::to_string(task_count));
+    }
+    for (uint64_t i = 0; i < task_count; ++i) {
+      TaskState t;
+      ar(t);
+      if (!t.Valid(p.names_->size())) {
+        return Status::Corruption("projection snapshot: task \"" + t.id() + "\" is inconsistent");
+      }
+      std::string id = t.id();
+      if (!p.tasks_.emplace(std::move(id), std::move(t)).second) {
+        return Status::Corruption("projection snapshot: task listed twice");
+      }
+    }
+    if (in.peek() != std::char_traits<char>::eof()) {
+      return Status::Corruption("projection snapshot: trailing bytes");
+    }
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("projection snapshot: ") + e.what());
+  }
+  for (const PlanRecord& r : p.plan_records_) {
+    if (!std::holds_alternative<PlanDefined>(r.body) &&
+        !std::holds_alternative<PlanAmended>(r.body)) {
+      return Status::Corruption("projection snapshot: a plan record holds another kind of event");
+    }
+  }
+  for (const PlanRecord& r : p.runbook_notes_) {
+    if (!std::holds_alternative<NoteAdded>(r.body)) {
+      return Status::Corruption("projection snapshot: plan event among runbook notes");
+    }
+  }
+  return p;
+}
+
+}  // namespace baton::crdt

@@ -1,1 +1,340 @@
-// Placeholder; replaced by the module's implementation.
+// Hash chains: writer, verifier and auditor. The verifier holds unsigned events until the signed
+// event that vouches for them arrives, then checks that one signature for the whole run; it never
+// returns an event that no valid signature covers.
+#include "daemon/identity/chain.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace baton::identity {
+namespace {
+
+constexpr std::string_view kDuplicatePrefix = "duplicate: ";
+
+std::string Id(const crdt::SiteId& origin, uint64_t seq) {
+  return crdt::EventId{origin, seq}.ToString();
+}
+
+std::string ShortHash(const crdt::Hash& hash) { return HashHex(hash).substr(0, 16); }
+
+}  // namespace
+
+// ---- ChainWriter ----------------------------------------------------------------------------
+
+ChainWriter::ChainWriter(KeyPair keys, std::string runbook_id, crdt::SiteId origin,
+                         uint64_t head_seq, crdt::Hash head_hash)
+    : keys_(std::move(keys)),
+      runbook_id_(std::move(runbook_id)),
+      origin_(std::move(origin)),
+      head_seq_(head_seq),
+      head_hash_(head_hash) {
+  BATON_CHECK(keys_.secret_key.size() == kSecretKeySize);
+  BATON_CHECK(keys_.public_key.size() == kPublicKeySize);
+}
+
+std::vector<VerifiedEvent> ChainWriter::Build(std::vector<crdt::Event> drafts) {
+  std::vector<VerifiedEvent> out;
+  out.reserve(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    crdt::Event& e = drafts[i];
+    e.runbook_id = runbook_id_;
+    e.origin = origin_;
+    e.seq = head_seq_ + 1;
+    e.prev_hash = head_hash_;
+    crdt::SignedEvent signed_event{crdt::EncodeEvent(e), ""};
+    // The chain makes one signature vouch for every earlier event; kSignEvery bounds what a
+    // receiver must hold unverified.
+    if (i + 1 == drafts.size() || (i + 1) % kSignEvery == 0) {
+      signed_event.signature = Sign(signed_event.payload, keys_.secret_key);
+    }
+    const crdt::Hash hash = HashPayload(signed_event.payload);
+    head_seq_ = e.seq;
+    head_hash_ = hash;
+    out.push_back(VerifiedEvent{std::move(e), hash, crdt::EncodeEnvelope(signed_event)});
+  }
+  return out;
+}
+
+void ChainWriter::SetHead(uint64_t seq, const crdt::Hash& hash) {
+  head_seq_ = seq;
+  head_hash_ = hash;
+}
+
+// ---- ChainVerifier --------------------------------------------------------------------------
+
+ChainVerifier::ChainVerifier(std::string runbook_id, PublicKeyLookup public_key_of)
+    : runbook_id_(std::move(runbook_id)), public_key_of_(std::move(public_key_of)) {}
+
+void ChainVerifier::SetHead(const crdt::SiteId& origin, uint64_t seq, const crdt::Hash& hash) {
+  OriginChain& chain = chains_[origin];
+  chain.head_seq = seq;
+  chain.head_hash = hash;
+  chain.pending.clear();
+}
+
+uint64_t ChainVerifier::head_seq(const crdt::SiteId& origin) const {
+  auto it = chains_.find(origin);
+  return it == chains_.end() ? 0 : it->second.head_seq;
+}
+
+size_t ChainVerifier::pending_count(const crdt::SiteId& origin) const {
+  auto it = chains_.find(origin);
+  return it == chains_.end() ? 0 : it->second.pending.size();
+}
+
+Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelope) {
+  BATON_ASSIGN_OR_RETURN(crdt::SignedEvent signed_event, crdt::DecodeEnvelope(envelope));
+  BATON_ASSIGN_OR_RETURN(crdt::Event event, crdt::DecodeEvent(signed_event.payload));
+  const std::string id = event.id().ToString();
+  if (event.runbook_id != runbook_id_) {
+    return Status::Rejected("event " + id + " belongs to runbook \"" + event.runbook_id +
+                            "\", not \"" + runbook_id_ + "\"");
+  }
+  const std::optional<std::string> key = public_key_of_(event.origin);
+  if (!key) {
+    return Status::Rejected("event " + id + ": origin \"" + event.origin +
+                            "\" is not in the roster");
+  }
+  if (key->size() != kPublicKeySize) {
+    return Status::Rejected("event " + id + ": the roster key of \"" + event.origin + "\" has " +
+                            std::to_string(key->size()) + " bytes, not " +
+                            std::to_string(kPublicKeySize));
+  }
+  if (event.seq == 0) return Status::Rejected("event " + id + ": seq starts at 1");
+
+  OriginChain& chain = chains_[event.origin];
+  if (event.seq <= chain.head_seq) {
+    return Status::InvalidArgument(std::string(kDuplicatePrefix) + id +
+                                   " is at or below the stored head " +
+                                   Id(event.origin, chain.head_seq));
+  }
+  const crdt::Hash hash = HashPayload(signed_event.payload);
+  const uint64_t tip_seq = chain.head_seq + chain.pending.size();
+  if (event.seq <= tip_seq) {
+    const VerifiedEvent& held = chain.pending[event.seq - chain.head_seq - 1];
+    if (held.hash == hash) {
+      return Status::InvalidArgument(std::string(kDuplicatePrefix) + id +
+                                     " is already held pending a signature");
+    }
+    const size_t dropped = chain.pending.size();
+    chain.pending.clear();
+    return Status::Rejected("conflict: " + id + " differs from the unsigned " + id +
+                            " held pending; " + std::to_string(dropped) +
+                            " unsigned events dropped");
+  }
+  if (event.seq > tip_seq + 1) {
+    return Status::Rejected("gap: expected " + Id(event.origin, tip_seq + 1) + ", got " + id);
+  }
+  const crdt::Hash& tip_hash = chain.pending.empty() ? chain.head_hash : chain.pending.back().hash;
+  if (event.prev_hash != tip_hash) {
+    const size_t dropped = chain.pending.size();
+    chain.pending.clear();
+    return Status::Rejected("chain break at " + id + ": prev_hash " + ShortHash(event.prev_hash) +
+                            "... is not the hash of " + Id(event.origin, tip_seq) + " (" +
+                            ShortHash(tip_hash) + "...); " + std::to_string(dropped) +
+                            " unsigned events dropped");
+  }
+
+  VerifiedEvent verified{std::move(event), hash, std::string(envelope)};
+  if (signed_event.signature.empty()) {
+    if (chain.pending.size() + 1 >= kSignEvery) {
+      chain.pending.clear();
+      return Status::Rejected("event " + id + ": more than " + std::to_string(kSignEvery - 1) +
+                              " unsigned events in a row; unsigned run dropped");
+    }
+    chain.pending.push_back(std::move(verified));
+    return std::vector<VerifiedEvent>{};
+  }
+  // One Ed25519 verification for the whole run: the chain links every held event to this one.
+  if (!Verify(signed_event.payload, signed_event.signature, *key)) {
+    const size_t dropped = chain.pending.size();
+    chain.pending.clear();
+    return Status::Rejected("bad signature on " + id + "; " + std::to_string(dropped) +
+                            " unsigned events before it dropped");
+  }
+  std::vector<VerifiedEvent> run = std::move(chain.pending);
+  chain.pending.clear();
+  run.push_back(std::move(verified));
+  chain.head_seq = run.back().event.seq;
+  chain.head_hash = run.back().hash;
+  return run;
+}
+
+bool IsDuplicate(const Status& status) {
+  return status.code() == StatusCode::kInvalidArgument &&
+         status.message().compare(0, kDuplicatePrefix.size(), kDuplicatePrefix) == 0;
+}
+
+// ---- Audit ----------------------------------------------------------------------------------
+
+const char* ChainProblemKindName(ChainProblemKind kind) {
+  switch (kind) {
+    case ChainProblemKind::kUndecodable:
+      return "undecodable";
+    case ChainProblemKind::kWrongOrigin:
+      return "wrong_origin";
+    case ChainProblemKind::kGap:
+      return "gap";
+    case ChainProblemKind::kReorder:
+      return "reorder";
+    case ChainProblemKind::kTruncated:
+      return "truncated";
+    case ChainProblemKind::kFork:
+      return "fork";
+    case ChainProblemKind::kBadSignature:
+      return "bad_signature";
+    case ChainProblemKind::kBrokenChain:
+      return "broken_chain";
+  }
+  return "unknown";
+}
+
+bool ChainReport::Has(ChainProblemKind kind) const {
+  return std::any_of(problems.begin(), problems.end(),
+                     [kind](const ChainProblem& p) { return p.kind == kind; });
+}
+
+ChainReport AuditChain(const crdt::SiteId& origin,
+                       const std::vector<crdt::SignedEvent>& in_seq_order,
+                       std::string_view public_key) {
+  struct Entry {
+    crdt::Event event;
+    crdt::Hash hash;
+    bool signed_valid = false;
+  };
+  ChainReport report;
+  report.origin = origin;
+  const auto problem = [&](ChainProblemKind kind, uint64_t seq, std::string message) {
+    report.problems.push_back(ChainProblem{kind, crdt::EventId{origin, seq}, std::move(message)});
+  };
+  const auto range = [&](uint64_t from, uint64_t to) {
+    return from == to ? Id(origin, from) : Id(origin, from) + ".." + Id(origin, to);
+  };
+
+  // Pass 1, in log order: decode, order, forks and signatures.
+  std::map<uint64_t, std::vector<Entry>> by_seq;
+  uint64_t previous_seq = 0;
+  for (size_t i = 0; i < in_seq_order.size(); ++i) {
+    const crdt::SignedEvent& signed_event = in_seq_order[i];
+    auto decoded = crdt::DecodeEvent(signed_event.payload);
+    if (!decoded.ok()) {
+      problem(
+          ChainProblemKind::kUndecodable, 0,
+          "entry " + std::to_string(i) + " of " + origin + "'s log: " + decoded.status().message());
+      continue;
+    }
+    crdt::Event& event = *decoded;
+    const std::string id = event.id().ToString();
+    if (event.origin != origin) {
+      problem(ChainProblemKind::kWrongOrigin, event.seq,
+              "event " + id + " is in the chain of \"" + origin + "\"");
+      continue;
+    }
+    if (event.seq < previous_seq) {
+      problem(ChainProblemKind::kReorder, event.seq,
+              "reorder: " + id + " comes after " + Id(origin, previous_seq) + " in the log");
+    }
+    previous_seq = event.seq;
+    Entry entry{std::move(event), HashPayload(signed_event.payload), false};
+    if (!signed_event.signature.empty()) {
+      entry.signed_valid = Verify(signed_event.payload, signed_event.signature, public_key);
+      if (!entry.signed_valid) {
+        problem(ChainProblemKind::kBadSignature, entry.event.seq, "bad signature on " + id);
+      }
+    }
+    auto& same_seq = by_seq[entry.event.seq];
+    const bool known = std::any_of(same_seq.begin(), same_seq.end(),
+                                   [&](const Entry& e) { return e.hash == entry.hash; });
+    if (known) {
+      for (Entry& e : same_seq) {
+        if (e.hash == entry.hash) e.signed_valid = e.signed_valid || entry.signed_valid;
+      }
+      continue;  // The same event twice: no new evidence.
+    }
+    if (!same_seq.empty()) {
+      problem(ChainProblemKind::kFork, entry.event.seq,
+              "fork: two different events claim " + id + " (hashes " +
+                  ShortHash(same_seq.front().hash) + "... and " + ShortHash(entry.hash) + "...)");
+    }
+    same_seq.push_back(std::move(entry));
+    ++report.events;
+  }
+
+  // Pass 2, in seq order: gaps, links, and which events a valid signature covers. A segment is a
+  // run of contiguous, linked events; a valid signature covers its segment up to itself.
+  static const crdt::Hash kZero{};
+  uint64_t expected = 1;
+  const crdt::Hash* prev_hash = nullptr;  // Hash of the followed event at expected - 1.
+  uint64_t segment_start = 0;             // 0: no segment yet.
+  bool segment_from_genesis = false;      // Starts at seq 1 with zeros as prev_hash.
+  uint64_t covered_through = 0;           // segment_start - 1 while nothing is covered.
+  const auto close_segment = [&](uint64_t last) {
+    if (segment_start == 0) return;
+    if (covered_through < last) {
+      problem(ChainProblemKind::kTruncated, covered_through + 1,
+              "truncated: " + range(covered_through + 1, last) +
+                  " not covered by a valid signature" +
+                  (covered_through >= segment_start
+                       ? " (last valid signature on " + Id(origin, covered_through) + ")"
+                       : ""));
+    }
+    if (segment_from_genesis) report.verified_through = covered_through;
+  };
+  for (auto& [seq, entries] : by_seq) {
+    if (seq == 0) {
+      problem(ChainProblemKind::kBrokenChain, 0, "event " + Id(origin, 0) + ": seq starts at 1");
+      continue;
+    }
+    bool new_segment = segment_start == 0;
+    if (seq != expected) {
+      close_segment(expected - 1);
+      if (expected == 1) {
+        problem(ChainProblemKind::kTruncated, 1,
+                "truncated: the chain starts at " + Id(origin, seq) + ", " + range(1, seq - 1) +
+                    " missing");
+      } else {
+        problem(ChainProblemKind::kGap, expected, "gap: " + range(expected, seq - 1) + " missing");
+      }
+      prev_hash = nullptr;
+      new_segment = true;
+    }
+    const crdt::Hash* want = seq == 1 ? &kZero : prev_hash;  // nullptr after a gap.
+    // With a fork, follow the event that links to the chain so far.
+    Entry* followed = &entries.front();
+    bool linked = true;
+    if (want != nullptr) {
+      for (Entry& e : entries) {
+        if (e.event.prev_hash == *want) {
+          followed = &e;
+          break;
+        }
+      }
+      if (followed->event.prev_hash != *want) {
+        linked = false;
+        problem(ChainProblemKind::kBrokenChain, seq,
+                "broken chain at " + Id(origin, seq) + ": prev_hash " +
+                    ShortHash(followed->event.prev_hash) + "... is not " +
+                    (seq == 1 ? std::string("zeros")
+                              : "the hash of " + Id(origin, seq - 1) + " (" + ShortHash(*want) +
+                                    "...)"));
+        if (!new_segment) close_segment(seq - 1);
+        new_segment = true;
+      }
+    }
+    if (new_segment) {
+      segment_start = seq;
+      segment_from_genesis = seq == 1 && linked;
+      covered_through = seq - 1;
+    }
+    if (followed->signed_valid) covered_through = seq;
+    prev_hash = &followed->hash;
+    expected = seq + 1;
+  }
+  close_segment(expected - 1);
+  std::stable_sort(
+      report.problems.begin(), report.problems.end(),
+      [](const ChainProblem& a, const ChainProblem& b) { return a.id.seq < b.id.seq; });
+  return report;
+}
+
+}  // namespace baton::identity

@@ -1,1 +1,764 @@
-// Placeholder; replaced by the module's implementation.
+// EventStore over RocksDB: column families per keys.h, one commit thread that gathers concurrent
+// appends into one synced WriteBatch (group commit), and the open-time identity and consistency
+// checks. rocksdb::Status becomes baton::Status here and nowhere else.
+#include "daemon/store/event_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "daemon/store/keys.h"
+
+namespace baton::store {
+namespace {
+
+// Event values: format byte | prev_hash (32) | hash (32) | envelope.
+constexpr char kEventValueFormat = 1;
+constexpr size_t kHashSize = std::tuple_size_v<crdt::Hash>;
+constexpr size_t kEventValueHeader = 1 + 2 * kHashSize;
+
+// Indices into Impl::families_, in the order they are opened.
+enum Family : size_t { kDefault = 0, kEvents, kArrivals, kMeta, kForks, kProjection, kFamilyCount };
+constexpr const char* kFamilyNames[kFamilyCount] = {"default",   kEventsFamily, kArrivalsFamily,
+                                                    kMetaFamily, kForksFamily,  kProjectionFamily};
+
+Status FromRocks(const rocksdb::Status& s, const std::string& context) {
+  if (s.ok()) return Status::Ok();
+  std::string message = context + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(std::move(message));
+  if (s.IsCorruption()) return Status::Corruption(std::move(message));
+  if (s.IsInvalidArgument() || s.IsNotSupported()) {
+    return Status::InvalidArgument(std::move(message));
+  }
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) {
+    return Status::Unavailable(std::move(message));
+  }
+  return Status::IOError(std::move(message));
+}
+
+rocksdb::Slice HashSlice(const crdt::Hash& hash) {
+  return rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+std::string EncodeEventValue(const StoredEvent& event) {
+  std::string value;
+  value.reserve(kEventValueHeader + event.envelope.size());
+  value.push_back(kEventValueFormat);
+  value.append(HashSlice(event.prev_hash).data(), kHashSize);
+  value.append(HashSlice(event.hash).data(), kHashSize);
+  value.append(event.envelope);
+  return value;
+}
+
+Status DecodeEventValue(std::string_view value, StoredEvent* event) {
+  if (value.size() < kEventValueHeader || value[0] != kEventValueFormat) {
+    return Status::Corruption("event " + event->id.ToString() + ": malformed stored value (" +
+                              std::to_string(value.size()) + " bytes)");
+  }
+  std::copy_n(value.data() + 1, kHashSize, reinterpret_cast<char*>(event->prev_hash.data()));
+  std::copy_n(value.data() + 1 + kHashSize, kHashSize, reinterpret_cast<char*>(event->hash.data()));
+  event->envelope.assign(value.substr(kEventValueHeader));
+  return Status::Ok();
+}
+
+std::string EncodeHead(const ChainHead& head) {
+  std::string value;
+  PutBigEndian64(&value, head.seq);
+  value.append(HashSlice(head.hash).data(), kHashSize);
+  return value;
+}
+
+bool DecodeHead(std::string_view value, ChainHead* head) {
+  if (value.size() != 8 + kHashSize || !GetBigEndian64(value, &head->seq)) return false;
+  std::copy_n(value.data() + 8, kHashSize, reinterpret_cast<char*>(head->hash.data()));
+  return true;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// An event key's origin prefix. Keys of one origin arrive in seq order, so RocksDB can insert
+// each next to the previous one (memtable insert hints) instead of searching the skiplist.
+class OriginPrefixTransform : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "baton.OriginPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), 1 + static_cast<uint8_t>(key[0]));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && key.size() >= 1 + static_cast<size_t>(static_cast<uint8_t>(key[0]));
+  }
+};
+
+// One caller's Append, waiting in the commit queue.
+struct AppendRequest {
+  std::vector<StoredEvent> events;
+  Status status;  // Set by the commit thread before `done`.
+  // A lock per request: finishing a group wakes exactly its callers, without contending for the
+  // queue lock, and a woken caller cannot return (destroying these) before the commit thread
+  // has let go of them.
+  std::mutex mu;
+  std::condition_variable done_cv;
+  bool done = false;  // Guarded by mu.
+};
+
+}  // namespace
+
+class EventStore::Impl {
+ public:
+  Impl(const StoreOptions& options, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs)
+      : options_(options), where_(options.path.string()), db_(db), families_(std::move(cfs)) {
+    write_options_.sync = options.sync;
+  }
+
+  ~Impl() {
+    StopCommitter();
+    for (rocksdb::ColumnFamilyHandle* cf : families_) {
+      db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+    }
+    // Close flushes nothing we depend on: every acknowledged write is already in the WAL.
+    db_->Close().PermitUncheckedError();
+  }
+
+  Status LoadIdentity(bool fresh);
+  Status LoadAndCheckHeads();
+  void StartCommitter() {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+
+  Status Append(std::vector<StoredEvent> events);
+  Result<std::optional<StoredEvent>> Get(const crdt::EventId& id) const;
+  std::map<crdt::SiteId, ChainHead> Heads() const {
+    std::lock_guard<std::mutex> lock(heads_mu_);
+    return heads_;
+  }
+  Status ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
+                    std::vector<StoredEvent>* out) const;
+  uint64_t LastArrival() const { return last_arrival_.load(std::memory_order_acquire); }
+  Status ScanArrivals(uint64_t after, size_t max,
+                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
+  Status RecordFork(const StoredEvent& conflicting);
+  Status ScanForks(std::vector<StoredEvent>* out) const;
+  Status PutSnapshot(std::string bytes, uint64_t as_of_arrival);
+  Result<std::optional<std::pair<std::string, uint64_t>>> GetSnapshot() const;
+  Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+  Status PutMeta(std::string_view key, std::string_view value);
+  Status BindRunbook(const std::string& runbook_id);
+
+  const crdt::SiteId& site() const { return site_; }
+  std::string runbook_id() const {
+    std::lock_guard<std::mutex> lock(side_mu_);
+    return runbook_;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* cf(Family f) const { return families_[f]; }
+  Status CheckWritable(const char* what) const {
+    if (!options_.read_only) return Status::Ok();
+    return Status::InvalidArgument(std::string(what) + ": event store " + where_ +
+                                   " is open read-only");
+  }
+  // nullopt when the key is absent.
+  Result<std::optional<std::string>> ReadRaw(Family f, std::string_view key) const;
+  Status WriteSynced(rocksdb::WriteBatch* batch, const std::string& context) {
+    return FromRocks(db_->Write(write_options_, batch), context);
+  }
+  bool IsEmpty() const;
+
+  void StopCommitter();
+  void CommitLoop();
+  void CommitGroup(const std::vector<AppendRequest*>& group);
+  // Checks `request` against the heads (with `pending`, the heads after the group's requests
+  // accepted so far) and on success records its new heads in `pending`.
+  Status Validate(const AppendRequest& request, std::map<crdt::SiteId, ChainHead>* pending) const;
+
+  const StoreOptions options_;
+  const std::string where_;  // The path, for messages.
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by Family.
+  rocksdb::WriteOptions write_options_;
+  crdt::SiteId site_;  // Set by LoadIdentity, then constant.
+
+  // Written by the commit thread only (and by Open before it starts); guarded by heads_mu_ so
+  // that readers may copy them. They change only after the batch they describe is durable.
+  mutable std::mutex heads_mu_;
+  std::map<crdt::SiteId, ChainHead> heads_;
+  std::atomic<uint64_t> last_arrival_{0};
+
+  // The commit queue. Guarded by queue_mu_.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;  // Requests queued, or stopping.
+  std::vector<AppendRequest*> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
+
+  // Serializes the writes outside the commit queue (forks, snapshot, meta, runbook binding).
+  mutable std::mutex side_mu_;
+  std::string runbook_;  // Guarded by side_mu_.
+};
+
+// ---- Open ---------------------------------------------------------------------------------------
+
+Result<std::optional<std::string>> EventStore::Impl::ReadRaw(Family f, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(f), rocksdb::Slice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) {
+    return FromRocks(
+        s, "event store " + where_ + ": reading " + kFamilyNames[f] + "/" + std::string(key));
+  }
+  return std::optional<std::string>(std::move(value));
+}
+
+bool EventStore::Impl::IsEmpty() const {
+  for (Family f : {kEvents, kArrivals, kMeta, kForks, kProjection}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(f)));
+    it->SeekToFirst();
+    if (it->Valid() || !it->status().ok()) return false;
+  }
+  return true;
+}
+
+Status EventStore::Impl::LoadIdentity(bool fresh) {
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> schema, ReadRaw(kMeta, kMetaSchema));
+  if (!schema) {
+    // A store whose creation was interrupted before its identity was written is still empty.
+    if (!(fresh || (options_.create_if_missing && !options_.read_only && IsEmpty()))) {
+      return Status::Corruption("event store " + where_ +
+                                ": no schema version in meta (not an event store, or damaged)");
+    }
+    if (options_.site.empty()) {
+      return Status::InvalidArgument("creating event store " + where_ + ": site id is empty");
+    }
+    rocksdb::WriteBatch batch;
+    const std::string version = std::to_string(kSchemaVersion);
+    rocksdb::Status s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaSchema), version);
+    if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaSite), options_.site);
+    if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaRunbook), options_.runbook_id);
+    BATON_TRY(FromRocks(s, "creating event store " + where_));
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    BATON_TRY(FromRocks(db_->Write(synced, &batch), "creating event store " + where_));
+    schema = version;
+  }
+
+  uint64_t stored_version = 0;
+  try {
+    size_t used = 0;
+    stored_version = std::stoull(*schema, &used);
+    if (used != schema->size()) throw std::invalid_argument("trailing bytes");
+  } catch (const std::exception&) {
+    return Status::Corruption("event store " + where_ + ": schema version '" + *schema +
+                              "' is not a number");
+  }
+  if (stored_version > kSchemaVersion) {
+    return Status::InvalidArgument("event store " + where_ + " has schema version " +
+                                   std::to_string(stored_version) + ", newer than this build's " +
+                                   std::to_string(kSchemaVersion));
+  }
+  if (stored_version == 0) {
+    return Status::Corruption("event store " + where_ + ": schema version 0 does not exist");
+  }
+
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> site, ReadRaw(kMeta, kMetaSite));
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> runbook, ReadRaw(kMeta, kMetaRunbook));
+  if (!site || !runbook) {
+    return Status::Corruption("event store " + where_ + ": site or runbook id missing from meta");
+  }
+  if (!options_.site.empty() && *site != options_.site) {
+    return Status::InvalidArgument("event store " + where_ + " belongs to site '" + *site +
+                                   "', not '" + options_.site + "'");
+  }
+  if (!runbook->empty() && !options_.runbook_id.empty() && *runbook != options_.runbook_id) {
+    return Status::InvalidArgument("event store " + where_ + " belongs to runbook '" + *runbook +
+                                   "', not '" + options_.runbook_id + "'");
+  }
+  site_ = *site;
+  runbook_ = *runbook;
+  if (runbook_.empty() && !options_.runbook_id.empty() && !options_.read_only) {
+    return BindRunbook(options_.runbook_id);
+  }
+  return Status::Ok();
+}
+
+Status EventStore::Impl::LoadAndCheckHeads() {
+  const std::string context = "event store " + where_;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+    for (it->Seek(rocksdb::Slice(kMetaHeadPrefix));
+         it->Valid() && StartsWith(View(it->key()), kMetaHeadPrefix); it->Next()) {
+      const std::string origin(View(it->key()).substr(kMetaHeadPrefix.size()));
+      ChainHead head;
+      if (!DecodeHead(View(it->value()), &head)) {
+        return Status::Corruption(context + ": malformed chain head of origin " + origin);
+      }
+      heads_[origin] = head;
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": reading chain heads"));
+  }
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> arrival, ReadRaw(kMeta, kMetaArrival));
+  uint64_t meta_arrival = 0;
+  if (arrival && !(arrival->size() == 8 && GetBigEndian64(*arrival, &meta_arrival))) {
+    return Status::Corruption(context + ": malformed arrival counter in meta");
+  }
+
+  // The last event of each origin, one seek per origin, must be the head recorded in meta.
+  std::map<crdt::SiteId, ChainHead> found;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      crdt::EventId id;
+      if (ParseEventKey(View(it->key()), &id) != it->key().size()) {
+        return Status::Corruption(context + ": malformed key in column family events");
+      }
+      it->SeekForPrev(EventKey(id.origin, std::numeric_limits<uint64_t>::max()));
+      if (!it->Valid() || ParseEventKey(View(it->key()), &id) != it->key().size()) {
+        BATON_TRY(FromRocks(it->status(), context + ": scanning events"));
+        return Status::Corruption(context + ": malformed key in column family events");
+      }
+      StoredEvent last;
+      last.id = id;
+      BATON_TRY(DecodeEventValue(View(it->value()), &last).WithContext(context));
+      found[id.origin] = ChainHead{id.seq, last.hash};
+      it->Next();
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": scanning events"));
+  }
+  for (const auto& [origin, head] : found) {
+    auto meta = heads_.find(origin);
+    const uint64_t meta_seq = meta == heads_.end() ? 0 : meta->second.seq;
+    if (meta_seq != head.seq) {
+      return Status::Corruption(context + ": origin " + origin + ": meta head is seq " +
+                                std::to_string(meta_seq) + " but its last event is seq " +
+                                std::to_string(head.seq));
+    }
+    if (meta->second.hash != head.hash) {
+      return Status::Corruption(context + ": origin " + origin + ": meta head hash differs from " +
+                                "the hash of event " + origin + "/" + std::to_string(head.seq));
+    }
+  }
+  for (const auto& [origin, head] : heads_) {
+    if (!found.count(origin)) {
+      return Status::Corruption(context + ": origin " + origin + ": meta head is seq " +
+                                std::to_string(head.seq) + " but it has no events (seq 0)");
+    }
+  }
+
+  uint64_t last_arrival = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+    it->SeekToLast();
+    if (it->Valid() && !ParseArrivalKey(View(it->key()), &last_arrival)) {
+      return Status::Corruption(context + ": malformed key in column family arrivals");
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
+  }
+  if (last_arrival != meta_arrival) {
+    return Status::Corruption(context + ": arrival counter in meta is " +
+                              std::to_string(meta_arrival) + " but the last arrival is " +
+                              std::to_string(last_arrival));
+  }
+  last_arrival_.store(last_arrival);
+  return Status::Ok();
+}
+
+// ---- Append (group commit) --------------------------------------------------------------------
+
+Status EventStore::Impl::Append(std::vector<StoredEvent> events) {
+  BATON_TRY(CheckWritable("Append"));
+  if (events.empty()) return Status::Ok();
+  for (const StoredEvent& event : events) BATON_TRY(CheckOrigin(event.id.origin));
+  AppendRequest request;
+  request.events = std::move(events);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_.push_back(&request);
+  }
+  queue_cv_.notify_one();
+  // Ack only after the synced batch: the commit thread sets done after db_->Write returns.
+  std::unique_lock<std::mutex> lock(request.mu);
+  request.done_cv.wait(lock, [&] { return request.done; });
+  return request.status;
+}
+
+void EventStore::Impl::StopCommitter() {
+  if (!committer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_one();
+  committer_.join();
+}
+
+void EventStore::Impl::CommitLoop() {
+  std::vector<AppendRequest*> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // Stopping, and everything queued is done.
+      group.swap(queue_);
+    }
+    CommitGroup(group);
+    for (AppendRequest* request : group) {
+      std::lock_guard<std::mutex> lock(request->mu);
+      request->done = true;
+      request->done_cv.notify_one();
+    }
+    group.clear();
+  }
+}
+
+Status EventStore::Impl::Validate(const AppendRequest& request,
+                                  std::map<crdt::SiteId, ChainHead>* pending) const {
+  std::map<crdt::SiteId, ChainHead> local;
+  for (const StoredEvent& event : request.events) {
+    ChainHead head;
+    if (auto l = local.find(event.id.origin); l != local.end()) {
+      head = l->second;
+    } else if (auto p = pending->find(event.id.origin); p != pending->end()) {
+      head = p->second;
+    } else if (auto h = heads_.find(event.id.origin); h != heads_.end()) {
+      head = h->second;  // Unlocked read: this thread is the only writer.
+    }
+    if (event.id.seq != head.seq + 1) {
+      return Status::Rejected(event.id.ToString() + ": expected seq " +
+                              std::to_string(head.seq + 1));
+    }
+    if (event.prev_hash != head.hash) {
+      return Status::Rejected(event.id.ToString() + ": prev_hash does not match head");
+    }
+    local[event.id.origin] = ChainHead{event.id.seq, event.hash};
+  }
+  for (auto& [origin, head] : local) (*pending)[origin] = head;
+  return Status::Ok();
+}
+
+void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
+  std::map<crdt::SiteId, ChainHead> pending;
+  std::vector<AppendRequest*> accepted;
+  rocksdb::WriteBatch batch;
+  uint64_t arrival = last_arrival_.load(std::memory_order_relaxed);
+  rocksdb::Status s;
+  std::string key;
+  std::string arrival_key;
+  for (AppendRequest* request : group) {
+    request->status = Validate(*request, &pending);
+    if (!request->status.ok()) continue;
+    accepted.push_back(request);
+    for (const StoredEvent& event : request->events) {
+      key = EventKey(event.id.origin, event.id.seq);
+      const rocksdb::Slice key_slice(key);
+      const rocksdb::Slice value[4] = {rocksdb::Slice(&kEventValueFormat, 1),
+                                       HashSlice(event.prev_hash), HashSlice(event.hash),
+                                       rocksdb::Slice(event.envelope)};
+      if (s.ok()) {
+        s = batch.Put(cf(kEvents), rocksdb::SliceParts(&key_slice, 1),
+                      rocksdb::SliceParts(value, 4));
+      }
+      arrival_key = ArrivalKey(++arrival);
+      if (s.ok()) s = batch.Put(cf(kArrivals), arrival_key, key);
+    }
+  }
+  if (accepted.empty()) return;
+  for (const auto& [origin, head] : pending) {
+    if (s.ok()) s = batch.Put(cf(kMeta), HeadKey(origin), EncodeHead(head));
+  }
+  if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrival), ArrivalKey(arrival));
+  // One write holds the events, their arrivals and the heads: the open-time check relies on it.
+  if (s.ok()) s = db_->Write(write_options_, &batch);
+  if (!s.ok()) {
+    const Status failed = FromRocks(s, "appending to event store " + where_);
+    for (AppendRequest* request : accepted) request->status = failed;
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(heads_mu_);
+    for (auto& [origin, head] : pending) heads_[origin] = head;
+  }
+  last_arrival_.store(arrival, std::memory_order_release);
+}
+
+// ---- Reads --------------------------------------------------------------------------------------
+
+Result<std::optional<StoredEvent>> EventStore::Impl::Get(const crdt::EventId& id) const {
+  BATON_TRY(CheckOrigin(id.origin));
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         ReadRaw(kEvents, EventKey(id.origin, id.seq)));
+  if (!value) return std::optional<StoredEvent>();
+  StoredEvent event;
+  event.id = id;
+  BATON_TRY(DecodeEventValue(*value, &event).WithContext("event store " + where_));
+  return std::optional<StoredEvent>(std::move(event));
+}
+
+Status EventStore::Impl::ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
+                                    std::vector<StoredEvent>* out) const {
+  out->clear();
+  BATON_TRY(CheckOrigin(origin));
+  const std::string prefix = OriginPrefix(origin);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+  for (it->Seek(EventKey(origin, from_seq));
+       it->Valid() && out->size() < max && StartsWith(View(it->key()), prefix); it->Next()) {
+    StoredEvent event;
+    if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
+      return Status::Corruption("event store " + where_ + ": malformed event key of " + origin);
+    }
+    BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext("event store " + where_));
+    out->push_back(std::move(event));
+  }
+  return FromRocks(it->status(), "event store " + where_ + ": scanning origin " + origin);
+}
+
+Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
+                                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const {
+  out->clear();
+  if (after == std::numeric_limits<uint64_t>::max()) return Status::Ok();
+  const std::string context = "event store " + where_ + ": scanning arrivals";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+  std::string value;
+  for (it->Seek(ArrivalKey(after + 1)); it->Valid() && out->size() < max; it->Next()) {
+    uint64_t counter = 0;
+    StoredEvent event;
+    if (!ParseArrivalKey(View(it->key()), &counter) ||
+        ParseEventKey(View(it->value()), &event.id) != it->value().size()) {
+      return Status::Corruption(context + ": malformed arrival entry");
+    }
+    // The event was written in the same batch as its arrival entry, and is never deleted.
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), it->value(), &value);
+    if (s.IsNotFound()) {
+      return Status::Corruption(context + ": arrival " + std::to_string(counter) + " names " +
+                                event.id.ToString() + ", which is not stored");
+    }
+    BATON_TRY(FromRocks(s, context));
+    BATON_TRY(DecodeEventValue(value, &event).WithContext(context));
+    out->emplace_back(counter, std::move(event));
+  }
+  return FromRocks(it->status(), context);
+}
+
+// ---- Forks, snapshot, meta ----------------------------------------------------------------------
+
+Status EventStore::Impl::RecordFork(const StoredEvent& conflicting) {
+  BATON_TRY(CheckWritable("RecordFork"));
+  BATON_TRY(CheckOrigin(conflicting.id.origin));
+  const std::string context =
+      "event store " + where_ + ": recording fork " + conflicting.id.ToString();
+  std::string prefix = EventKey(conflicting.id.origin, conflicting.id.seq);
+  prefix.append(HashSlice(conflicting.hash).data(), kHashSize);
+  const std::string value = EncodeEventValue(conflicting);
+  std::lock_guard<std::mutex> lock(side_mu_);
+  // Same id and hash but other bytes is kept too, under the next suffix: never overwrite.
+  uint64_t copies = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kForks)));
+    for (it->Seek(prefix); it->Valid() && StartsWith(View(it->key()), prefix); it->Next()) {
+      if (View(it->value()) == value) return Status::Ok();  // Already kept.
+      ++copies;
+    }
+    BATON_TRY(FromRocks(it->status(), context));
+  }
+  std::string key = prefix;
+  PutBigEndian64(&key, copies);
+  rocksdb::WriteBatch batch;
+  BATON_TRY(FromRocks(batch.Put(cf(kForks), key, value), context));
+  return WriteSynced(&batch, context);
+}
+
+Status EventStore::Impl::ScanForks(std::vector<StoredEvent>* out) const {
+  out->clear();
+  const std::string context = "event store " + where_ + ": scanning forks";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kForks)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StoredEvent event;
+    if (ParseEventKey(View(it->key()), &event.id) + kHashSize + 8 != it->key().size()) {
+      return Status::Corruption(context + ": malformed key");
+    }
+    BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext(context));
+    out->push_back(std::move(event));
+  }
+  return FromRocks(it->status(), context);
+}
+
+Status EventStore::Impl::PutSnapshot(std::string bytes, uint64_t as_of_arrival) {
+  BATON_TRY(CheckWritable("PutSnapshot"));
+  std::string value;
+  value.reserve(8 + bytes.size());
+  PutBigEndian64(&value, as_of_arrival);
+  value.append(bytes);
+  const std::string context = "event store " + where_ + ": writing projection snapshot";
+  rocksdb::WriteBatch batch;
+  BATON_TRY(FromRocks(batch.Put(cf(kProjection), rocksdb::Slice(kSnapshotKey), value), context));
+  std::lock_guard<std::mutex> lock(side_mu_);
+  return WriteSynced(&batch, context);
+}
+
+Result<std::optional<std::pair<std::string, uint64_t>>> EventStore::Impl::GetSnapshot() const {
+  using Snapshot = std::optional<std::pair<std::string, uint64_t>>;
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> value, ReadRaw(kProjection, kSnapshotKey));
+  if (!value) return Snapshot();
+  uint64_t as_of = 0;
+  if (!GetBigEndian64(*value, &as_of)) {
+    return Status::Corruption("event store " + where_ + ": malformed projection snapshot");
+  }
+  return Snapshot(std::make_pair(value->substr(8), as_of));
+}
+
+Result<std::optional<std::string>> EventStore::Impl::GetMeta(std::string_view key) const {
+  std::string full(kMetaAppPrefix);
+  full.append(key);
+  return ReadRaw(kMeta, full);
+}
+
+Status EventStore::Impl::PutMeta(std::string_view key, std::string_view value) {
+  BATON_TRY(CheckWritable("PutMeta"));
+  std::string full(kMetaAppPrefix);
+  full.append(key);
+  const std::string context = "event store " + where_ + ": writing meta " + std::string(key);
+  rocksdb::WriteBatch batch;
+  BATON_TRY(FromRocks(batch.Put(cf(kMeta), full, rocksdb::Slice(value)), context));
+  std::lock_guard<std::mutex> lock(side_mu_);
+  return WriteSynced(&batch, context);
+}
+
+Status EventStore::Impl::BindRunbook(const std::string& runbook_id) {
+  BATON_TRY(CheckWritable("BindRunbook"));
+  if (runbook_id.empty()) {
+    return Status::InvalidArgument("event store " + where_ + ": binding an empty runbook id");
+  }
+  std::lock_guard<std::mutex> lock(side_mu_);
+  if (runbook_ == runbook_id) return Status::Ok();
+  if (!runbook_.empty()) {
+    return Status::InvalidArgument("event store " + where_ + " belongs to runbook '" + runbook_ +
+                                   "', not '" + runbook_id + "'");
+  }
+  const std::string context = "event store " + where_ + ": binding runbook " + runbook_id;
+  rocksdb::WriteBatch batch;
+  BATON_TRY(FromRocks(batch.Put(cf(kMeta), rocksdb::Slice(kMetaRunbook), runbook_id), context));
+  BATON_TRY(WriteSynced(&batch, context));
+  runbook_ = runbook_id;
+  return Status::Ok();
+}
+
+// ---- EventStore ---------------------------------------------------------------------------------
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options) {
+  const std::string where = options.path.string();
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(options.path / "CURRENT", ec);
+  if (!exists && (options.read_only || !options.create_if_missing)) {
+    return Status::NotFound("event store " + where + " does not exist" +
+                            (options.read_only ? "" : " (create_if_missing is off)"));
+  }
+  if (!exists) {
+    if (options.site.empty()) {
+      return Status::InvalidArgument("creating event store " + where + ": site id is empty");
+    }
+    BATON_TRY(CheckOrigin(options.site).WithContext("creating event store " + where));
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) return Status::IOError("creating event store " + where + ": " + ec.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.keep_log_file_num = 4;
+  // Bounds recovery time: rarely written families (forks, projection) would otherwise pin WALs.
+  db_options.max_total_wal_size = 256ull << 20;
+  // One writer thread: memtable inserts need no concurrency, and then may use insert hints.
+  db_options.allow_concurrent_memtable_write = false;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kFamilyNames) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  // Events arrive in seq order per origin, arrivals in counter order: insert after the last key.
+  descriptors[kEvents].options.memtable_insert_with_hint_prefix_extractor =
+      std::make_shared<OriginPrefixTransform>();
+  descriptors[kArrivals].options.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(0));
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    std::vector<std::string> present;
+    BATON_TRY(FromRocks(rocksdb::DB::ListColumnFamilies(db_options, where, &present),
+                        "opening event store " + where));
+    for (const char* name : kFamilyNames) {
+      if (std::find(present.begin(), present.end(), name) == present.end()) {
+        return Status::Corruption("event store " + where + ": column family " + name +
+                                  " is missing");
+      }
+    }
+    s = rocksdb::DB::OpenForReadOnly(db_options, where, descriptors, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, where, descriptors, &handles, &raw);
+  }
+  BATON_TRY(FromRocks(s, "opening event store " + where));
+
+  auto impl = std::make_unique<Impl>(options, raw, std::move(handles));
+  BATON_TRY(impl->LoadIdentity(!exists));
+  BATON_TRY(impl->LoadAndCheckHeads());
+  if (!options.read_only) impl->StartCommitter();
+  return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
+}
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventStore::~EventStore() = default;
+
+Status EventStore::Append(std::vector<StoredEvent> events) {
+  return impl_->Append(std::move(events));
+}
+Result<std::optional<StoredEvent>> EventStore::Get(const crdt::EventId& id) const {
+  return impl_->Get(id);
+}
+std::map<crdt::SiteId, ChainHead> EventStore::Heads() const { return impl_->Heads(); }
+Status EventStore::ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
+                              std::vector<StoredEvent>* out) const {
+  return impl_->ScanOrigin(origin, from_seq, max, out);
+}
+uint64_t EventStore::LastArrival() const { return impl_->LastArrival(); }
+Status EventStore::ScanArrivals(uint64_t after, size_t max,
+                                std::vector<std::pair<uint64_t, StoredEvent>>* out) const {
+  return impl_->ScanArrivals(after, max, out);
+}
+Status EventStore::RecordFork(const StoredEvent& conflicting) {
+  return impl_->RecordFork(conflicting);
+}
+Status EventStore::ScanForks(std::vector<StoredEvent>* out) const { return impl_->ScanForks(out); }
+Status EventStore::PutSnapshot(std::string bytes, uint64_t as_of_arrival) {
+  return impl_->PutSnapshot(std::move(bytes), as_of_arrival);
+}
+Result<std::optional<std::pair<std::string, uint64_t>>> EventStore::GetSnapshot() const {
+  return impl_->GetSnapshot();
+}
+Result<std::optional<std::string>> EventStore::GetMeta(std::string_view key) const {
+  return impl_->GetMeta(key);
+}
+Status EventStore::PutMeta(std::string_view key, std::string_view value) {
+  return impl_->PutMeta(key, value);
+}
+Status EventStore::BindRunbook(const std::string& runbook_id) {
+  return impl_->BindRunbook(runbook_id);
+}
+const crdt::SiteId& EventStore::site() const { return impl_->site(); }
+std::string EventStore::runbook_id() const { return impl_->runbook_id(); }
+
+}  // namespace baton::store

@@ -1,1 +1,573 @@
+// Projection: the fold. Story tests for statuses, conflicts, authorization and snapshots, then
+// property tests over generated event sets delivered in random per-origin orders, with
+// duplicates, split across replicas and merged later: equal sets give equal CanonicalBytes.
+#include "crdt/projection.h"
+
+#include <map>
+#include <random>
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include "tests/support/event_gen.h"
+
+namespace baton::crdt {
+namespace {
+
+namespace data = boost::unit_test::data;
+using testing::GenerateEvents;
+using testing::GenOptions;
+using testing::ShuffleRespectingOrigins;
+using testing::WithDuplicates;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+constexpr int64_t kMinute = 60'000;
+
+// Builds events with contiguous per-origin seqs; `minute` is the recording time from kT0.
+class Log {
+ public:
+  Event Make(const SiteId& origin, int64_t minute, Body body) {
+    Event e;
+    e.runbook_id = "rb-1";
+    e.origin = origin;
+    e.seq = ++seqs_[origin];
+    e.hlc = Hlc{kT0 + minute * kMinute, 0};
+    e.actor = "alice@" + origin;
+    e.body = std::move(body);
+    return e;
+  }
+
+ private:
+  std::map<SiteId, uint64_t> seqs_;
+};
+
+TaskSpec Spec(const std::string& id, const SiteId& site, std::vector<std::string> preds = {}) {
+  TaskSpec t;
+  t.id = id;
+  t.title = "Task " + id;
+  t.site = site;
+  t.duration_ms = 30 * kMinute;
+  for (auto& p : preds) t.predecessors.push_back(Dependency{p, DependencyType::kFinishToStart, 0});
+  return t;
+}
+
+PlanDefined BasicPlan() {
+  PlanDefined d;
+  d.plan.runbook_id = "rb-1";
+  d.plan.name = "Cut-over";
+  d.plan.timezone = "Europe/Berlin";
+  d.plan.window_start_ms = kT0;
+  d.plan.window_end_ms = kT0 + 600 * kMinute;
+  d.plan.sites = {SiteInfo{"hq", "HQ", "", SiteRole::kManager, ""},
+                  SiteInfo{"site-a", "A", "", SiteRole::kSite, ""},
+                  SiteInfo{"site-b", "B", "", SiteRole::kSite, ""},
+                  SiteInfo{"obs", "Auditor", "", SiteRole::kObserver, ""}};
+  d.plan.teams = {"ops"};
+  d.plan.tasks = {Spec("T-1", "site-a"), Spec("T-2", "site-b", {"T-1"}),
+                  Spec("T-3", "site-a", {"T-2"}), Spec("T-4", "site-b")};
+  return d;
+}
+
+TaskReported Rep(const std::string& task, ReportKind kind, std::vector<EventId> sup = {},
+                 int64_t effective_ms = kNoTime) {
+  TaskReported r;
+  r.task_id = task;
+  r.kind = kind;
+  r.supersedes = std::move(sup);
+  r.effective_ms = effective_ms;
+  return r;
+}
+
+Projection Fold(const std::vector<Event>& events) {
+  Projection p;
+  for (const Event& e : events) {
+    Status s = p.Apply(e);
+    BOOST_TEST_REQUIRE(s.ok(), s.ToString());
+  }
+  return p;
+}
+
+bool Flagged(const Projection& p, const EventId& id) {
+  for (const Flag& f : p.flags()) {
+    if (f.id == id) return true;
+  }
+  return false;
+}
+
+BOOST_AUTO_TEST_SUITE(ProjectionTest)
+
+BOOST_AUTO_TEST_CASE(a_plan_defines_header_and_tasks) {
+  Log log;
+  Projection p = Fold({log.Make("hq", 0, BasicPlan())});
+  BOOST_TEST(p.event_count() == 1u);
+  BOOST_TEST(p.runbook_id() == "rb-1");
+  BOOST_TEST((p.TaskIds() == std::vector<std::string>{"T-1", "T-2", "T-3", "T-4"}));
+  BOOST_TEST(p.name().Winner()->value == "Cut-over");
+  BOOST_TEST(!p.HeaderConflict());
+  BOOST_TEST(p.RosterEntry("site-a")->name == "A");
+  BOOST_TEST(p.RosterEntry("nowhere") == nullptr);
+  Plan plan = p.CurrentPlan();
+  BOOST_TEST(plan.tasks.size() == 4u);
+  BOOST_TEST((plan.tasks[1] == Spec("T-2", "site-b", {"T-1"})));
+  BOOST_TEST(plan.sites.size() == 4u);
+  BOOST_TEST(plan.window_end_ms == kT0 + 600 * kMinute);
+  BOOST_TEST(p.flags().empty());
+  BOOST_TEST((p.EffectiveStatus("T-1") == TaskStatus::kReady));
+  BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kPending));
+  BOOST_TEST((p.EffectiveStatus("T-4") == TaskStatus::kReady));
+  BOOST_TEST((p.EffectiveStatus("nope") == TaskStatus::kPending));
+  BOOST_TEST(p.Task("nope") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_are_no_ops_and_gaps_are_refused) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event r1 = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  Event r2 = log.Make("site-a", 2, Rep("T-1", ReportKind::kDone, {r1.id()}));
+  Projection p = Fold({plan, r1});
+  std::string before = p.CanonicalBytes();
+  BOOST_TEST(p.Apply(r1).ok());
+  BOOST_TEST(p.CanonicalBytes() == before);
+  Event r3 = log.Make("site-a", 3, Rep("T-1", ReportKind::kReset, {r2.id()}));
+  Status gap = p.Apply(r3);
+  BOOST_TEST((gap.code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(gap.message().find("site-a/3") != std::string::npos);
+  BOOST_TEST(p.event_count() == 2u);
+  BOOST_TEST(p.CanonicalBytes() == before);
+  Event other = r2;
+  other.runbook_id = "rb-2";
+  BOOST_TEST((p.Apply(other).code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(p.Apply(r2).ok());
+  BOOST_TEST(p.Apply(r3).ok());
+  BOOST_TEST(p.version_vector().Seen("site-a") == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(reports_drive_status_and_actual_times) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-a", 5, Rep("T-1", ReportKind::kStarted));
+  Projection p = Fold({plan, started});
+  const TaskState* t = p.Task("T-1");
+  BOOST_TEST((t->status() == TaskStatus::kRunning));
+  BOOST_TEST(t->actual_start_ms() == kT0 + 5 * kMinute);
+  BOOST_TEST(t->actual_finish_ms() == kNoTime);
+  BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kPending));
+
+  Event done = log.Make("site-a", 40, Rep("T-1", ReportKind::kDone, {started.id()},
+                                          kT0 + 35 * kMinute));
+  BOOST_TEST(p.Apply(done).ok());
+  t = p.Task("T-1");
+  BOOST_TEST((t->status() == TaskStatus::kDone));
+  BOOST_TEST(t->actual_start_ms() == kT0 + 5 * kMinute);
+  BOOST_TEST(t->actual_finish_ms() == kT0 + 35 * kMinute);  // The effective time.
+  BOOST_TEST(!t->StatusConflict());
+  BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kReady));
+
+  Event failed = log.Make("site-b", 41, Rep("T-2", ReportKind::kFailed));
+  BOOST_TEST(p.Apply(failed).ok());
+  BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kFailed));
+  BOOST_TEST((p.EffectiveStatus("T-3") == TaskStatus::kBlocked));
+  Event reset = log.Make("site-b", 42, Rep("T-2", ReportKind::kReset, {failed.id()}));
+  BOOST_TEST(p.Apply(reset).ok());
+  BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kReady));
+  BOOST_TEST((p.EffectiveStatus("T-3") == TaskStatus::kPending));
+  BOOST_TEST(p.Task("T-2")->actual_finish_ms() == kNoTime);
+
+  std::vector<HistoryEntry> h = p.Task("T-1")->History();
+  BOOST_TEST_REQUIRE(h.size() == 3u);
+  BOOST_TEST(std::string(h[0].kind) == "plan_defined");
+  BOOST_TEST(h[2].id.ToString() == done.id().ToString());
+  BOOST_TEST(h[2].actor == "alice@site-a");
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_reports_conflict_everywhere_until_one_supersedes_both) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  Event done_a = log.Make("site-a", 10, Rep("T-1", ReportKind::kDone, {started.id()}));
+  Event failed_hq = log.Make("hq", 11, Rep("T-1", ReportKind::kFailed, {started.id()}));
+  Projection one = Fold({plan, started, done_a, failed_hq});
+  Projection two = Fold({plan, failed_hq, started, done_a});
+  for (const Projection* p : {&one, &two}) {
+    const TaskState* t = p->Task("T-1");
+    BOOST_TEST(t->StatusConflict());
+    BOOST_TEST_REQUIRE(t->LiveReports().size() == 2u);
+    BOOST_TEST((t->status() == TaskStatus::kFailed));  // Later hlc wins meanwhile.
+    BOOST_TEST(t->LiveReports()[1].id.ToString() == "site-a/2");
+    BOOST_TEST(t->actual_start_ms() == kT0 + kMinute);
+  }
+  BOOST_TEST(one.CanonicalBytes() == two.CanonicalBytes());
+
+  Event resolve = log.Make("site-a", 12, Rep("T-1", ReportKind::kDone,
+                                             one.Task("T-1")->LiveReportIds()));
+  BOOST_TEST(one.Apply(resolve).ok());
+  BOOST_TEST(two.Apply(resolve).ok());
+  BOOST_TEST(!one.Task("T-1")->StatusConflict());
+  BOOST_TEST((one.Task("T-1")->status() == TaskStatus::kDone));
+  BOOST_TEST(one.CanonicalBytes() == two.CanonicalBytes());
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_field_edits_conflict_per_field) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  TaskChanged title_a{"T-1", {}, {plan.id()}};
+  title_a.patch.title = "Stop the app";
+  TaskChanged title_b{"T-1", {}, {plan.id()}};
+  title_b.patch.title = "Stop the application";
+  title_b.patch.duration_ms = 45 * kMinute;
+  PlanDefined second = BasicPlan();
+  second.plan.sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, ""});
+  second.plan.tasks.clear();
+  second.supersedes = {plan.id()};
+  Event grant = log.Make("hq", 1, second);
+  Event edit_a = log.Make("hq", 2, title_a);
+  Event edit_b = log.Make("hq2", 2, title_b);
+  Projection p = Fold({plan, grant, edit_b, edit_a});
+  const TaskState* t = p.Task("T-1");
+  BOOST_TEST(t->FieldConflict());
+  BOOST_TEST((t->ConflictingFields() == std::vector<std::string>{"title"}));
+  BOOST_TEST(t->spec().duration_ms == 45 * kMinute);
+  BOOST_TEST(t->spec().title == "Stop the application");  // Same hlc: origin "hq2" wins.
+  TaskChanged fix{"T-1", {}, {edit_a.id(), edit_b.id()}};
+  fix.patch.title = "Stop the app server";
+  BOOST_TEST(p.Apply(log.Make("hq", 3, fix)).ok());
+  BOOST_TEST(!p.Task("T-1")->FieldConflict());
+  BOOST_TEST(p.Task("T-1")->Spec().title == "Stop the app server");
+}
+
+BOOST_AUTO_TEST_CASE(unauthorized_events_are_kept_flagged_and_not_counted) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event wrong_site = log.Make("site-b", 1, Rep("T-1", ReportKind::kStarted));
+  TaskChanged edit{"T-1", {}, {}};
+  edit.patch.title = "hijacked";
+  Event site_edit = log.Make("site-a", 2, edit);
+  Event observer_note = log.Make("obs", 3, NoteAdded{"T-1", "looks good"});
+  Event stranger_note = log.Make("nobody", 3, NoteAdded{"", "hello"});
+  Event site_note = log.Make("site-b", 4, NoteAdded{"T-1", "waiting on A"});
+  PlanDefined takeover = BasicPlan();
+  takeover.plan.name = "Mine now";
+  Event rogue_plan = log.Make("site-a", 5, takeover);
+  PlanAmended amend;
+  amend.name = "Renamed";
+  Event rogue_amend = log.Make("site-b", 6, amend);
+  Projection p = Fold({plan, wrong_site, site_edit, observer_note, stranger_note, site_note,
+                       rogue_plan, rogue_amend});
+  BOOST_TEST(p.event_count() == 8u);
+  const TaskState* t = p.Task("T-1");
+  BOOST_TEST((t->status() == TaskStatus::kPending));
+  BOOST_TEST(t->spec().title == "Task T-1");
+  BOOST_TEST(t->notes().size() == 1u);
+  BOOST_TEST(t->notes().begin()->text == "waiting on A");
+  BOOST_TEST(p.name().Winner()->value == "Cut-over");
+  BOOST_TEST(p.notes().empty());
+  for (const Event* e : {&wrong_site, &site_edit, &observer_note, &stranger_note, &rogue_plan,
+                         &rogue_amend}) {
+    BOOST_TEST(Flagged(p, e->id()), e->id().ToString());
+  }
+  BOOST_TEST(!Flagged(p, site_note.id()));
+  BOOST_TEST(p.flags().size() == 6u);
+  for (const HistoryEntry& h : t->History()) {
+    BOOST_TEST(h.counted == (h.id == plan.id() || h.id == site_note.id()), h.id.ToString());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_report_arriving_before_the_plan_counts_once_the_plan_arrives) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  Projection p = Fold({started});
+  BOOST_TEST(p.TaskIds().empty());
+  BOOST_TEST(Flagged(p, started.id()));
+  BOOST_TEST(p.Apply(plan).ok());
+  BOOST_TEST(!Flagged(p, started.id()));
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+  BOOST_TEST(p.CanonicalBytes() == Fold({plan, started}).CanonicalBytes());
+}
+
+BOOST_AUTO_TEST_CASE(authority_follows_the_winning_roster_and_site) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  TaskChanged move{"T-1", {}, {plan.id()}};
+  move.patch.site = "site-b";
+  Event moved = log.Make("hq", 2, move);
+  Projection p = Fold({plan, started});
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+  // T-1 moves to site-b: site-a's report no longer counts, wherever it sits in the order.
+  BOOST_TEST(p.Apply(moved).ok());
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kPending));
+  BOOST_TEST(Flagged(p, started.id()));
+  // A later plan demoting site-a to observer: its notes stop counting too.
+  Event note = log.Make("site-a", 3, NoteAdded{"", "all good"});
+  BOOST_TEST(p.Apply(note).ok());
+  BOOST_TEST(p.notes().size() == 1u);
+  PlanDefined demote = BasicPlan();
+  demote.plan.sites[1].role = SiteRole::kObserver;
+  demote.supersedes = {plan.id()};
+  demote.plan.tasks.clear();
+  BOOST_TEST(p.Apply(log.Make("hq", 4, demote)).ok());
+  BOOST_TEST(p.notes().empty());
+  BOOST_TEST(Flagged(p, note.id()));
+}
+
+BOOST_AUTO_TEST_CASE(the_first_plan_defines_the_roster) {
+  Log log;
+  PlanDefined vendor_plan = BasicPlan();
+  vendor_plan.plan.name = "Vendor's";
+  Event early = log.Make("site-a", 0, vendor_plan);  // First in hlc order: defines the roster.
+  Event later = log.Make("hq", 1, BasicPlan());
+  Projection p = Fold({later, early});
+  BOOST_TEST(p.Apply(early).ok());
+  // site-a's plan came first; hq is a manager in it, so hq's later plan counts too.
+  BOOST_TEST(!Flagged(p, early.id()));
+  BOOST_TEST(!Flagged(p, later.id()));
+  BOOST_TEST(p.HeaderConflict());  // Neither supersedes the other.
+  BOOST_TEST(p.name().Winner()->value == "Cut-over");
+  // A second plan from site-a, after the roster exists, does not count.
+  Event again = log.Make("site-a", 2, vendor_plan);
+  BOOST_TEST(p.Apply(again).ok());
+  BOOST_TEST(Flagged(p, again.id()));
+}
+
+BOOST_AUTO_TEST_CASE(removal_hides_a_task_until_it_is_added_again) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event removed = log.Make("hq", 1, TaskRemoved{"T-4"});
+  Projection p = Fold({plan, removed});
+  BOOST_TEST((p.TaskIds() == std::vector<std::string>{"T-1", "T-2", "T-3"}));
+  BOOST_TEST(p.Task("T-4")->removed());
+  BOOST_TEST(p.CurrentPlan().tasks.size() == 3u);
+  BOOST_TEST(p.Apply(log.Make("hq", 2, TaskAdded{Spec("T-4", "site-a")})).ok());
+  BOOST_TEST(!p.Task("T-4")->removed());
+  BOOST_TEST(p.Task("T-4")->spec().site == "site-a");
+  BOOST_TEST(p.Task("T-4")->FieldConflict());  // The plan's "site-b" is still live.
+}
+
+BOOST_AUTO_TEST_CASE(gate_decisions_and_notes) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "hq", {"T-1"});
+  gate.kind = TaskKind::kGate;
+  d.plan.tasks.push_back(gate);
+  Event plan = log.Make("hq", 0, d);
+  GateDecided go{"G-1", true, kNoTime, "go", {}};
+  Event decided = log.Make("hq", 5, go);
+  Event note = log.Make("site-a", 6, NoteAdded{"", "window confirmed"});
+  Projection p = Fold({plan, decided, note});
+  const TaskState* t = p.Task("G-1");
+  BOOST_TEST_REQUIRE(t->GateWinner() != nullptr);
+  BOOST_TEST(t->GateWinner()->go);
+  BOOST_TEST(!t->GateConflict());
+  GateDecided no_go{"G-1", false, kNoTime, "no-go", {}};
+  BOOST_TEST(p.Apply(log.Make("site-b", 6, no_go)).ok());  // Not G-1's site: flagged.
+  BOOST_TEST(!p.Task("G-1")->GateConflict());
+  BOOST_TEST(p.Apply(log.Make("site-a", 7, GateDecided{"G-1", false, kNoTime, "", {}})).ok());
+  BOOST_TEST(p.flags().size() == 2u);
+  BOOST_TEST(p.notes().size() == 1u);
+  BOOST_TEST(p.notes().begin()->actor == "alice@site-a");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_events_are_flagged) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event nameless = log.Make("hq", 1, Rep("", ReportKind::kDone));
+  Projection p = Fold({plan, nameless});
+  BOOST_TEST(Flagged(p, nameless.id()));
+  BOOST_TEST(p.event_count() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(dependency_cycles_are_never_ready) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  d.plan.tasks = {Spec("A", "site-a", {"B"}), Spec("B", "site-a", {"A"}), Spec("C", "site-a")};
+  Projection p = Fold({log.Make("hq", 0, d)});
+  BOOST_TEST((p.EffectiveStatus("A") == TaskStatus::kPending));
+  BOOST_TEST((p.EffectiveStatus("B") == TaskStatus::kPending));
+  BOOST_TEST((p.EffectiveStatus("C") == TaskStatus::kReady));
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_blocks_a_cycle_whatever_the_order) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  d.plan.tasks = {Spec("F", "site-a"), Spec("A", "site-a", {"B"}), Spec("B", "site-a", {"A", "F"}),
+                  Spec("Z", "site-a", {"A"})};
+  Event plan = log.Make("hq", 0, d);
+  Event failed = log.Make("site-a", 1, Rep("F", ReportKind::kFailed));
+  Projection p = Fold({plan, failed});
+  for (const char* id : {"A", "B", "Z"}) {
+    BOOST_TEST((p.EffectiveStatus(id) == TaskStatus::kBlocked), id);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_task_listed_twice_in_a_plan_keeps_the_last_listing) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec again = Spec("T-1", "site-b");
+  again.title = "Corrected";
+  d.plan.tasks.push_back(again);
+  Event plan = log.Make("hq", 0, d);
+  Projection p = Fold({plan});
+  BOOST_TEST(p.Task("T-1")->spec().title == "Corrected");
+  BOOST_TEST(!p.Task("T-1")->FieldConflict());
+  BOOST_TEST(Flagged(p, plan.id()));
+}
+
+BOOST_AUTO_TEST_CASE(a_long_chain_of_predecessors_does_not_recurse) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  d.plan.tasks.clear();
+  for (int i = 0; i < 5000; ++i) {
+    d.plan.tasks.push_back(Spec("T-" + std::to_string(i), "site-a",
+                                i == 0 ? std::vector<std::string>{}
+                                       : std::vector<std::string>{"T-" + std::to_string(i - 1)}));
+  }
+  Projection p = Fold({log.Make("hq", 0, d)});
+  BOOST_TEST((p.EffectiveStatus("T-0") == TaskStatus::kReady));
+  BOOST_TEST((p.EffectiveStatus("T-4999") == TaskStatus::kPending));
+  BOOST_TEST(p.Apply(log.Make("hq", 1, Rep("T-0", ReportKind::kFailed))).ok());
+  BOOST_TEST((p.EffectiveStatus("T-4999") == TaskStatus::kBlocked));
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_round_trip_then_more_events_equals_folding_all) {
+  std::vector<Event> events = GenerateEvents(7, GenOptions{});
+  size_t half = events.size() / 2;
+  Projection first(Fold({events.begin(), events.begin() + static_cast<long>(half)}));
+  std::string snap = first.SerializeSnapshot();
+  Result<Projection> restored = Projection::FromSnapshot(snap);
+  BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+  BOOST_TEST(restored->CanonicalBytes() == first.CanonicalBytes());
+  for (size_t i = half; i < events.size(); ++i) BOOST_TEST(restored->Apply(events[i]).ok());
+  BOOST_TEST(restored->CanonicalBytes() == Fold(events).CanonicalBytes());
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
+  Projection p = Fold(GenerateEvents(3, GenOptions{}));
+  std::string snap = p.SerializeSnapshot();
+  auto code = [](std::string_view bytes) { return Projection::FromSnapshot(bytes).status().code(); };
+  BOOST_TEST((code("") == StatusCode::kCorruption));
+  BOOST_TEST((code(std::string_view(snap).substr(0, snap.size() / 2)) == StatusCode::kCorruption));
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200; ++i) {
+    std::string bad = snap;
+    bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
+    BOOST_TEST((code(bad) == StatusCode::kCorruption));
+  }
+  std::string garbage(64, '\0');
+  for (char& c : garbage) c = static_cast<char>(rng());
+  BOOST_TEST((code(garbage) == StatusCode::kCorruption));
+}
+
+// ---- Properties over generated event sets -------------------------------------------------------
+
+GenOptions OptionsFor(int seed) {
+  GenOptions o;
+  o.site_count = 2 + seed % 3;
+  o.task_count = 3 + seed % 6;
+  o.event_count = 20 + (seed * 7) % 45;
+  o.with_observer = seed % 4 != 0;
+  o.rogue_probability = seed % 5 == 0 ? 0.2 : 0.05;
+  return o;
+}
+
+// Delivers `events` to `p` in order, except the ones it already holds.
+void Deliver(Projection& p, const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    Status s = p.Apply(e);
+    BOOST_TEST(s.ok(), s.ToString());
+  }
+}
+
+BOOST_DATA_TEST_CASE(any_order_with_duplicates_gives_the_same_bytes, data::xrange(0, 400),
+                     seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed), OptionsFor(seed));
+    std::string reference = Fold(events).CanonicalBytes();
+    for (uint64_t round = 0; round < 3; ++round) {
+      uint64_t s = static_cast<uint64_t>(seed) * 31 + round;
+      std::vector<Event> order = WithDuplicates(ShuffleRespectingOrigins(events, s), s, 0.2);
+      Projection p;
+      Deliver(p, order);
+      BOOST_TEST(p.event_count() == events.size());
+      BOOST_TEST(p.CanonicalBytes() == reference, "round " << round);
+    }
+  }
+}
+
+// Two replicas each get part of the events (a per-origin prefix, in their own order), read
+// their state midway (filling caches), then exchange what the other lacks via MissingFrom.
+BOOST_DATA_TEST_CASE(split_replicas_converge_after_exchange, data::xrange(0, 300), seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    std::mt19937_64 rng(static_cast<uint64_t>(seed) ^ 0x9e3779b97f4a7c15ULL);
+    std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed) + 10'000,
+                                               OptionsFor(seed));
+    std::map<EventId, const Event*> by_id;
+    std::map<SiteId, uint64_t> counts;
+    for (const Event& e : events) {
+      by_id[e.id()] = &e;
+      counts[e.origin] = std::max(counts[e.origin], e.seq);
+    }
+    auto partial = [&](uint64_t shuffle_seed) {
+      std::map<SiteId, uint64_t> cut;
+      for (const auto& [origin, n] : counts) cut[origin] = rng() % (n + 1);
+      std::vector<Event> part;
+      for (const Event& e : ShuffleRespectingOrigins(events, shuffle_seed)) {
+        if (e.seq <= cut[e.origin]) part.push_back(e);
+      }
+      return part;
+    };
+    Projection a, b;
+    Deliver(a, partial(rng()));
+    Deliver(b, partial(rng()));
+    a.CanonicalBytes();
+    b.TaskIds();
+    // Snapshot one replica midway: a restored replica must behave the same.
+    Result<Projection> restored = Projection::FromSnapshot(b.SerializeSnapshot());
+    BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+    b = std::move(restored).value();
+    auto send = [&](const Projection& from, Projection& to) {
+      std::vector<Event> batch;
+      for (const SeqRange& r : from.version_vector().MissingFrom(to.version_vector())) {
+        for (uint64_t q = r.first; q <= r.last; ++q) batch.push_back(*by_id.at(EventId{r.origin, q}));
+      }
+      Deliver(to, batch);
+    };
+    send(a, b);
+    send(b, a);
+    // Then each gets the rest of the log from "elsewhere", in a random order.
+    Deliver(a, ShuffleRespectingOrigins(events, rng()));
+    Deliver(b, WithDuplicates(ShuffleRespectingOrigins(events, rng()), rng(), 0.1));
+    std::string reference = Fold(events).CanonicalBytes();
+    BOOST_TEST(a.CanonicalBytes() == reference);
+    BOOST_TEST(b.CanonicalBytes() == reference);
+    BOOST_TEST((a.version_vector() == b.version_vector()));
+  }
+}
+
+// The generator exercises what the properties are about.
+BOOST_AUTO_TEST_CASE(generated_sets_contain_conflicts_flags_and_removals) {
+  int conflicts = 0, flagged = 0, removed = 0, field_conflicts = 0;
+  for (int seed = 0; seed < 60; ++seed) {
+    Projection p = Fold(GenerateEvents(static_cast<uint64_t>(seed), OptionsFor(seed)));
+    flagged += p.flags().empty() ? 0 : 1;
+    for (const auto& id : p.TaskIds()) {
+      conflicts += p.Task(id)->StatusConflict() ? 1 : 0;
+      field_conflicts += p.Task(id)->FieldConflict() ? 1 : 0;
+    }
+    for (const auto& id : std::vector<std::string>{"T-1", "T-2", "T-3"}) {
+      if (p.Task(id) != nullptr && p.Task(id)->removed()) ++removed;
+    }
+  }
+  BOOST_TEST_MESSAGE("conflicts " << conflicts << ", field conflicts " << field_conflicts
+                                  << ", flagged runs " << flagged << ", removed " << removed);
+  BOOST_TEST(conflicts > 0);
+  BOOST_TEST(field_conflicts > 0);
+  BOOST_TEST(flagged > 10);
+  BOOST_TEST(removed > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace baton::crdt

@@ -1,1 +1,556 @@
+// EventStore against real RocksDB in a temp dir: durable appends across reopen, atomic rejection
+// of broken chains, group commit under concurrent appenders, the arrival cursor, fork evidence,
+// identity refusal and the open-time consistency check (on a store doctored with raw RocksDB).
+#include "daemon/store/event_store.h"
+
+#include <rocksdb/db.h>
+
+#include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "daemon/store/keys.h"
+#include "tests/support/temp_dir.h"
+
+namespace baton::store {
+namespace {
+
+using testing::TempDir;
+
+// The store treats hashes as opaque; any deterministic 32 bytes per payload do.
+crdt::Hash TestHash(std::string_view payload) {
+  crdt::Hash hash{};
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < hash.size(); ++i) {
+    for (char c : payload) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+    h = (h ^ i) * 1099511628211ull;
+    hash[i] = static_cast<uint8_t>(h >> 56);
+  }
+  return hash;
+}
+
+// Builds chained events per origin, as a site would.
+class ChainBuilder {
+ public:
+  StoredEvent Next(const std::string& origin, const std::string& note = "") {
+    ChainHead& head = heads_[origin];
+    StoredEvent event;
+    event.id = {origin, head.seq + 1};
+    event.prev_hash = head.hash;
+    event.envelope = "envelope " + event.id.ToString() + note;
+    event.hash = TestHash(event.envelope);
+    head = {event.id.seq, event.hash};
+    return event;
+  }
+  std::vector<StoredEvent> Take(const std::string& origin, size_t n) {
+    std::vector<StoredEvent> events;
+    for (size_t i = 0; i < n; ++i) events.push_back(Next(origin));
+    return events;
+  }
+  void Reset(const std::string& origin, ChainHead head) { heads_[origin] = head; }
+
+ private:
+  std::map<std::string, ChainHead> heads_;
+};
+
+StoreOptions Options(const TempDir& dir, const std::string& site = "hq",
+                     const std::string& runbook = "rb-1") {
+  StoreOptions options;
+  options.path = dir / "store";
+  options.site = site;
+  options.runbook_id = runbook;
+  options.create_if_missing = true;
+  return options;
+}
+
+std::unique_ptr<EventStore> MustOpen(const StoreOptions& options) {
+  auto store = EventStore::Open(options);
+  BOOST_TEST_REQUIRE(store.ok(), store.status().ToString());
+  return std::move(store).value();
+}
+
+std::optional<StoredEvent> MustGet(const EventStore& store, const std::string& origin,
+                                   uint64_t seq) {
+  auto event = store.Get({origin, seq});
+  BOOST_TEST_REQUIRE(event.ok(), event.status().ToString());
+  return *event;
+}
+
+// Writes meta keys of a closed store directly, bypassing EventStore.
+void DoctorMeta(const StoreOptions& options,
+                const std::vector<std::pair<std::string, std::string>>& puts) {
+  std::vector<std::string> names;
+  BOOST_TEST_REQUIRE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options.path.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  size_t meta = 0;
+  for (const std::string& name : names) {
+    if (name == kMetaFamily) meta = descriptors.size();
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  BOOST_TEST_REQUIRE(
+      rocksdb::DB::Open(rocksdb::DBOptions(), options.path.string(), descriptors, &handles, &db)
+          .ok());
+  for (const auto& [key, value] : puts) {
+    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles[meta], key, value).ok());
+  }
+  for (auto* handle : handles) BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(handle).ok());
+  delete db;
+}
+
+std::string HeadValue(uint64_t seq, const crdt::Hash& hash) {
+  std::string value;
+  PutBigEndian64(&value, seq);
+  value.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  return value;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(event_store)
+
+BOOST_AUTO_TEST_CASE(appended_events_survive_reopen_with_heads_and_arrivals) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  std::vector<StoredEvent> hq = chain.Take("hq", 5);
+  std::vector<StoredEvent> de = chain.Take("vendor-de", 3);
+  {
+    auto store = MustOpen(Options(dir));
+    BOOST_TEST(store->Append(hq).ok());
+    BOOST_TEST(store->Append(de).ok());
+    BOOST_TEST(store->LastArrival() == 8u);
+  }
+  auto store = MustOpen(Options(dir));
+  BOOST_TEST(store->site() == "hq");
+  BOOST_TEST(store->runbook_id() == "rb-1");
+  for (const StoredEvent& event : hq) BOOST_TEST((MustGet(*store, "hq", event.id.seq) == event));
+  for (const StoredEvent& event : de) {
+    BOOST_TEST((MustGet(*store, "vendor-de", event.id.seq) == event));
+  }
+  BOOST_TEST(!MustGet(*store, "hq", 6).has_value());
+  BOOST_TEST(!MustGet(*store, "nobody", 1).has_value());
+  auto heads = store->Heads();
+  BOOST_TEST(heads.size() == 2u);
+  BOOST_TEST((heads["hq"] == ChainHead{5, hq.back().hash}));
+  BOOST_TEST((heads["vendor-de"] == ChainHead{3, de.back().hash}));
+  BOOST_TEST(store->LastArrival() == 8u);
+
+  // The chains continue after the reopen.
+  BOOST_TEST(store->Append({chain.Next("hq")}).ok());
+  BOOST_TEST(store->Heads()["hq"].seq == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(open_without_create_if_missing_is_not_found) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  options.create_if_missing = false;
+  auto store = EventStore::Open(options);
+  BOOST_TEST_REQUIRE(!store.ok());
+  BOOST_TEST((store.status().code() == StatusCode::kNotFound));
+  BOOST_TEST(Contains(store.status().message(), options.path.string()));
+  options.read_only = true;
+  BOOST_TEST((EventStore::Open(options).status().code() == StatusCode::kNotFound));
+}
+
+BOOST_AUTO_TEST_CASE(creating_without_site_is_refused) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir, "");
+  BOOST_TEST((EventStore::Open(options).status().code() == StatusCode::kInvalidArgument));
+}
+
+BOOST_AUTO_TEST_CASE(scan_origin_returns_a_range_in_seq_order) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  auto store = MustOpen(Options(dir));
+  BOOST_TEST(store->Append(chain.Take("a", 10)).ok());
+  BOOST_TEST(store->Append(chain.Take("ab", 4)).ok());  // Prefix of no other origin's keys.
+  BOOST_TEST(store->Append(chain.Take("b", 2)).ok());
+  std::vector<StoredEvent> out;
+  BOOST_TEST(store->ScanOrigin("a", 4, 3, &out).ok());
+  BOOST_TEST_REQUIRE(out.size() == 3u);
+  BOOST_TEST(out[0].id.seq == 4u);
+  BOOST_TEST(out[2].id.seq == 6u);
+  BOOST_TEST(store->ScanOrigin("a", 9, 100, &out).ok());
+  BOOST_TEST(out.size() == 2u);
+  BOOST_TEST(store->ScanOrigin("ab", 1, 100, &out).ok());
+  BOOST_TEST(out.size() == 4u);
+  for (const StoredEvent& event : out) BOOST_TEST(event.id.origin == "ab");
+  BOOST_TEST(store->ScanOrigin("c", 1, 100, &out).ok());
+  BOOST_TEST(out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(gap_is_rejected_and_nothing_of_the_call_is_written) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  auto store = MustOpen(Options(dir));
+  BOOST_TEST_REQUIRE(store->Append(chain.Take("hq", 3)).ok());
+  const auto heads_before = store->Heads();
+
+  StoredEvent other = chain.Next("vendor-de");
+  StoredEvent fourth = chain.Next("hq");
+  chain.Next("hq");  // hq/5 is skipped.
+  StoredEvent sixth = chain.Next("hq");
+  Status s = store->Append({other, fourth, sixth});
+  BOOST_TEST((s.code() == StatusCode::kRejected));
+  BOOST_TEST(s.message() == "hq/6: expected seq 5");
+  BOOST_TEST(!MustGet(*store, "hq", 4).has_value());
+  BOOST_TEST(!MustGet(*store, "vendor-de", 1).has_value());
+  BOOST_TEST((store->Heads() == heads_before));
+  BOOST_TEST(store->LastArrival() == 3u);
+
+  // A first event must be seq 1.
+  StoredEvent late{{"late", 2}, {}, TestHash("x"), "x"};
+  BOOST_TEST(store->Append({late}).message() == "late/2: expected seq 1");
+}
+
+BOOST_AUTO_TEST_CASE(bad_prev_hash_is_rejected_and_nothing_of_the_call_is_written) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  auto store = MustOpen(Options(dir));
+  BOOST_TEST_REQUIRE(store->Append(chain.Take("hq", 3)).ok());
+  std::vector<StoredEvent> batch = chain.Take("hq", 3);
+  batch[2].prev_hash[0] ^= 1;  // hq/6 does not link to hq/5 within the same call.
+  Status s = store->Append(batch);
+  BOOST_TEST((s.code() == StatusCode::kRejected));
+  BOOST_TEST(s.message() == "hq/6: prev_hash does not match head");
+  BOOST_TEST(!MustGet(*store, "hq", 4).has_value());
+  BOOST_TEST(store->Heads()["hq"].seq == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(stored_events_are_never_overwritten) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  auto store = MustOpen(Options(dir));
+  std::vector<StoredEvent> first = chain.Take("hq", 2);
+  BOOST_TEST_REQUIRE(store->Append(first).ok());
+  ChainBuilder rival;
+  StoredEvent forged = rival.Next("hq", " forged");  // hq/1 with other bytes.
+  BOOST_TEST(store->Append({forged}).message() == "hq/1: expected seq 3");
+  BOOST_TEST((MustGet(*store, "hq", 1) == first[0]));
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_appenders_are_all_stored_with_right_heads) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  constexpr int kThreads = 8;
+  constexpr uint64_t kPerThread = 500;
+  std::map<std::string, crdt::Hash> last_hash;
+  {
+    auto store = MustOpen(options);
+    std::vector<std::thread> threads;
+    std::vector<ChainBuilder> chains(kThreads);
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string origin = "site-" + std::to_string(t);
+        uint64_t appended = 0;
+        int round = 0;
+        while (appended < kPerThread) {
+          const uint64_t n = std::min<uint64_t>(1 + (round++ % 4), kPerThread - appended);
+          if (!store->Append(chains[t].Take(origin, n)).ok()) ++failures;
+          appended += n;
+        }
+      });
+    }
+    // A rejected appender in the middle of the traffic fails alone.
+    std::thread bad([&] {
+      for (int i = 0; i < 50; ++i) {
+        StoredEvent gap{{"site-0", 1000000}, {}, TestHash("gap"), "gap"};
+        if (store->Append({gap}).code() != StatusCode::kRejected) ++failures;
+      }
+    });
+    for (auto& thread : threads) thread.join();
+    bad.join();
+    BOOST_TEST(failures.load() == 0);
+    for (int t = 0; t < kThreads; ++t) {
+      const std::string origin = "site-" + std::to_string(t);
+      last_hash[origin] = chains[t].Next(origin).prev_hash;
+    }
+  }
+  auto store = MustOpen(options);
+  auto heads = store->Heads();
+  BOOST_TEST(heads.size() == static_cast<size_t>(kThreads));
+  for (const auto& [origin, hash] : last_hash) {
+    BOOST_TEST((heads[origin] == ChainHead{kPerThread, hash}));
+    std::vector<StoredEvent> events;
+    BOOST_TEST(store->ScanOrigin(origin, 1, 10000, &events).ok());
+    BOOST_TEST_REQUIRE(events.size() == kPerThread);
+    for (size_t i = 1; i < events.size(); ++i) {
+      BOOST_TEST(events[i].id.seq == i + 1);
+      BOOST_TEST((events[i].prev_hash == events[i - 1].hash));
+    }
+  }
+  // Every event has exactly one arrival, and each origin arrives in seq order.
+  BOOST_TEST(store->LastArrival() == kThreads * kPerThread);
+  std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+  BOOST_TEST(store->ScanArrivals(0, 100000, &arrivals).ok());
+  BOOST_TEST_REQUIRE(arrivals.size() == kThreads * kPerThread);
+  std::map<std::string, uint64_t> seen;
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    BOOST_TEST(arrivals[i].first == i + 1);
+    const crdt::EventId& id = arrivals[i].second.id;
+    BOOST_TEST(id.seq == seen[id.origin] + 1);
+    seen[id.origin] = id.seq;
+  }
+}
+
+BOOST_AUTO_TEST_CASE(racing_appenders_on_one_origin_keep_one_chain) {
+  TempDir dir("store");
+  auto store = MustOpen(Options(dir));
+  std::atomic<uint64_t> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        ChainBuilder chain;
+        chain.Reset("hq", store->Heads()["hq"]);
+        Status s = store->Append({chain.Next("hq", " by " + std::to_string(t))});
+        if (s.ok()) ++accepted;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const ChainHead head = store->Heads()["hq"];
+  BOOST_TEST(head.seq == accepted.load());
+  std::vector<StoredEvent> events;
+  BOOST_TEST(store->ScanOrigin("hq", 1, 1000, &events).ok());
+  BOOST_TEST_REQUIRE(events.size() == head.seq);
+  for (size_t i = 1; i < events.size(); ++i) {
+    BOOST_TEST((events[i].prev_hash == events[i - 1].hash));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(arrival_cursor_pages_through_local_commit_order) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  std::vector<crdt::EventId> order;
+  {
+    auto store = MustOpen(Options(dir));
+    BOOST_TEST(store->LastArrival() == 0u);
+    for (int round = 0; round < 3; ++round) {
+      for (const char* origin : {"hq", "vendor-de", "ops"}) {
+        std::vector<StoredEvent> events = chain.Take(origin, 2);
+        for (const auto& e : events) order.push_back(e.id);
+        BOOST_TEST_REQUIRE(store->Append(events).ok());
+      }
+    }
+    std::vector<std::pair<uint64_t, StoredEvent>> page;
+    BOOST_TEST(store->ScanArrivals(0, 4, &page).ok());
+    BOOST_TEST_REQUIRE(page.size() == 4u);
+    BOOST_TEST(page[0].first == 1u);
+    BOOST_TEST((page[3].second.id == order[3]));
+    BOOST_TEST(store->ScanArrivals(page.back().first, 100, &page).ok());
+    BOOST_TEST_REQUIRE(page.size() == 14u);
+    BOOST_TEST(page[0].first == 5u);
+    BOOST_TEST((page.back().second.id == order.back()));
+    BOOST_TEST(store->ScanArrivals(store->LastArrival(), 100, &page).ok());
+    BOOST_TEST(page.empty());
+  }
+  auto store = MustOpen(Options(dir));
+  BOOST_TEST(store->LastArrival() == 18u);
+  BOOST_TEST_REQUIRE(store->Append({chain.Next("hq")}).ok());
+  std::vector<std::pair<uint64_t, StoredEvent>> page;
+  BOOST_TEST(store->ScanArrivals(18, 100, &page).ok());
+  BOOST_TEST_REQUIRE(page.size() == 1u);
+  BOOST_TEST(page[0].first == 19u);
+  BOOST_TEST((page[0].second.id == crdt::EventId{"hq", 7}));
+}
+
+BOOST_AUTO_TEST_CASE(forks_are_kept_as_evidence_and_never_replace_the_event) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  std::vector<StoredEvent> mine = chain.Take("vendor-de", 2);
+  ChainBuilder rival_a;
+  ChainBuilder rival_b;
+  StoredEvent fork_a = rival_a.Next("vendor-de", " version A");
+  StoredEvent fork_b = rival_b.Next("vendor-de", " version B");
+  StoredEvent fork_b_other_bytes = fork_b;  // Same id and hash, other bytes: kept as well.
+  fork_b_other_bytes.envelope += " tampered";
+  {
+    auto store = MustOpen(Options(dir));
+    BOOST_TEST_REQUIRE(store->Append(mine).ok());
+    BOOST_TEST(store->RecordFork(fork_a).ok());
+    BOOST_TEST(store->RecordFork(fork_b).ok());
+    BOOST_TEST(store->RecordFork(fork_a).ok());  // Same bytes again: one copy.
+    BOOST_TEST(store->RecordFork(fork_b_other_bytes).ok());
+  }
+  auto store = MustOpen(Options(dir));
+  std::vector<StoredEvent> forks;
+  BOOST_TEST(store->ScanForks(&forks).ok());
+  BOOST_TEST_REQUIRE(forks.size() == 3u);
+  std::set<std::string> envelopes;
+  for (const auto& fork : forks) envelopes.insert(fork.envelope);
+  BOOST_TEST(envelopes.count(fork_a.envelope) == 1u);
+  BOOST_TEST(envelopes.count(fork_b.envelope) == 1u);
+  BOOST_TEST(envelopes.count(fork_b_other_bytes.envelope) == 1u);
+  BOOST_TEST((MustGet(*store, "vendor-de", 1) == mine[0]));
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_and_meta_round_trip) {
+  TempDir dir("store");
+  {
+    auto store = MustOpen(Options(dir));
+    auto none = store->GetSnapshot();
+    BOOST_TEST_REQUIRE(none.ok());
+    BOOST_TEST(!none->has_value());
+    BOOST_TEST(store->PutSnapshot("state v1", 10).ok());
+    BOOST_TEST(store->PutSnapshot(std::string("state\0v2", 8), 12).ok());
+    BOOST_TEST(store->PutMeta("peer/vendor-de", "vv bytes").ok());
+    BOOST_TEST(store->PutMeta("site", "not the identity").ok());  // App keys are apart.
+  }
+  auto store = MustOpen(Options(dir));
+  auto snapshot = store->GetSnapshot();
+  BOOST_TEST_REQUIRE(snapshot.ok());
+  BOOST_TEST_REQUIRE(snapshot->has_value());
+  BOOST_TEST((**snapshot == std::make_pair(std::string("state\0v2", 8), uint64_t{12})));
+  auto meta = store->GetMeta("peer/vendor-de");
+  BOOST_TEST_REQUIRE(meta.ok());
+  BOOST_TEST(meta->value_or("") == "vv bytes");
+  BOOST_TEST(!store->GetMeta("absent").value().has_value());
+  BOOST_TEST(store->site() == "hq");
+}
+
+BOOST_AUTO_TEST_CASE(a_store_of_another_site_is_refused) {
+  TempDir dir("store");
+  { auto store = MustOpen(Options(dir, "hq")); }
+  auto other = EventStore::Open(Options(dir, "vendor-de"));
+  BOOST_TEST_REQUIRE(!other.ok());
+  BOOST_TEST((other.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(Contains(other.status().message(), "'hq'"));
+  BOOST_TEST(Contains(other.status().message(), "'vendor-de'"));
+}
+
+BOOST_AUTO_TEST_CASE(a_store_of_another_runbook_is_refused) {
+  TempDir dir("store");
+  { auto store = MustOpen(Options(dir, "hq", "rb-1")); }
+  auto other = EventStore::Open(Options(dir, "hq", "rb-2"));
+  BOOST_TEST_REQUIRE(!other.ok());
+  BOOST_TEST((other.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(Contains(other.status().message(), "'rb-1'"));
+  BOOST_TEST(Contains(other.status().message(), "'rb-2'"));
+  // Not knowing the runbook yet is fine.
+  auto unknown = EventStore::Open(Options(dir, "hq", ""));
+  BOOST_TEST_REQUIRE(unknown.ok());
+  BOOST_TEST((*unknown)->runbook_id() == "rb-1");
+}
+
+BOOST_AUTO_TEST_CASE(runbook_is_bound_once) {
+  TempDir dir("store");
+  {
+    auto store = MustOpen(Options(dir, "hq", ""));
+    BOOST_TEST(store->runbook_id().empty());
+    BOOST_TEST(store->BindRunbook("rb-1").ok());
+    BOOST_TEST(store->BindRunbook("rb-1").ok());
+    Status again = store->BindRunbook("rb-2");
+    BOOST_TEST((again.code() == StatusCode::kInvalidArgument));
+    BOOST_TEST(Contains(again.message(), "'rb-1'"));
+    BOOST_TEST(Contains(again.message(), "'rb-2'"));
+  }
+  BOOST_TEST(MustOpen(Options(dir, "hq", ""))->runbook_id() == "rb-1");
+  BOOST_TEST(!EventStore::Open(Options(dir, "hq", "rb-2")).ok());
+
+  // Opening an unbound store with a runbook binds it.
+  TempDir dir2("store");
+  { auto store = MustOpen(Options(dir2, "hq", "")); }
+  { auto store = MustOpen(Options(dir2, "hq", "rb-9")); }
+  BOOST_TEST(MustOpen(Options(dir2, "hq", ""))->runbook_id() == "rb-9");
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  { auto store = MustOpen(options); }
+  DoctorMeta(options, {{std::string(kMetaSchema), std::to_string(kSchemaVersion + 1)}});
+  auto store = EventStore::Open(options);
+  BOOST_TEST_REQUIRE(!store.ok());
+  BOOST_TEST((store.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion + 1)));
+  BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion)));
+}
+
+BOOST_AUTO_TEST_CASE(a_head_ahead_of_the_events_is_corruption) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  ChainBuilder chain;
+  std::vector<StoredEvent> events = chain.Take("hq", 11);
+  {
+    auto store = MustOpen(options);
+    BOOST_TEST_REQUIRE(store->Append(events).ok());
+  }
+  DoctorMeta(options, {{HeadKey("hq"), HeadValue(12, events.back().hash)}});
+  auto store = EventStore::Open(options);
+  BOOST_TEST_REQUIRE(!store.ok());
+  BOOST_TEST((store.status().code() == StatusCode::kCorruption));
+  BOOST_TEST_MESSAGE(store.status().ToString());
+  BOOST_TEST(Contains(store.status().message(), "origin hq"));
+  BOOST_TEST(Contains(store.status().message(), "seq 12"));
+  BOOST_TEST(Contains(store.status().message(), "seq 11"));
+}
+
+BOOST_AUTO_TEST_CASE(other_doctored_meta_is_corruption) {
+  ChainBuilder chain;
+  std::vector<StoredEvent> events = chain.Take("hq", 3);
+  const std::vector<std::pair<std::string, std::string>> doctored[] = {
+      {{HeadKey("hq"), HeadValue(3, TestHash("other"))}},  // Wrong hash.
+      {{HeadKey("ghost"), HeadValue(2, TestHash("g"))}},   // Head of an origin without events.
+      {{std::string(kMetaArrival), ArrivalKey(7)}},        // Arrival counter ahead.
+  };
+  for (const auto& puts : doctored) {
+    BOOST_TEST_CONTEXT("doctored " << puts[0].first) {
+      TempDir dir("store");
+      StoreOptions options = Options(dir);
+      {
+        auto store = MustOpen(options);
+        BOOST_TEST_REQUIRE(store->Append(events).ok());
+      }
+      DoctorMeta(options, puts);
+      auto store = EventStore::Open(options);
+      BOOST_TEST_REQUIRE(!store.ok());
+      BOOST_TEST((store.status().code() == StatusCode::kCorruption));
+      BOOST_TEST_MESSAGE(store.status().ToString());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(read_only_store_reads_and_refuses_writes) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  std::vector<StoredEvent> events = chain.Take("hq", 4);
+  {
+    auto store = MustOpen(Options(dir));
+    BOOST_TEST_REQUIRE(store->Append(events).ok());
+  }
+  StoreOptions options = Options(dir, "");
+  options.read_only = true;
+  options.create_if_missing = false;
+  auto store = MustOpen(options);
+  BOOST_TEST(store->site() == "hq");
+  BOOST_TEST((MustGet(*store, "hq", 4) == events[3]));
+  BOOST_TEST(store->Heads()["hq"].seq == 4u);
+  BOOST_TEST((store->Append({chain.Next("hq")}).code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((store->PutMeta("k", "v").code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((store->RecordFork(events[0]).code() == StatusCode::kInvalidArgument));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_origins_are_invalid_arguments) {
+  TempDir dir("store");
+  auto store = MustOpen(Options(dir));
+  StoredEvent empty{{"", 1}, {}, {}, "x"};
+  BOOST_TEST((store->Append({empty}).code() == StatusCode::kInvalidArgument));
+  StoredEvent huge{{std::string(300, 'x'), 1}, {}, {}, "x"};
+  BOOST_TEST((store->Append({huge}).code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(store->Append({}).ok());
+  BOOST_TEST(store->LastArrival() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace baton::store

@@ -1,0 +1,625 @@
+// See client/cli/commands.h. JSON and filesystem exceptions stop in this file; main() keeps
+// one catch-all for bugs.
+#include "client/cli/commands.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "client/cli/render.h"
+#include "client/cli/views.h"
+#include "client/client.h"
+#include "client/protocol.h"
+#include "tools/import/plan_import.h"
+
+namespace baton::client::cli {
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+int Fail(const Status& s) {
+  std::cerr << "baton: " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "baton: " << message << "\n";
+  return kExitUsage;
+}
+
+void PrintJson(const json& j) {
+  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+Result<Client> ConnectTo(const GlobalOptions& g) {
+  BATON_ASSIGN_OR_RETURN(std::string endpoint,
+                         ResolveEndpoint(g.endpoint, g.data, Env("BATON_ENDPOINT"),
+                                         Env("BATON_DATA")));
+  ClientOptions options;
+  options.timeout_ms = g.timeout_ms;
+  auto client = Client::Connect(endpoint, options);
+  // A bad endpoint is the user's input, but a daemon we cannot reach is "unreachable".
+  if (!client.ok() && client.status().code() == StatusCode::kIOError) {
+    return Status::Unavailable(client.status().message());
+  }
+  return client;
+}
+
+ViewOptions MakeView(const GlobalOptions& g, const std::string& tz) {
+  ViewOptions v;
+  v.style.color = !g.json && ColorWanted(g.no_color);
+  v.width = TerminalWidth();
+  v.tz = tz;
+  v.now_ms = NowMs();
+  return v;
+}
+
+// The runbook's time zone, from the status reply ("UTC" before a plan is imported).
+Result<std::string> FetchZone(Client& client) {
+  BATON_ASSIGN_OR_RETURN(json status, client.Call("status"));
+  return ZoneOf(status);
+}
+
+// `--at` text -> ISO 8601 UTC for the wire, read in the runbook's zone.
+Result<std::string> AtArgument(Client& client, const std::string& at) {
+  BATON_ASSIGN_OR_RETURN(std::string tz, FetchZone(client));
+  BATON_ASSIGN_OR_RETURN(int64_t ms, ParseAtTime(at, tz, NowMs()));
+  return FormatIsoTime(ms);
+}
+
+std::string PastTense(const std::string& kind) {
+  if (kind == "start") return "started";
+  if (kind == "fail") return "failed";
+  if (kind == "skip") return "skipped";
+  return kind;  // done, reset
+}
+
+// Prints a query result: raw JSON, or the text `render` makes (with the runbook's zone).
+template <class Render>
+int Print(const GlobalOptions& g, Client& client, const Result<json>& result, Render render) {
+  if (!result.ok()) return Fail(result.status());
+  if (g.json) {
+    PrintJson(*result);
+    return kExitOk;
+  }
+  auto tz = FetchZone(client);
+  if (!tz.ok()) return Fail(tz.status());
+  std::cout << render(*result, MakeView(g, *tz));
+  return kExitOk;
+}
+
+}  // namespace
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kUnavailable:
+    case StatusCode::kIOError: return kExitUnreachable;
+    case StatusCode::kNotFound:
+    case StatusCode::kRejected: return kExitRejected;
+    case StatusCode::kCorruption: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+Result<std::string> ResolveEndpoint(const std::string& endpoint_flag, const std::string& data_flag,
+                                    const std::string& endpoint_env, const std::string& data_env) {
+  auto from_data = [](const std::string& dir) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    return "ipc://" + d + "/batond.sock";
+  };
+  if (!endpoint_flag.empty()) return endpoint_flag;
+  if (!data_flag.empty()) return from_data(data_flag);
+  if (!endpoint_env.empty()) return endpoint_env;
+  if (!data_env.empty()) return from_data(data_env);
+  return Status::Unavailable(
+      "which batond? pass --data DIR (the site's data directory) or --endpoint ipc://DIR/"
+      "batond.sock, or set BATON_DATA / BATON_ENDPOINT");
+}
+
+// ---- Plan -----------------------------------------------------------------------------------
+
+int PlanImport(const GlobalOptions& g, const PlanImportOptions& o) {
+  tools::ImportOptions options;
+  options.runbook_id = o.runbook_id.empty() ? std::filesystem::path(o.file).stem().string()
+                                            : o.runbook_id;
+  options.name = o.name.empty() ? options.runbook_id : o.name;
+  options.timezone = o.timezone.empty() ? "UTC" : o.timezone;
+  options.window_start = o.window_start;
+  options.window_end = o.window_end;
+  options.day_first = !o.month_first;
+  options.source_name = o.file;
+  for (const auto& spec : o.columns) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      return Usage("--column \"" + spec + "\": expected field=Header, e.g. duration=Est. time");
+    }
+    options.columns[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  std::vector<tools::ImportError> errors;
+  auto imported = tools::ImportPlanFile(o.file, options, &errors);
+  if (!imported.ok()) {
+    // Every problem, one per line, and nothing is sent.
+    if (errors.empty()) std::cerr << "baton: " << imported.status().message() << "\n";
+    for (const auto& e : errors) std::cerr << e.ToString() << "\n";
+    if (!errors.empty()) {
+      std::cerr << "baton: " << errors.size() << " error(s) in " << o.file
+                << "; nothing was imported\n";
+    }
+    return kExitUsage;
+  }
+  for (const auto& w : imported->warnings) std::cerr << "warning: " << w << "\n";
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto reply = client->Call("plan.import", json{{"plan", ToJson(imported->plan)}});
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::cout << "imported runbook " << reply->value("runbook", options.runbook_id) << ": "
+            << reply->value("tasks", 0) << " tasks (event " << reply->value("event", "?")
+            << ")\n";
+  return kExitOk;
+}
+
+int PlanShow(const GlobalOptions& g) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto status = client->Call("status");
+  if (!status.ok()) return Fail(status.status());
+  auto rows = client->Call("list", json::object());
+  if (!rows.ok()) return Fail(rows.status());
+  if (g.json) {
+    PrintJson(json{{"runbook", (*status)["runbook"]}, {"tasks", (*rows)["tasks"]}});
+    return kExitOk;
+  }
+  std::cout << RenderPlan(*status, (*rows)["tasks"], MakeView(g, ZoneOf(*status)));
+  return kExitOk;
+}
+
+int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
+  json args = json::object();
+  json changes = json::array();
+  for (const auto& spec : o.durations) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Usage("--duration \"" + spec + "\": expected TASK=DURATION, e.g. T-042=45m");
+    }
+    auto ms = tools::ParseDurationMs(spec.substr(eq + 1));
+    if (!ms.ok()) return Usage("--duration " + spec.substr(0, eq) + ": " + ms.status().message());
+    changes.push_back({{"task", spec.substr(0, eq)}, {"duration_ms", *ms}});
+  }
+  if (!changes.empty()) args["task_change"] = changes;
+  if (!o.removes.empty()) args["task_remove"] = o.removes;
+  if (!o.name.empty()) args["name"] = o.name;
+  if (args.empty() && o.window_end.empty()) {
+    return Usage("plan amend: nothing to change (give --duration, --remove, --window-end or "
+                 "--name)");
+  }
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  if (!o.window_end.empty()) {
+    auto tz = FetchZone(*client);
+    if (!tz.ok()) return Fail(tz.status());
+    auto ms = ParseAtTime(o.window_end, *tz, NowMs(), "--window-end");
+    if (!ms.ok()) return Fail(ms.status());
+    args["window_end_ms"] = *ms;
+  }
+  auto reply = client->Call("plan.amend", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::string ids;
+  for (const auto& id : (*reply)["events"]) {
+    ids += (ids.empty() ? "" : ", ") + id.get<std::string>();
+  }
+  std::cout << "plan amended (event" << ((*reply)["events"].size() == 1 ? " " : "s ") << ids
+            << ")\n";
+  return kExitOk;
+}
+
+// ---- Reports --------------------------------------------------------------------------------
+
+int Report(const GlobalOptions& g, const ReportOptions& o) {
+  std::string note = o.note;
+  if (!o.words.empty()) {
+    if (!note.empty()) {
+      return Usage(o.kind + " " + o.task + ": give the note either with --note or after the task "
+                   "id, not both");
+    }
+    note = Join(o.words);
+  }
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  json args{{"task", o.task}, {"kind", o.kind}};
+  if (!note.empty()) args["note"] = note;
+  if (!g.actor.empty()) args["actor"] = g.actor;
+  if (!o.at.empty()) {
+    auto at = AtArgument(*client, o.at);
+    if (!at.ok()) return Fail(at.status());
+    args["at"] = *at;
+  }
+  auto reply = client->Call("report", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+  } else {
+    std::cout << o.task << " " << PastTense(o.kind) << " (event " << reply->value("event", "?")
+              << ")";
+    const std::string now = reply->value("status", "");
+    const std::string expected = o.kind == "start"  ? "running"
+                                 : o.kind == "reset" ? ""
+                                                     : PastTense(o.kind);
+    if (!now.empty() && now != expected) {
+      std::cout << "; status now " << now;
+    }
+    std::cout << "\n";
+  }
+  if (reply->value("conflict", false)) {
+    const bool tty = isatty(STDERR_FILENO) == 1 && Env("NO_COLOR").empty() && !g.no_color;
+    const Style err{tty};
+    std::cerr << err.Paint("WARNING: " + o.task +
+                               " has conflicting reports (another site reported concurrently); "
+                               "see `baton show " + o.task + "` and settle it with a new report",
+                           Color::kRed)
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int Note(const GlobalOptions& g, const std::vector<std::string>& words) {
+  if (words.empty()) return Usage("note: give the text (and optionally a task id first)");
+  json args = json::object();
+  std::string task;
+  if (words.size() == 1) {
+    args["text"] = words[0];
+  } else {
+    task = words[0];
+    args["task"] = task;
+    args["text"] = Join(std::vector<std::string>(words.begin() + 1, words.end()));
+  }
+  if (!g.actor.empty()) args["actor"] = g.actor;
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto reply = client->Call("note", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::cout << "note added to " << (task.empty() ? "the runbook" : task) << " (event "
+            << reply->value("event", "?") << ")\n";
+  return kExitOk;
+}
+
+int Gate(const GlobalOptions& g, const GateOptions& o) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  json args{{"task", o.task}, {"decision", o.decision}};
+  if (!o.note.empty()) args["note"] = o.note;
+  if (!g.actor.empty()) args["actor"] = g.actor;
+  if (!o.at.empty()) {
+    auto at = AtArgument(*client, o.at);
+    if (!at.ok()) return Fail(at.status());
+    args["at"] = *at;
+  }
+  auto reply = client->Call("gate", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::cout << "gate " << o.task << ": " << (reply->value("go", false) ? "GO" : "NO-GO")
+            << " (event " << reply->value("event", "?") << ")\n";
+  return kExitOk;
+}
+
+// ---- Queries --------------------------------------------------------------------------------
+
+int Query(const GlobalOptions& g, const std::string& op) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto result = client->Call(op);
+  if (op == "status") {
+    if (!result.ok()) return Fail(result.status());
+    if (g.json) {
+      PrintJson(*result);
+      return kExitOk;
+    }
+    std::cout << RenderStatus(*result, MakeView(g, ZoneOf(*result)));
+    return kExitOk;
+  }
+  if (op == "forecast") return Print(g, *client, result, RenderForecast);
+  if (op == "critical") {
+    return Print(g, *client, result, [](const json& r, const ViewOptions& v) {
+      const json forecast = r.value("forecast", json::object());
+      return "Critical path: " + ForecastLine(forecast, v) + "\n" +
+             RenderTaskTable(r.value("tasks", json::array()), v);
+    });
+  }
+  return Print(g, *client, result, [](const json& r, const ViewOptions& v) {
+    return RenderTaskTable(r.value("tasks", json::array()), v);
+  });
+}
+
+int List(const GlobalOptions& g, const ListOptions& o) {
+  json args = json::object();
+  if (!o.team.empty()) args["team"] = o.team;
+  if (!o.site.empty()) args["site"] = o.site;
+  if (!o.status.empty()) args["status"] = o.status;
+  if (o.late) args["late"] = true;
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  return Print(g, *client, client->Call("list", args), [](const json& r, const ViewOptions& v) {
+    return RenderTaskTable(r.value("tasks", json::array()), v);
+  });
+}
+
+int Mine(const GlobalOptions& g, const std::string& team, const std::string& site) {
+  json args = json::object();
+  if (!team.empty()) args["team"] = team;
+  if (!site.empty()) args["site"] = site;
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  return Print(g, *client, client->Call("mine", args), [](const json& r, const ViewOptions& v) {
+    return RenderTaskTable(r.value("tasks", json::array()), v);
+  });
+}
+
+int Show(const GlobalOptions& g, const std::string& task) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  return Print(g, *client, client->Call("task", json{{"task", task}}), RenderTaskDetail);
+}
+
+int Export(const GlobalOptions& g, const std::string& out_file) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto result = client->Call("export", json{{"format", "json"}});
+  if (!result.ok()) return Fail(result.status());
+  const std::string text = result->dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  if (out_file.empty() || out_file == "-") {
+    std::cout << text;
+    return kExitOk;
+  }
+  {
+    std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return Usage("export: cannot write " + out_file);
+  }
+  std::cerr << "exported " << (*result)["events"].size() << " events of runbook "
+            << result->value("runbook", "?") << " from site " << result->value("site", "?")
+            << " to " << out_file << "\n";
+  return kExitOk;
+}
+
+// ---- Watch ----------------------------------------------------------------------------------
+
+namespace {
+
+class Board {
+ public:
+  Board(const GlobalOptions& g, const WatchOptions& o, Client* client)
+      : g_(g), o_(o), client_(client) {
+    clear_ = isatty(STDOUT_FILENO) == 1 && !o.no_clear;
+  }
+
+  // Keeps an event push for the list of recent events; false for a duplicate.
+  bool Take(const json& push) {
+    last_heard_ = std::chrono::steady_clock::now();
+    if (push.value("stream", "") != "event") return false;
+    const uint64_t cursor = push.value("cursor", uint64_t{0});
+    if (cursor <= last_event_) return false;  // Already shown: no duplicates after a resume.
+    last_event_ = cursor;
+    recent_.push_back(push.value("event", json::object()));
+    while (recent_.size() > static_cast<size_t>(std::max(o_.recent, 0))) recent_.pop_front();
+    return true;
+  }
+
+  Status Query() {
+    auto s = client_->Call("status");
+    if (!s.ok()) return s.status();
+    status_ = std::move(*s);
+    return Status::Ok();
+  }
+
+  void Draw() {
+    ViewOptions v = MakeView(g_, ZoneOf(status_));
+    std::deque<std::string> lines;
+    for (const auto& e : recent_) lines.push_back(DescribeEvent(e, v));
+    std::string frame = RenderBoard(status_, lines, banner_, v);
+    if (clear_) {
+      std::string painted = "\x1b[H";
+      size_t pos = 0;
+      while (pos < frame.size()) {
+        const size_t nl = frame.find('\n', pos);
+        if (nl == std::string::npos) break;
+        painted += frame.substr(pos, nl - pos) + "\x1b[K\n";
+        pos = nl + 1;
+      }
+      frame = painted + "\x1b[J";
+    } else {
+      frame += "\n";
+    }
+    std::fwrite(frame.data(), 1, frame.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  int RunOnce(uint64_t backlog_end) {
+    // Show the events already in the log (the last few) before the single frame.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(g_.timeout_ms);
+    while (last_event_ < backlog_end && std::chrono::steady_clock::now() < deadline) {
+      auto p = client_->NextPush(200);
+      if (!p.ok()) break;
+      if (*p) Take(**p);
+    }
+    Draw();
+    client_->StopWatch().Ignore();  // Best effort: the daemon drops the watch on its own.
+    return kExitOk;
+  }
+
+  int Run() {
+    using Clock = std::chrono::steady_clock;
+    if (clear_) std::fputs("\x1b[?25l\x1b[2J", stdout);  // Hide the cursor, clear once.
+    bool connected = true;
+    bool dirty = false;     // An event arrived: re-query status, redraw.
+    auto next_tick = Clock::now();
+    auto last_query = Clock::now();
+    last_heard_ = Clock::now();
+    while (!g_stop.load()) {
+      if (!connected) {
+        Status r = client_->Reconnect();  // Resumes the watch from the last cursor.
+        if (r.ok()) {
+          connected = true;
+          dirty = true;
+          last_heard_ = Clock::now();
+          continue;
+        }
+        SetBanner("reconnecting to " + client_->endpoint() + "... (" + r.message() + ")");
+        DrawIfChanged();
+        for (int i = 0; i < 10 && !g_stop.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        continue;
+      }
+      const int wait = dirty ? 0
+                             : static_cast<int>(std::max<int64_t>(
+                                   0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          next_tick - Clock::now())
+                                          .count()));
+      auto push = client_->NextPush(wait);
+      if (g_stop.load()) break;
+      if (!push.ok()) {
+        connected = false;
+        SetBanner("reconnecting to " + client_->endpoint() + "...");
+        DrawIfChanged();
+        continue;
+      }
+      if (*push) {
+        if (Take(**push)) dirty = true;
+        if (!banner_.empty() && banner_.rfind("reconnecting", 0) == 0) {
+          SetBanner("");
+          dirty = true;
+        }
+        continue;  // Drain what is queued before drawing.
+      }
+      const auto now = Clock::now();
+      if (now - last_heard_ > std::chrono::milliseconds(4500) && banner_.empty()) {
+        // Heartbeats come every 2 s: the daemon is gone or restarting. NextPush resumes the
+        // watch by itself after three silent intervals.
+        SetBanner("reconnecting to " + client_->endpoint() + "... (no word from batond)");
+      }
+      if (dirty || now - last_query >= std::chrono::seconds(5)) {
+        Status q = Query();
+        last_query = now;
+        if (!q.ok()) {
+          if (q.code() == StatusCode::kUnavailable || q.code() == StatusCode::kIOError) {
+            connected = false;
+            SetBanner("reconnecting to " + client_->endpoint() + "...");
+            DrawIfChanged();
+            continue;
+          }
+          SetBanner("status failed: " + q.message());
+        }
+        if (dirty) changed_ = true;
+        dirty = false;
+      }
+      if (now >= next_tick) {
+        if (clear_) changed_ = true;  // Elapsed times move each second on a terminal.
+        DrawIfChanged();
+        next_tick = now + std::chrono::seconds(1);
+      }
+    }
+    client_->StopWatch().Ignore();  // Best effort on the way out.
+    if (clear_) std::fputs("\x1b[?25h\n", stdout);
+    std::fflush(stdout);
+    return kExitOk;
+  }
+
+  json& status() { return status_; }
+  void set_last_event(uint64_t c) { last_event_ = c; }
+
+ private:
+  void DrawIfChanged() {
+    if (!changed_) return;
+    Draw();
+    changed_ = false;
+  }
+
+  void SetBanner(std::string banner) {
+    if (banner != banner_) changed_ = true;
+    banner_ = std::move(banner);
+  }
+
+  const GlobalOptions& g_;
+  const WatchOptions& o_;
+  Client* client_;
+  bool clear_ = false;
+  json status_;
+  std::deque<json> recent_;
+  uint64_t last_event_ = 0;
+  std::string banner_;
+  bool changed_ = true;  // Something new to show (--no-clear skips frames with nothing new).
+  std::chrono::steady_clock::time_point last_heard_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+int Watch(const GlobalOptions& g, const WatchOptions& o) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  Board board(g, o, &*client);
+  if (Status s = board.Query(); !s.ok()) return Fail(s);
+  const uint64_t cursor = board.status().value("cursor", uint64_t{0});
+  const uint64_t recent = static_cast<uint64_t>(std::max(o.recent, 0));
+  const uint64_t from = cursor > recent ? cursor - recent : 0;
+  board.set_last_event(from);
+  if (Status s = client->StartWatch(from); !s.ok()) return Fail(s);
+  if (o.once) return board.RunOnce(cursor);
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;  // No SA_RESTART: a blocked poll returns at once.
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return board.Run();
+}
+
+}  // namespace baton::client::cli

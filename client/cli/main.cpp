@@ -1,0 +1,230 @@
+// baton: the command-line front-end of a site's batond. Declares the command line (CLI11) and
+// hands parsed values to client/cli/commands.h; exit codes are listed in `baton --help`.
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "client/cli/commands.h"
+
+namespace baton::client::cli {
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  ok\n"
+    "  1  bad usage or input (command line, plan file, time, argument)\n"
+    "  2  batond unreachable (not running, wrong --data/--endpoint, or none given)\n"
+    "  3  rejected or not found by batond (unknown task, not authorised, no plan yet)\n"
+    "  4  internal error (a bug or a malformed reply)\n";
+
+std::string Footer(const std::string& example) { return "\nExample:\n  " + example + "\n"; }
+
+int Run(int argc, char** argv) {
+  CLI::App app{
+      "baton: report progress on a cut-over run book and watch it live, through this site's "
+      "batond."};
+  app.fallthrough();  // Global options are accepted after the subcommand too.
+  app.require_subcommand(1);
+  app.footer(std::string("\nThe daemon: --data DIR (its data directory; ipc://DIR/batond.sock) or "
+                         "--endpoint URL, else $BATON_DATA or $BATON_ENDPOINT.\nTimes (--at) are "
+                         "read in the runbook's time zone: 02:10, \"2026-03-28 02:10\", or ISO "
+                         "8601 with an offset.\n\nExample:\n"
+                         "  export BATON_DATA=/var/lib/baton/hq\n"
+                         "  baton plan import plan.csv --tz Europe/Berlin --window-start "
+                         "\"2026-03-27 20:00\" --window-end \"2026-03-30 06:00\"\n"
+                         "  baton start T-042 && baton done T-042 --at 02:10\n"
+                         "  baton status\n\n") +
+             kExitCodes);
+
+  GlobalOptions g;
+  app.add_option("--data", g.data, "batond's data directory (or $BATON_DATA)");
+  app.add_option("--endpoint", g.endpoint, "batond's client endpoint (or $BATON_ENDPOINT)");
+  app.add_flag("--json", g.json, "Print the daemon's result as JSON");
+  app.add_flag("--no-color", g.no_color, "No colour (also when NO_COLOR is set or not a terminal)");
+  app.add_option("--timeout", g.timeout_ms, "Milliseconds to wait for batond per call")
+      ->check(CLI::PositiveNumber)
+      ->default_val(5000);
+  app.add_option("--as", g.actor, "Who is reporting (recorded with your OS user)");
+
+  // ---- plan ----
+  CLI::App* plan = app.add_subcommand("plan", "Import, show or amend the run book");
+  plan->require_subcommand(1);
+  PlanImportOptions import;
+  CLI::App* plan_import = plan->add_subcommand(
+      "import", "Check a CSV run book locally (every error as file:line:column), then import it");
+  plan_import->add_option("FILE", import.file, "CSV file (columns: examples/README.md)")
+      ->required();
+  plan_import->add_option("--runbook", import.runbook_id, "Runbook id (default: the file stem)");
+  plan_import->add_option("--name", import.name, "Runbook name (default: the id)");
+  plan_import->add_option("--tz", import.timezone, "IANA time zone of local times")
+      ->default_val("UTC");
+  plan_import->add_option("--window-start", import.window_start,
+                          "Outage window start, local time (\"2026-03-27 20:00\")");
+  plan_import->add_option("--window-end", import.window_end,
+                          "Outage window end, local time or offset from the start (+58h)");
+  bool day_first = false;
+  CLI::Option* day_first_flag =
+      plan_import->add_flag("--day-first", day_first, "Read 03/04/2026 as 3 April (default)");
+  plan_import->add_flag("--month-first", import.month_first, "Read 03/04/2026 as March 4")
+      ->excludes(day_first_flag);
+  plan_import->add_option("--column", import.columns,
+                          "Header of a field, e.g. --column \"duration=Est. time\" (repeatable)");
+  plan_import->footer(Footer(
+      "baton plan import examples/cutover-plan.csv --tz Europe/Berlin \\\n"
+      "      --window-start \"2026-03-27 20:00\" --window-end \"2026-03-30 06:00\""));
+  CLI::App* plan_show = plan->add_subcommand("show", "The runbook header and every task");
+  plan_show->footer(Footer("baton plan show --data ./data/hq"));
+  PlanAmendOptions amend;
+  CLI::App* plan_amend = plan->add_subcommand("amend", "Change durations, remove tasks, move "
+                                                       "the window end");
+  plan_amend->add_option("--duration", amend.durations, "TASK=DURATION, e.g. T-042=45m")
+      ->type_name("TASK=DUR");
+  plan_amend->add_option("--remove", amend.removes, "Remove a task from the plan")
+      ->type_name("TASK");
+  plan_amend->add_option("--window-end", amend.window_end,
+                         "New window end (\"2026-03-30 08:00\", runbook time zone)");
+  plan_amend->add_option("--name", amend.name, "New runbook name");
+  plan_amend->footer(Footer("baton plan amend --duration T-042=45m --remove T-050 "
+                            "--window-end \"2026-03-30 08:00\""));
+
+  // ---- reports ----
+  struct ReportCommand {
+    const char* name;
+    const char* kind;
+    const char* help;
+    const char* example;
+  };
+  const ReportCommand report_commands[] = {
+      {"start", "start", "Report that a task has started", "baton start T-042 --at 01:55"},
+      {"done", "done", "Report that a task is done", "baton done T-042 --note \"all green\""},
+      {"fail", "fail", "Report that a task failed (reason after the id or --note)",
+       "baton fail T-042 \"ORA-01555 during migration\""},
+      {"skip", "skip", "Report that a task is skipped", "baton skip T-042 --note \"not needed\""},
+      {"reset", "reset", "Put a task back to pending (a retry or a back-out)",
+       "baton reset T-042 --note retry"},
+  };
+  std::vector<std::pair<CLI::App*, ReportOptions>> reports;
+  reports.reserve(std::size(report_commands));
+  for (const auto& rc : report_commands) {
+    reports.emplace_back(app.add_subcommand(rc.name, rc.help), ReportOptions{});
+    auto& [sub, opts] = reports.back();
+    opts.kind = rc.kind;
+    sub->add_option("TASK", opts.task, "Task id, e.g. T-042")->required();
+    sub->add_option("NOTE", opts.words, "Note (for fail: the reason), instead of --note");
+    sub->add_option("--note", opts.note, "A remark, or the reason for a failure");
+    sub->add_option("--at", opts.at,
+                    "When it really happened: 02:10, \"2026-03-28 02:10\" or ISO 8601");
+    sub->footer(Footer(rc.example));
+  }
+
+  std::vector<std::string> note_words;
+  CLI::App* note = app.add_subcommand("note", "Add a note to a task or to the runbook");
+  note->add_option("WORDS", note_words, "[TASK] TEXT: one argument notes the runbook")
+      ->required();
+  note->footer(Footer("baton note T-042 \"DBA on call is now Priya\"\n  baton note \"bridge "
+                      "moved to room 4\""));
+
+  GateOptions gate;
+  CLI::App* gate_cmd = app.add_subcommand("gate", "Record the decision at a go/no-go gate");
+  gate_cmd->add_option("GATE", gate.task, "Gate task id")->required();
+  gate_cmd->add_option("DECISION", gate.decision, "go or no-go")
+      ->required()
+      ->check(CLI::IsMember({"go", "no-go"}));
+  gate_cmd->add_option("--note", gate.note, "Why");
+  gate_cmd->add_option("--at", gate.at, "When it was decided (as for start/done)");
+  gate_cmd->footer(Footer("baton gate G-1 go --note \"smoke tests green\""));
+
+  // ---- queries ----
+  struct QueryCommand {
+    const char* name;
+    const char* help;
+  };
+  const QueryCommand query_commands[] = {
+      {"status", "Progress, forecast finish against the window, running and late tasks"},
+      {"ready", "Tasks that may start now"},
+      {"late", "Tasks past their planned start, or running over their planned duration"},
+      {"blocked", "Tasks blocked by a failed task"},
+      {"critical", "The critical path of the remaining work"},
+      {"forecast", "Forecast finish, its causes, and the back-out forecast now and at each gate"},
+  };
+  std::vector<std::pair<CLI::App*, std::string>> queries;
+  for (const auto& qc : query_commands) {
+    CLI::App* sub = app.add_subcommand(qc.name, qc.help);
+    sub->footer(Footer(std::string("baton ") + qc.name + "   (add --json for the raw result)"));
+    queries.emplace_back(sub, qc.name);
+  }
+  ListOptions list;
+  CLI::App* ls = app.add_subcommand("ls", "List tasks, optionally filtered");
+  ls->add_option("--team", list.team, "Only this owner team");
+  ls->add_option("--site", list.site, "Only tasks executed at this site");
+  ls->add_option("--status", list.status, "Only this status")
+      ->check(CLI::IsMember({"pending", "ready", "running", "done", "failed", "skipped",
+                             "blocked"}));
+  ls->add_flag("--late", list.late, "Only late or running-over tasks");
+  ls->footer(Footer("baton ls --team dba --status running"));
+  std::string mine_team, mine_site;
+  CLI::App* mine = app.add_subcommand("mine", "Open tasks of a team, or of this site");
+  mine->add_option("--team", mine_team, "Owner team (default: tasks of this site)");
+  mine->add_option("--site", mine_site, "Site (default: this site)");
+  mine->footer(Footer("baton mine --team dba"));
+  std::string show_task;
+  CLI::App* show = app.add_subcommand(
+      "show", "One task: spec, status, planned/forecast/actual times, reports, notes, history");
+  show->add_option("TASK", show_task, "Task id")->required();
+  show->footer(Footer("baton show T-042"));
+  std::string export_out;
+  CLI::App* export_cmd = app.add_subcommand("export", "Every event of this site's log as JSON");
+  export_cmd->add_option("--out", export_out, "Write to FILE instead of stdout");
+  export_cmd->footer(Footer("baton export --out hq-events.json"));
+
+  WatchOptions watch;
+  CLI::App* watch_cmd = app.add_subcommand("watch", "A live board, redrawn on every event");
+  watch_cmd->add_flag("--once", watch.once, "Render one frame and exit");
+  watch_cmd->add_flag("--no-clear", watch.no_clear,
+                      "Print frames one after another instead of redrawing (logs)");
+  watch_cmd->add_option("--recent", watch.recent, "How many recent events to show")
+      ->check(CLI::Range(0, 100))
+      ->default_val(8);
+  watch_cmd->footer(Footer("baton watch        (Ctrl-C to stop; survives a batond restart)"));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (plan_import->parsed()) return PlanImport(g, import);
+  if (plan_show->parsed()) return PlanShow(g);
+  if (plan_amend->parsed()) return PlanAmend(g, amend);
+  for (const auto& [sub, opts] : reports) {
+    if (sub->parsed()) return Report(g, opts);
+  }
+  if (note->parsed()) return Note(g, note_words);
+  if (gate_cmd->parsed()) return Gate(g, gate);
+  for (const auto& [sub, op] : queries) {
+    if (sub->parsed()) return Query(g, op);
+  }
+  if (ls->parsed()) return List(g, list);
+  if (mine->parsed()) return Mine(g, mine_team, mine_site);
+  if (show->parsed()) return Show(g, show_task);
+  if (export_cmd->parsed()) return Export(g, export_out);
+  if (watch_cmd->parsed()) return Watch(g, watch);
+  std::cerr << app.help();
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace baton::client::cli
+
+int main(int argc, char** argv) {
+  try {
+    return baton::client::cli::Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "baton: internal error: " << e.what() << "\n";
+    return baton::client::cli::kExitInternal;
+  }
+}

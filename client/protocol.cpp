@@ -1,0 +1,1018 @@
+// JSON text <-> protocol structs. nlohmann::json exceptions stop in this file: every entry point
+// is exception-free and reports problems as Status values naming the field or path.
+#include "client/protocol.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace baton::client {
+namespace {
+
+using json = nlohmann::json;
+
+// ---- Paths and errors -----------------------------------------------------------------------
+
+// Top-level request arguments read `field "kind"`; nested values read as a path.
+std::string Where(const std::string& path) {
+  if (path.find_first_of(".[") == std::string::npos) return "field \"" + path + "\"";
+  return path;
+}
+
+Status Bad(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument(Where(path) + ": " + what);
+}
+
+std::string Child(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return path + "." + std::string(key);
+}
+
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// A short rendering of a bad value for messages: strings quoted, long values cut.
+std::string Show(const json& value) {
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// ---- Typed reads of one JSON object ---------------------------------------------------------
+
+// Reads members of the object at `path`. Absent and null members are "not given".
+class ObjectReader {
+ public:
+  ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  const json& object() const { return object_; }
+  const std::string& path() const { return path_; }
+  std::string PathOf(std::string_view key) const { return Child(path_, key); }
+
+  // Null if absent or null.
+  const json* Get(std::string_view key) const {
+    auto it = object_.find(key);
+    if (it == object_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  bool Has(std::string_view key) const { return Get(key) != nullptr; }
+
+  Status OnlyKeys(std::initializer_list<std::string_view> keys) const {
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
+        std::string known;
+        for (std::string_view k : keys) {
+          if (!known.empty()) known += ", ";
+          known += k;
+        }
+        return Bad(PathOf(it.key()), "is not a known member (expected " + known + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> String(std::string_view key) const {
+    const json* v = Get(key);
+    if (v == nullptr) return Bad(PathOf(key), "is missing");
+    return AsString(*v, PathOf(key));
+  }
+  Result<std::string> NonEmptyString(std::string_view key) const {
+    BATON_ASSIGN_OR_RETURN(std::string s, String(key));
+    if (s.empty()) return Bad(PathOf(key), "must not be empty");
+    return s;
+  }
+  // "" when not given.
+  Result<std::string> OptString(std::string_view key) const {
+    const json* v = Get(key);
+    if (v == nullptr) return std::string();
+    return AsString(*v, PathOf(key));
+  }
+  Result<std::optional<std::string>> MaybeString(std::string_view key) const {
+    const json* v = Get(key);
+    if (v == nullptr) return std::optional<std::string>();
+    BATON_ASSIGN_OR_RETURN(std::string s, AsString(*v, PathOf(key)));
+    return std::optional<std::string>(std::move(s));
+  }
+  Result<int64_t> Int(std::string_view key, int64_t fallback) const {
+    const json* v = Get(key);
+    if (v == nullptr) return fallback;
+    return AsInt(*v, PathOf(key));
+  }
+  // A time: integer epoch ms or an ISO 8601 string; `fallback` when not given.
+  Result<int64_t> Time(std::string_view key, int64_t fallback) const {
+    const json* v = Get(key);
+    if (v == nullptr) return fallback;
+    return AsTime(*v, PathOf(key));
+  }
+  Result<bool> Bool(std::string_view key, bool fallback) const {
+    const json* v = Get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) return Bad(PathOf(key), "expected true or false, got " + Show(*v));
+    return v->get<bool>();
+  }
+
+  static Result<std::string> AsString(const json& v, const std::string& path) {
+    if (!v.is_string()) return Bad(path, "expected a string, got " + Show(v));
+    return v.get<std::string>();
+  }
+  static Result<int64_t> AsInt(const json& v, const std::string& path) {
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return Bad(path, "integer " + Show(v) + " is out of range");
+      }
+      return static_cast<int64_t>(u);
+    }
+    if (v.is_number_integer()) return v.get<int64_t>();
+    return Bad(path, "expected an integer, got " + Show(v));
+  }
+  static Result<int64_t> AsTime(const json& v, const std::string& path) {
+    if (v.is_string()) {
+      auto t = ParseIsoTime(v.get<std::string>());
+      if (!t.ok()) return Bad(path, t.status().message());
+      return t;
+    }
+    if (v.is_number_integer()) {
+      BATON_ASSIGN_OR_RETURN(int64_t ms, AsInt(v, path));
+      if (ms == crdt::kNoTime) return Bad(path, "time is out of range");
+      return ms;
+    }
+    return Bad(path, "expected an ISO 8601 time or epoch milliseconds, got " + Show(v));
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+};
+
+Status ExpectObject(const json& v, const std::string& path) {
+  if (!v.is_object()) return Bad(path, "expected an object, got " + Show(v));
+  return Status::Ok();
+}
+
+// ---- Enum words -----------------------------------------------------------------------------
+
+template <typename E>
+struct Word {
+  const char* name;
+  E value;
+};
+
+template <typename E, size_t N>
+Result<E> FromWord(const json& v, const std::string& path, const Word<E> (&words)[N]) {
+  std::string all;
+  for (const auto& w : words) {
+    if (!all.empty()) all += ", ";
+    all += w.name;
+  }
+  if (!v.is_string()) return Bad(path, "expected one of " + all + ", got " + Show(v));
+  const std::string s = v.get<std::string>();
+  for (const auto& w : words) {
+    if (s == w.name) return w.value;
+  }
+  return Bad(path, Show(v) + " is not one of " + all);
+}
+
+template <typename E, size_t N>
+const char* ToWord(E value, const Word<E> (&words)[N]) {
+  for (const auto& w : words) {
+    if (w.value == value) return w.name;
+  }
+  return "unknown";
+}
+
+constexpr Word<crdt::ReportKind> kReportKinds[] = {
+    {"start", crdt::ReportKind::kStarted}, {"done", crdt::ReportKind::kDone},
+    {"fail", crdt::ReportKind::kFailed},   {"skip", crdt::ReportKind::kSkipped},
+    {"reset", crdt::ReportKind::kReset},
+};
+constexpr Word<crdt::TaskKind> kTaskKinds[] = {
+    {"task", crdt::TaskKind::kTask},
+    {"milestone", crdt::TaskKind::kMilestone},
+    {"gate", crdt::TaskKind::kGate},
+};
+constexpr Word<crdt::SiteRole> kSiteRoles[] = {
+    {"manager", crdt::SiteRole::kManager},
+    {"site", crdt::SiteRole::kSite},
+    {"observer", crdt::SiteRole::kObserver},
+};
+constexpr Word<crdt::DependencyType> kDependencyTypes[] = {
+    {"fs", crdt::DependencyType::kFinishToStart},
+    {"ss", crdt::DependencyType::kStartToStart},
+    {"ff", crdt::DependencyType::kFinishToFinish},
+    {"sf", crdt::DependencyType::kStartToFinish},
+};
+constexpr Word<bool> kDecisions[] = {{"go", true}, {"no-go", false}};
+constexpr Word<int> kTaskStatuses[] = {
+    {"pending", 0}, {"ready", 1},   {"running", 2}, {"done", 3},
+    {"failed", 4},  {"skipped", 5}, {"blocked", 6},
+};
+
+constexpr Word<StatusCode> kErrorCodes[] = {
+    {"ok", StatusCode::kOk},
+    {"invalid_argument", StatusCode::kInvalidArgument},
+    {"not_found", StatusCode::kNotFound},
+    {"rejected", StatusCode::kRejected},
+    {"unavailable", StatusCode::kUnavailable},
+    {"corruption", StatusCode::kCorruption},
+    {"io_error", StatusCode::kIOError},
+};
+
+// ---- Ops and their argument names -----------------------------------------------------------
+
+struct OpSpec {
+  const char* op;
+  std::vector<std::string_view> args;
+};
+
+const std::vector<OpSpec>& OpSpecs() {
+  static const std::vector<OpSpec> specs = {
+      {"ping", {}},
+      {"plan.import", {"plan"}},
+      {"plan.amend",
+       {"name", "window_start_ms", "window_end_ms", "task_add", "task_change", "task_remove"}},
+      {"report", {"task", "kind", "note", "at", "actor"}},
+      {"note", {"task", "text", "actor"}},
+      {"gate", {"task", "decision", "note", "at", "actor"}},
+      {"status", {}},
+      {"task", {"task"}},
+      {"list", {"team", "site", "status", "late"}},
+      {"ready", {}},
+      {"mine", {"team", "site"}},
+      {"late", {}},
+      {"blocked", {}},
+      {"critical", {}},
+      {"forecast", {}},
+      {"watch", {"cursor"}},
+      {"unwatch", {}},
+      {"export", {"format"}},
+  };
+  return specs;
+}
+
+const OpSpec* FindOp(std::string_view op) {
+  for (const auto& spec : OpSpecs()) {
+    if (op == spec.op) return &spec;
+  }
+  return nullptr;
+}
+
+// Parses text as JSON without throwing; kInvalidArgument names the byte offset.
+Result<json> ParseJsonText(std::string_view text, StatusCode code) {
+  json parsed = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    // Re-parse with exceptions only to get the position for the message.
+    try {
+      parsed = json::parse(text.begin(), text.end());
+    } catch (const json::parse_error& e) {
+      return Status(code, std::string("not valid JSON: ") + e.what());
+    }
+    return Status(code, "not valid JSON");
+  }
+  return parsed;
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void CheckOp(const Request& request, std::initializer_list<std::string_view> ops) {
+  BATON_CHECK(std::find(ops.begin(), ops.end(), request.op) != ops.end());
+}
+
+// ---- Hex ------------------------------------------------------------------------------------
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xf];
+  }
+  return out;
+}
+
+Result<std::string> FromHex(const std::string& hex, const std::string& path) {
+  if (hex.size() % 2 != 0) return Bad(path, "hex string has an odd length");
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, value, 16);
+    if (ec != std::errc() || ptr != hex.data() + i + 2) {
+      return Bad(path, "\"" + hex.substr(i, 2) + "\" is not hex");
+    }
+    out += static_cast<char>(value);
+  }
+  return out;
+}
+
+// ---- JSON of crdt types ---------------------------------------------------------------------
+
+void PutTime(json& j, const char* key, int64_t ms) {
+  if (ms != crdt::kNoTime) j[key] = ms;
+}
+
+json IdsToJson(const std::vector<crdt::EventId>& ids) {
+  json out = json::array();
+  for (const auto& id : ids) out.push_back(id.ToString());
+  return out;
+}
+
+Result<std::vector<crdt::Dependency>> DependenciesFromJson(const json& v, const std::string& path) {
+  if (!v.is_array()) return Bad(path, "expected an array, got " + Show(v));
+  std::vector<crdt::Dependency> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    BATON_ASSIGN_OR_RETURN(auto dep, DependencyFromJson(v[i], Index(path, i)));
+    out.push_back(std::move(dep));
+  }
+  return out;
+}
+
+// The patch members of a task_change entry (all but "task").
+Result<crdt::TaskPatch> TaskPatchFromJson(const ObjectReader& r) {
+  crdt::TaskPatch patch;
+  BATON_ASSIGN_OR_RETURN(patch.title, r.MaybeString("title"));
+  BATON_ASSIGN_OR_RETURN(patch.phase, r.MaybeString("phase"));
+  BATON_ASSIGN_OR_RETURN(patch.team, r.MaybeString("team"));
+  BATON_ASSIGN_OR_RETURN(patch.site, r.MaybeString("site"));
+  BATON_ASSIGN_OR_RETURN(patch.backout_task, r.MaybeString("backout_task"));
+  // Time fields: absent leaves them, null clears them (kNoTime).
+  for (auto [key, field] : {std::pair{"planned_start_ms", &patch.planned_start_ms},
+                            std::pair{"not_before_ms", &patch.not_before_ms}}) {
+    const auto it = r.object().find(key);
+    if (it == r.object().end()) continue;
+    if (it->is_null()) {
+      *field = crdt::kNoTime;
+      continue;
+    }
+    BATON_ASSIGN_OR_RETURN(*field, ObjectReader::AsTime(*it, r.PathOf(key)));
+  }
+  if (const json* d = r.Get("duration_ms")) {
+    BATON_ASSIGN_OR_RETURN(int64_t ms, ObjectReader::AsInt(*d, r.PathOf("duration_ms")));
+    if (ms < 0) return Bad(r.PathOf("duration_ms"), "must not be negative");
+    patch.duration_ms = ms;
+  }
+  if (const json* p = r.Get("predecessors")) {
+    BATON_ASSIGN_OR_RETURN(patch.predecessors, DependenciesFromJson(*p, r.PathOf("predecessors")));
+  }
+  return patch;
+}
+
+}  // namespace
+
+// ---- Public: misc ---------------------------------------------------------------------------
+
+const std::vector<std::string>& KnownOps() {
+  static const std::vector<std::string> ops = [] {
+    std::vector<std::string> out;
+    for (const auto& spec : OpSpecs()) out.emplace_back(spec.op);
+    return out;
+  }();
+  return ops;
+}
+
+const char* ErrorCodeName(StatusCode code) { return ToWord(code, kErrorCodes); }
+
+Result<StatusCode> ErrorCodeFromName(std::string_view name) {
+  for (const auto& w : kErrorCodes) {
+    if (name == w.name) return w.value;
+  }
+  return Status::Corruption("unknown error code \"" + std::string(name) + "\"");
+}
+
+const char* ReportKindName(crdt::ReportKind kind) { return ToWord(kind, kReportKinds); }
+
+// ---- Public: times --------------------------------------------------------------------------
+
+Result<int64_t> ParseIsoTime(std::string_view text) {
+  const std::string shown = "\"" + std::string(text) + "\"";
+  const auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(shown + " is not an ISO 8601 time (" + why + ")");
+  };
+  size_t pos = 0;
+  // Reads exactly `n` digits.
+  const auto digits = [&](size_t n, int& out) {
+    if (pos + n > text.size()) return false;
+    int value = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const char c = text[pos + i];
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    out = value;
+    pos += n;
+    return true;
+  };
+  const auto expect = [&](char c) {
+    if (pos < text.size() && text[pos] == c) {
+      ++pos;
+      return true;
+    }
+    return false;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day)) {
+    return bad("expected YYYY-MM-DDThh:mm[:ss[.fff]] and Z or an offset like +02:00");
+  }
+  if (!(expect('T') || expect('t') || expect(' '))) return bad("expected T after the date");
+  if (!digits(2, hour) || !expect(':') || !digits(2, minute)) return bad("expected hh:mm");
+  int64_t millis = 0;
+  if (expect(':')) {
+    if (!digits(2, second)) return bad("expected seconds after hh:mm:");
+    if (expect('.') || expect(',')) {
+      int scale = 100;
+      size_t n = 0;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        millis += (text[pos] - '0') * scale;
+        scale /= 10;
+        ++pos;
+        ++n;
+      }
+      if (n == 0) return bad("expected digits after the decimal point");
+    }
+  }
+  int64_t offset_minutes = 0;
+  if (expect('Z') || expect('z')) {
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh = 0, om = 0;
+    if (!digits(2, oh)) return bad("expected an offset like +02:00");
+    if (expect(':')) {
+      if (!digits(2, om)) return bad("expected an offset like +02:00");
+    } else if (pos < text.size()) {
+      if (!digits(2, om)) return bad("expected an offset like +02:00");
+    }
+    if (oh > 23 || om > 59) return bad("offset out of range");
+    offset_minutes = sign * (oh * 60 + om);
+  } else {
+    return bad("no UTC offset: add Z or an offset like +02:00");
+  }
+  if (pos != text.size()) return bad("unexpected text after the time");
+  using namespace std::chrono;
+  const year_month_day ymd{std::chrono::year(year),
+                           std::chrono::month(static_cast<unsigned>(month)),
+                           std::chrono::day(static_cast<unsigned>(day))};
+  if (!ymd.ok()) return bad("no such date");
+  if (hour > 23 || minute > 59 || second > 60) return bad("no such time of day");
+  const int64_t days = sys_days(ymd).time_since_epoch().count();
+  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * 1000 + millis;
+}
+
+std::string FormatIsoTime(int64_t epoch_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds(epoch_ms)};
+  const auto day_point = floor<days>(t);
+  const year_month_day ymd{day_point};
+  const hh_mm_ss<milliseconds> hms{t - day_point};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+// ---- Public: envelopes ----------------------------------------------------------------------
+
+Result<Request> ParseRequest(std::string_view text) {
+  if (text.size() > kMaxRequestBytes) {
+    return Status::InvalidArgument("request is " + std::to_string(text.size()) +
+                                   " bytes, over the limit of " + std::to_string(kMaxRequestBytes) +
+                                   " bytes (16 MiB)");
+  }
+  BATON_ASSIGN_OR_RETURN(json parsed, ParseJsonText(text, StatusCode::kInvalidArgument));
+  if (!parsed.is_object()) {
+    return Status::InvalidArgument("request: expected a JSON object, got " + Show(parsed));
+  }
+  ObjectReader r(parsed, "");
+  const json* v = r.Get("v");
+  if (v == nullptr) return Bad("v", "is missing (expected 1)");
+  if (!v->is_number_integer() || v->get<int64_t>() != kProtocolVersion) {
+    return Bad("v", "protocol version " + Show(*v) + " is not supported (expected 1)");
+  }
+  Request request;
+  BATON_ASSIGN_OR_RETURN(request.id, r.NonEmptyString("id"));
+  BATON_ASSIGN_OR_RETURN(request.op, r.NonEmptyString("op"));
+  const OpSpec* spec = FindOp(request.op);
+  if (spec == nullptr) {
+    std::string all;
+    for (const auto& s : OpSpecs()) {
+      if (!all.empty()) all += ", ";
+      all += s.op;
+    }
+    return Bad("op", Show(parsed["op"]) + " is not one of " + all);
+  }
+  for (auto it = parsed.begin(); it != parsed.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "v" || key == "id" || key == "op") continue;
+    if (std::find(spec->args.begin(), spec->args.end(), key) == spec->args.end()) {
+      std::string known;
+      for (std::string_view k : spec->args) {
+        if (!known.empty()) known += ", ";
+        known += k;
+      }
+      return Bad(key, "is not an argument of " + request.op +
+                          (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
+    }
+    request.args[key] = std::move(it.value());
+  }
+  return request;
+}
+
+std::string PeekRequestId(std::string_view text) {
+  if (text.size() > kMaxRequestBytes) return "";
+  json parsed = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return "";
+  auto it = parsed.find("id");
+  if (it == parsed.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::string MakeRequest(const std::string& id, const std::string& op, const json& args) {
+  json out = json::object();
+  out["v"] = kProtocolVersion;
+  out["id"] = id;
+  out["op"] = op;
+  if (args.is_object()) {
+    for (auto it = args.begin(); it != args.end(); ++it) {
+      if (it.key() != "v" && it.key() != "id" && it.key() != "op") out[it.key()] = it.value();
+    }
+  }
+  return Dump(out);
+}
+
+std::string MakeOk(const std::string& id, const json& result) {
+  json out = json::object();
+  out["v"] = kProtocolVersion;
+  out["id"] = id;
+  out["ok"] = true;
+  out["result"] = result.is_null() ? json::object() : result;
+  return Dump(out);
+}
+
+std::string MakeError(const std::string& id, const Status& status) {
+  BATON_CHECK(!status.ok());
+  json out = json::object();
+  out["v"] = kProtocolVersion;
+  out["id"] = id.empty() ? json(nullptr) : json(id);
+  out["ok"] = false;
+  out["error"] = {{"code", ErrorCodeName(status.code())}, {"message", status.message()}};
+  return Dump(out);
+}
+
+std::string MakeEventPush(const std::string& watch_id, uint64_t cursor, const json& event) {
+  json out = json::object();
+  out["v"] = kProtocolVersion;
+  out["id"] = watch_id;
+  out["stream"] = "event";
+  out["cursor"] = cursor;
+  out["event"] = event;
+  return Dump(out);
+}
+
+std::string MakeHeartbeat(const std::string& watch_id, uint64_t cursor) {
+  json out = json::object();
+  out["v"] = kProtocolVersion;
+  out["id"] = watch_id;
+  out["stream"] = "heartbeat";
+  out["cursor"] = cursor;
+  return Dump(out);
+}
+
+Result<ServerMessage> ParseServerMessage(std::string_view text) {
+  BATON_ASSIGN_OR_RETURN(json parsed, ParseJsonText(text, StatusCode::kCorruption));
+  const auto bad = [](const std::string& why) {
+    return Status::Corruption("malformed message from batond: " + why);
+  };
+  if (!parsed.is_object()) return bad("not a JSON object");
+  if (parsed.value("v", 0) != kProtocolVersion) return bad("\"v\" is not 1");
+  ServerMessage msg;
+  const auto id = parsed.find("id");
+  if (id != parsed.end() && id->is_string()) msg.id = id->get<std::string>();
+  if (const auto stream = parsed.find("stream"); stream != parsed.end()) {
+    if (!stream->is_string() || stream->get<std::string>().empty()) return bad("bad \"stream\"");
+    msg.stream = stream->get<std::string>();
+    const auto cursor = parsed.find("cursor");
+    // Non-negative integers parse as unsigned.
+    if (cursor == parsed.end() || !cursor->is_number_unsigned()) {
+      return bad("push without an unsigned \"cursor\"");
+    }
+    msg.cursor = cursor->get<uint64_t>();
+    if (const auto event = parsed.find("event"); event != parsed.end()) msg.event = *event;
+    return msg;
+  }
+  const auto ok = parsed.find("ok");
+  if (ok == parsed.end() || !ok->is_boolean()) return bad("reply without a boolean \"ok\"");
+  if (ok->get<bool>()) {
+    const auto result = parsed.find("result");
+    msg.result = result == parsed.end() ? json::object() : *result;
+    return msg;
+  }
+  const auto error = parsed.find("error");
+  if (error == parsed.end() || !error->is_object()) return bad("error reply without \"error\"");
+  const std::string code = error->value("code", "");
+  const std::string message = error->value("message", "");
+  BATON_ASSIGN_OR_RETURN(StatusCode status_code, ErrorCodeFromName(code));
+  if (status_code == StatusCode::kOk) return bad("error reply with code \"ok\"");
+  msg.status = Status(status_code, message);
+  return msg;
+}
+
+// ---- Public: typed arguments ----------------------------------------------------------------
+
+Result<ReportArgs> ParseReportArgs(const Request& request) {
+  CheckOp(request, {"report"});
+  ObjectReader r(request.args, "");
+  ReportArgs out;
+  BATON_ASSIGN_OR_RETURN(out.task_id, r.NonEmptyString("task"));
+  const json* kind = r.Get("kind");
+  if (kind == nullptr)
+    return Bad("kind", "is missing (expected one of start, done, fail, skip, reset)");
+  BATON_ASSIGN_OR_RETURN(out.kind, FromWord(*kind, "kind", kReportKinds));
+  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note"));
+  BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
+  BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
+  return out;
+}
+
+Result<NoteArgs> ParseNoteArgs(const Request& request) {
+  CheckOp(request, {"note"});
+  ObjectReader r(request.args, "");
+  NoteArgs out;
+  BATON_ASSIGN_OR_RETURN(out.task_id, r.OptString("task"));
+  BATON_ASSIGN_OR_RETURN(out.text, r.NonEmptyString("text"));
+  BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
+  return out;
+}
+
+Result<GateArgs> ParseGateArgs(const Request& request) {
+  CheckOp(request, {"gate"});
+  ObjectReader r(request.args, "");
+  GateArgs out;
+  BATON_ASSIGN_OR_RETURN(out.task_id, r.NonEmptyString("task"));
+  const json* decision = r.Get("decision");
+  if (decision == nullptr) return Bad("decision", "is missing (expected one of go, no-go)");
+  BATON_ASSIGN_OR_RETURN(out.go, FromWord(*decision, "decision", kDecisions));
+  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note"));
+  BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
+  BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
+  return out;
+}
+
+Result<PlanImportArgs> ParsePlanImportArgs(const Request& request) {
+  CheckOp(request, {"plan.import"});
+  ObjectReader r(request.args, "");
+  const json* plan = r.Get("plan");
+  if (plan == nullptr) return Bad("plan", "is missing");
+  BATON_ASSIGN_OR_RETURN(crdt::Plan parsed, PlanFromJson(*plan, "plan"));
+  return PlanImportArgs{std::move(parsed)};
+}
+
+Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
+  CheckOp(request, {"plan.amend"});
+  ObjectReader r(request.args, "");
+  PlanAmendArgs out;
+  BATON_ASSIGN_OR_RETURN(out.name, r.MaybeString("name"));
+  if (r.Has("window_start_ms")) {
+    BATON_ASSIGN_OR_RETURN(out.window_start_ms, r.Time("window_start_ms", crdt::kNoTime));
+  }
+  if (r.Has("window_end_ms")) {
+    BATON_ASSIGN_OR_RETURN(out.window_end_ms, r.Time("window_end_ms", crdt::kNoTime));
+  }
+  if (const json* add = r.Get("task_add")) {
+    if (!add->is_array()) return Bad("task_add", "expected an array of tasks, got " + Show(*add));
+    for (size_t i = 0; i < add->size(); ++i) {
+      BATON_ASSIGN_OR_RETURN(auto spec, TaskSpecFromJson((*add)[i], Index("task_add", i)));
+      out.task_add.push_back(std::move(spec));
+    }
+  }
+  if (const json* change = r.Get("task_change")) {
+    if (!change->is_array()) {
+      return Bad("task_change", "expected an array of changes, got " + Show(*change));
+    }
+    for (size_t i = 0; i < change->size(); ++i) {
+      const std::string path = Index("task_change", i);
+      const json& entry = (*change)[i];
+      BATON_TRY(ExpectObject(entry, path));
+      ObjectReader e(entry, path);
+      BATON_TRY(e.OnlyKeys({"task", "title", "phase", "team", "site", "planned_start_ms",
+                            "not_before_ms", "duration_ms", "predecessors", "backout_task"}));
+      TaskChange tc;
+      BATON_ASSIGN_OR_RETURN(tc.task_id, e.NonEmptyString("task"));
+      BATON_ASSIGN_OR_RETURN(tc.patch, TaskPatchFromJson(e));
+      if (entry.size() < 2) return Bad(path, "changes nothing (give at least one field)");
+      out.task_change.push_back(std::move(tc));
+    }
+  }
+  if (const json* remove = r.Get("task_remove")) {
+    if (!remove->is_array()) {
+      return Bad("task_remove", "expected an array of task ids, got " + Show(*remove));
+    }
+    for (size_t i = 0; i < remove->size(); ++i) {
+      BATON_ASSIGN_OR_RETURN(auto id,
+                             ObjectReader::AsString((*remove)[i], Index("task_remove", i)));
+      out.task_remove.push_back(std::move(id));
+    }
+  }
+  if (!out.name && !out.window_start_ms && !out.window_end_ms && out.task_add.empty() &&
+      out.task_change.empty() && out.task_remove.empty()) {
+    return Status::InvalidArgument(
+        "plan.amend changes nothing: give name, window_start_ms, window_end_ms, task_add, "
+        "task_change or task_remove");
+  }
+  return out;
+}
+
+Result<TaskArgs> ParseTaskArgs(const Request& request) {
+  CheckOp(request, {"task"});
+  ObjectReader r(request.args, "");
+  TaskArgs out;
+  BATON_ASSIGN_OR_RETURN(out.task_id, r.NonEmptyString("task"));
+  return out;
+}
+
+Result<ListArgs> ParseListArgs(const Request& request) {
+  CheckOp(request, {"list", "mine"});
+  ObjectReader r(request.args, "");
+  ListArgs out;
+  BATON_ASSIGN_OR_RETURN(out.team, r.MaybeString("team"));
+  BATON_ASSIGN_OR_RETURN(out.site, r.MaybeString("site"));
+  if (const json* status = r.Get("status")) {
+    BATON_ASSIGN_OR_RETURN(int ignored, FromWord(*status, "status", kTaskStatuses));
+    static_cast<void>(ignored);
+    out.status = status->get<std::string>();
+  }
+  BATON_ASSIGN_OR_RETURN(out.late_only, r.Bool("late", false));
+  return out;
+}
+
+Result<WatchArgs> ParseWatchArgs(const Request& request) {
+  CheckOp(request, {"watch"});
+  WatchArgs out;
+  if (const auto it = request.args.find("cursor"); it != request.args.end() && !it->is_null()) {
+    if (!it->is_number_unsigned()) {
+      return Bad("cursor", "expected a non-negative integer, got " + Show(*it));
+    }
+    out.cursor = it->get<uint64_t>();
+  }
+  return out;
+}
+
+Result<ExportArgs> ParseExportArgs(const Request& request) {
+  CheckOp(request, {"export"});
+  ObjectReader r(request.args, "");
+  ExportArgs out;
+  if (const json* format = r.Get("format")) {
+    if (!format->is_string() || format->get<std::string>() != "json") {
+      return Bad("format", Show(*format) + " is not one of json");
+    }
+  }
+  return out;
+}
+
+// ---- Public: plan and event JSON ------------------------------------------------------------
+
+json ToJson(const crdt::Dependency& dependency) {
+  return {{"task", dependency.task_id},
+          {"type", ToWord(dependency.type, kDependencyTypes)},
+          {"lag_ms", dependency.lag_ms}};
+}
+
+json ToJson(const crdt::TaskSpec& spec) {
+  json out = json::object();
+  out["id"] = spec.id;
+  out["title"] = spec.title;
+  out["phase"] = spec.phase;
+  out["team"] = spec.team;
+  out["site"] = spec.site;
+  out["kind"] = ToWord(spec.kind, kTaskKinds);
+  PutTime(out, "planned_start_ms", spec.planned_start_ms);
+  PutTime(out, "not_before_ms", spec.not_before_ms);
+  out["duration_ms"] = spec.duration_ms;
+  out["predecessors"] = json::array();
+  for (const auto& dep : spec.predecessors) out["predecessors"].push_back(ToJson(dep));
+  out["backout_task"] = spec.backout_task;
+  out["is_backout"] = spec.is_backout;
+  return out;
+}
+
+json ToJson(const crdt::TaskPatch& patch) {
+  json out = json::object();
+  if (patch.title) out["title"] = *patch.title;
+  if (patch.phase) out["phase"] = *patch.phase;
+  if (patch.team) out["team"] = *patch.team;
+  if (patch.site) out["site"] = *patch.site;
+  // Set-to-kNoTime (cleared) is null, as in task_change requests.
+  if (patch.planned_start_ms) {
+    out["planned_start_ms"] =
+        *patch.planned_start_ms == crdt::kNoTime ? json(nullptr) : json(*patch.planned_start_ms);
+  }
+  if (patch.not_before_ms) {
+    out["not_before_ms"] =
+        *patch.not_before_ms == crdt::kNoTime ? json(nullptr) : json(*patch.not_before_ms);
+  }
+  if (patch.duration_ms) out["duration_ms"] = *patch.duration_ms;
+  if (patch.predecessors) {
+    out["predecessors"] = json::array();
+    for (const auto& dep : *patch.predecessors) out["predecessors"].push_back(ToJson(dep));
+  }
+  if (patch.backout_task) out["backout_task"] = *patch.backout_task;
+  return out;
+}
+
+json ToJson(const crdt::Plan& plan) {
+  json out = json::object();
+  out["runbook_id"] = plan.runbook_id;
+  out["name"] = plan.name;
+  out["timezone"] = plan.timezone;
+  PutTime(out, "window_start_ms", plan.window_start_ms);
+  PutTime(out, "window_end_ms", plan.window_end_ms);
+  out["sites"] = json::array();
+  for (const auto& site : plan.sites) {
+    out["sites"].push_back({{"id", site.id},
+                            {"name", site.name},
+                            {"public_key", ToHex(site.public_key)},
+                            {"role", ToWord(site.role, kSiteRoles)},
+                            {"endpoint", site.endpoint}});
+  }
+  out["teams"] = plan.teams;
+  out["tasks"] = json::array();
+  for (const auto& task : plan.tasks) out["tasks"].push_back(ToJson(task));
+  return out;
+}
+
+json ToJson(const crdt::Event& event) {
+  json body = std::visit(
+      [](const auto& b) -> json {
+        using T = std::decay_t<decltype(b)>;
+        json j = json::object();
+        if constexpr (std::is_same_v<T, crdt::PlanDefined>) {
+          j["plan"] = ToJson(b.plan);
+          j["supersedes"] = IdsToJson(b.supersedes);
+        } else if constexpr (std::is_same_v<T, crdt::PlanAmended>) {
+          if (b.name) j["name"] = *b.name;
+          if (b.window_start_ms) j["window_start_ms"] = *b.window_start_ms;
+          if (b.window_end_ms) j["window_end_ms"] = *b.window_end_ms;
+          j["supersedes"] = IdsToJson(b.supersedes);
+        } else if constexpr (std::is_same_v<T, crdt::TaskAdded>) {
+          j["spec"] = ToJson(b.spec);
+        } else if constexpr (std::is_same_v<T, crdt::TaskChanged>) {
+          j["task"] = b.task_id;
+          j["patch"] = ToJson(b.patch);
+          j["supersedes"] = IdsToJson(b.supersedes);
+        } else if constexpr (std::is_same_v<T, crdt::TaskRemoved>) {
+          j["task"] = b.task_id;
+        } else if constexpr (std::is_same_v<T, crdt::TaskReported>) {
+          j["task"] = b.task_id;
+          j["report"] = ReportKindName(b.kind);
+          PutTime(j, "effective_ms", b.effective_ms);
+          j["note"] = b.note;
+          j["supersedes"] = IdsToJson(b.supersedes);
+        } else if constexpr (std::is_same_v<T, crdt::NoteAdded>) {
+          j["task"] = b.task_id;
+          j["text"] = b.text;
+        } else if constexpr (std::is_same_v<T, crdt::GateDecided>) {
+          j["task"] = b.task_id;
+          j["decision"] = b.go ? "go" : "no-go";
+          PutTime(j, "effective_ms", b.effective_ms);
+          j["note"] = b.note;
+          j["supersedes"] = IdsToJson(b.supersedes);
+        }
+        return j;
+      },
+      event.body);
+  json out = json::object();
+  out["id"] = event.id().ToString();
+  out["origin"] = event.origin;
+  out["seq"] = event.seq;
+  out["runbook_id"] = event.runbook_id;
+  out["hlc"] = {{"wall_ms", event.hlc.wall_ms}, {"logical", event.hlc.logical}};
+  out["prev_hash"] = ToHex(std::string_view(reinterpret_cast<const char*>(event.prev_hash.data()),
+                                            event.prev_hash.size()));
+  out["actor"] = event.actor;
+  out["kind"] = crdt::BodyKindName(event.body);
+  out["body"] = std::move(body);
+  return out;
+}
+
+Result<crdt::Dependency> DependencyFromJson(const json& v, const std::string& path) {
+  crdt::Dependency dep;
+  if (v.is_string()) {  // Shorthand: "T-001" is finish-to-start, no lag.
+    dep.task_id = v.get<std::string>();
+    if (dep.task_id.empty()) return Bad(path, "task id must not be empty");
+    return dep;
+  }
+  if (!v.is_object())
+    return Bad(path, "expected a task id or {task, type, lag_ms}, got " + Show(v));
+  ObjectReader r(v, path);
+  BATON_TRY(r.OnlyKeys({"task", "type", "lag_ms"}));
+  BATON_ASSIGN_OR_RETURN(dep.task_id, r.NonEmptyString("task"));
+  if (const json* type = r.Get("type")) {
+    BATON_ASSIGN_OR_RETURN(dep.type, FromWord(*type, r.PathOf("type"), kDependencyTypes));
+  }
+  BATON_ASSIGN_OR_RETURN(dep.lag_ms, r.Int("lag_ms", 0));
+  return dep;
+}
+
+Result<crdt::TaskSpec> TaskSpecFromJson(const json& v, const std::string& path) {
+  BATON_TRY(ExpectObject(v, path));
+  ObjectReader r(v, path);
+  BATON_TRY(
+      r.OnlyKeys({"id", "title", "phase", "team", "site", "kind", "planned_start_ms",
+                  "not_before_ms", "duration_ms", "predecessors", "backout_task", "is_backout"}));
+  crdt::TaskSpec spec;
+  BATON_ASSIGN_OR_RETURN(spec.id, r.NonEmptyString("id"));
+  BATON_ASSIGN_OR_RETURN(spec.title, r.OptString("title"));
+  BATON_ASSIGN_OR_RETURN(spec.phase, r.OptString("phase"));
+  BATON_ASSIGN_OR_RETURN(spec.team, r.OptString("team"));
+  BATON_ASSIGN_OR_RETURN(spec.site, r.OptString("site"));
+  if (const json* kind = r.Get("kind")) {
+    BATON_ASSIGN_OR_RETURN(spec.kind, FromWord(*kind, r.PathOf("kind"), kTaskKinds));
+  }
+  BATON_ASSIGN_OR_RETURN(spec.planned_start_ms, r.Time("planned_start_ms", crdt::kNoTime));
+  BATON_ASSIGN_OR_RETURN(spec.not_before_ms, r.Time("not_before_ms", crdt::kNoTime));
+  BATON_ASSIGN_OR_RETURN(spec.duration_ms, r.Int("duration_ms", 0));
+  if (spec.duration_ms < 0) return Bad(r.PathOf("duration_ms"), "must not be negative");
+  if (const json* p = r.Get("predecessors")) {
+    BATON_ASSIGN_OR_RETURN(spec.predecessors, DependenciesFromJson(*p, r.PathOf("predecessors")));
+  }
+  BATON_ASSIGN_OR_RETURN(spec.backout_task, r.OptString("backout_task"));
+  BATON_ASSIGN_OR_RETURN(spec.is_backout, r.Bool("is_backout", false));
+  return spec;
+}
+
+Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
+  BATON_TRY(ExpectObject(v, path));
+  ObjectReader r(v, path);
+  BATON_TRY(r.OnlyKeys({"runbook_id", "name", "timezone", "window_start_ms", "window_end_ms",
+                        "sites", "teams", "tasks"}));
+  crdt::Plan plan;
+  BATON_ASSIGN_OR_RETURN(plan.runbook_id, r.NonEmptyString("runbook_id"));
+  BATON_ASSIGN_OR_RETURN(plan.name, r.OptString("name"));
+  BATON_ASSIGN_OR_RETURN(plan.timezone, r.OptString("timezone"));
+  BATON_ASSIGN_OR_RETURN(plan.window_start_ms, r.Time("window_start_ms", crdt::kNoTime));
+  BATON_ASSIGN_OR_RETURN(plan.window_end_ms, r.Time("window_end_ms", crdt::kNoTime));
+  if (plan.window_start_ms != crdt::kNoTime && plan.window_end_ms != crdt::kNoTime &&
+      plan.window_end_ms < plan.window_start_ms) {
+    return Bad(r.PathOf("window_end_ms"), "is before window_start_ms");
+  }
+  if (const json* sites = r.Get("sites")) {
+    const std::string sites_path = r.PathOf("sites");
+    if (!sites->is_array()) return Bad(sites_path, "expected an array, got " + Show(*sites));
+    for (size_t i = 0; i < sites->size(); ++i) {
+      const std::string site_path = Index(sites_path, i);
+      BATON_TRY(ExpectObject((*sites)[i], site_path));
+      ObjectReader s((*sites)[i], site_path);
+      BATON_TRY(s.OnlyKeys({"id", "name", "public_key", "role", "endpoint"}));
+      crdt::SiteInfo site;
+      BATON_ASSIGN_OR_RETURN(site.id, s.NonEmptyString("id"));
+      BATON_ASSIGN_OR_RETURN(site.name, s.OptString("name"));
+      BATON_ASSIGN_OR_RETURN(std::string key_hex, s.OptString("public_key"));
+      BATON_ASSIGN_OR_RETURN(site.public_key, FromHex(key_hex, s.PathOf("public_key")));
+      if (!site.public_key.empty() && site.public_key.size() != 32) {
+        return Bad(s.PathOf("public_key"), "expected 64 hex digits (32 bytes)");
+      }
+      if (const json* role = s.Get("role")) {
+        BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, s.PathOf("role"), kSiteRoles));
+      }
+      BATON_ASSIGN_OR_RETURN(site.endpoint, s.OptString("endpoint"));
+      plan.sites.push_back(std::move(site));
+    }
+  }
+  if (const json* teams = r.Get("teams")) {
+    const std::string teams_path = r.PathOf("teams");
+    if (!teams->is_array()) return Bad(teams_path, "expected an array, got " + Show(*teams));
+    for (size_t i = 0; i < teams->size(); ++i) {
+      BATON_ASSIGN_OR_RETURN(auto team, ObjectReader::AsString((*teams)[i], Index(teams_path, i)));
+      plan.teams.push_back(std::move(team));
+    }
+  }
+  if (const json* tasks = r.Get("tasks")) {
+    const std::string tasks_path = r.PathOf("tasks");
+    if (!tasks->is_array()) return Bad(tasks_path, "expected an array, got " + Show(*tasks));
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < tasks->size(); ++i) {
+      BATON_ASSIGN_OR_RETURN(auto spec, TaskSpecFromJson((*tasks)[i], Index(tasks_path, i)));
+      if (auto [it, inserted] = seen.emplace(spec.id, i); !inserted) {
+        return Bad(Index(tasks_path, i) + ".id",
+                   "\"" + spec.id + "\" is also the id of " + Index(tasks_path, it->second));
+      }
+      plan.tasks.push_back(std::move(spec));
+    }
+  }
+  return plan;
+}
+
+}  // namespace baton::client

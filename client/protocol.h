@@ -1,0 +1,185 @@
+// The client protocol: JSON requests and replies between a client (the `baton` CLI or any
+// language) and its local `batond`, one JSON text per ZeroMQ frame. Grammar, every op with
+// examples, error codes and watch semantics: docs/client-protocol.md.
+// Pure: JSON text <-> structs and nothing else (no sockets, no clocks). Every parse error is
+// kInvalidArgument and names the field or path: `plan.tasks[3].duration_ms: expected an integer`.
+// JSON lives here, never in crdt/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/event.h"
+#include "crdt/status.h"
+
+namespace baton::client {
+
+inline constexpr int kProtocolVersion = 1;
+// Largest request text the daemon parses; larger ones get an invalid_argument reply.
+inline constexpr size_t kMaxRequestBytes = size_t{16} << 20;  // 16 MiB.
+
+// Every op name, in the order docs/client-protocol.md lists them.
+const std::vector<std::string>& KnownOps();
+
+// ---- Envelopes ------------------------------------------------------------------------------
+
+// A syntactically valid request: `v` is 1, `id` a non-empty string, `op` a known op and every
+// other member a known argument of that op (values are checked by the typed parsers below).
+struct Request {
+  std::string id;
+  std::string op;
+  nlohmann::json args = nlohmann::json::object();  // The request object minus v, id, op.
+};
+
+// Parses one request frame. Errors: oversize, not JSON, not an object, missing or wrong v / id /
+// op, unknown argument names.
+Result<Request> ParseRequest(std::string_view text);
+// The request's id if `text` is a JSON object with a string id, for error replies to requests
+// that ParseRequest refused; "" otherwise.
+std::string PeekRequestId(std::string_view text);
+// `{"v":1,"id":id,"op":op, ...args}`; `args` must be an object (or null for none).
+std::string MakeRequest(const std::string& id, const std::string& op, const nlohmann::json& args);
+
+// `{"v":1,"id":id,"ok":true,"result":result}`.
+std::string MakeOk(const std::string& id, const nlohmann::json& result);
+// `{"v":1,"id":id,"ok":false,"error":{"code":...,"message":...}}`; id "" is sent as null (the
+// request's id could not be read). `status` must not be OK.
+std::string MakeError(const std::string& id, const Status& status);
+// A watch push: `{"v":1,"id":watch_id,"stream":"event","cursor":cursor,"event":event}`.
+std::string MakeEventPush(const std::string& watch_id, uint64_t cursor,
+                          const nlohmann::json& event);
+// `{"v":1,"id":watch_id,"stream":"heartbeat","cursor":cursor}`.
+std::string MakeHeartbeat(const std::string& watch_id, uint64_t cursor);
+
+// Wire names of status codes: "invalid_argument", "not_found", "rejected", "unavailable",
+// "corruption", "io_error" ("ok" for kOk).
+const char* ErrorCodeName(StatusCode code);
+// kCorruption for a name that is not one of them (a malformed reply).
+Result<StatusCode> ErrorCodeFromName(std::string_view name);
+
+// What a client reads from the daemon: a reply to one of its requests or a watch push.
+struct ServerMessage {
+  std::string id;  // Request id ("" if the daemon could not read it).
+  // Reply: stream is empty; `status` is the error (OK when ok) and `result` the result.
+  // Push: stream is "event" or "heartbeat"; `cursor` is set, `event` holds the event.
+  std::string stream;
+  Status status;
+  nlohmann::json result;
+  uint64_t cursor = 0;
+  nlohmann::json event;
+  bool is_push() const { return !stream.empty(); }
+};
+// kCorruption if `text` is not a well-formed daemon message.
+Result<ServerMessage> ParseServerMessage(std::string_view text);
+
+// ---- Typed arguments of the ops -------------------------------------------------------------
+// Each parser takes a Request of its op (BATON_CHECKed) and validates the values.
+// Times (`at`, windows, planned starts) are ISO 8601 with an offset ("2024-05-18T02:10:00Z",
+// "2024-05-18T04:10+02:00") or integer epoch milliseconds; they come out as epoch ms.
+
+// report {task, kind: start|done|fail|skip|reset, note?, at?, actor?}
+struct ReportArgs {
+  std::string task_id;
+  crdt::ReportKind kind = crdt::ReportKind::kStarted;
+  std::string note;
+  int64_t effective_ms = crdt::kNoTime;  // kNoTime: no `at` given.
+  std::string actor;  // Display name the reporter gives; empty if none (the OS user is kept).
+};
+Result<ReportArgs> ParseReportArgs(const Request& request);
+
+// note {task?, text}
+struct NoteArgs {
+  std::string task_id;  // Empty: a note on the runbook.
+  std::string text;
+  std::string actor;
+};
+Result<NoteArgs> ParseNoteArgs(const Request& request);
+
+// gate {task, decision: go|no-go, note?, at?, actor?}
+struct GateArgs {
+  std::string task_id;
+  bool go = false;
+  std::string note;
+  int64_t effective_ms = crdt::kNoTime;
+  std::string actor;
+};
+Result<GateArgs> ParseGateArgs(const Request& request);
+
+// plan.import {plan}
+struct PlanImportArgs {
+  crdt::Plan plan;
+};
+Result<PlanImportArgs> ParsePlanImportArgs(const Request& request);
+
+// plan.amend {name?, window_start?, window_end?, task_add?: [TaskSpec], task_change?: [{task,
+// ...patch}], task_remove?: [task id]}; at least one of them.
+struct TaskChange {
+  std::string task_id;
+  crdt::TaskPatch patch;
+};
+struct PlanAmendArgs {
+  std::optional<std::string> name;
+  std::optional<int64_t> window_start_ms, window_end_ms;
+  std::vector<crdt::TaskSpec> task_add;
+  std::vector<TaskChange> task_change;
+  std::vector<std::string> task_remove;
+};
+Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request);
+
+// task {task}
+struct TaskArgs {
+  std::string task_id;
+};
+Result<TaskArgs> ParseTaskArgs(const Request& request);
+
+// list {team?, site?, status?, late?}; mine {team?, site?} uses the same struct.
+struct ListArgs {
+  std::optional<std::string> team, site;
+  std::optional<std::string> status;  // pending|ready|running|done|failed|skipped|blocked
+  bool late_only = false;
+};
+Result<ListArgs> ParseListArgs(const Request& request);  // list or mine.
+
+// watch {cursor?}: events with an arrival cursor greater than `cursor` (0: from the start).
+struct WatchArgs {
+  uint64_t cursor = 0;
+};
+Result<WatchArgs> ParseWatchArgs(const Request& request);
+
+// export {format?: "json"}
+struct ExportArgs {
+  std::string format = "json";
+};
+Result<ExportArgs> ParseExportArgs(const Request& request);
+
+// ---- Plan and event JSON --------------------------------------------------------------------
+// Field names follow crdt/event.h. Times are epoch ms; kNoTime is an absent field. Raw keys are
+// lowercase hex. Enums are words: kind task|milestone|gate, role manager|site|observer,
+// dependency type fs|ss|ff|sf, report kind start|done|fail|skip|reset.
+
+nlohmann::json ToJson(const crdt::Dependency& dependency);
+nlohmann::json ToJson(const crdt::TaskSpec& spec);
+nlohmann::json ToJson(const crdt::TaskPatch& patch);
+nlohmann::json ToJson(const crdt::Plan& plan);
+// {"id":"hq/12","origin","seq","runbook_id","hlc":{"wall_ms","logical"},"prev_hash","actor",
+//  "kind":"task_reported","body":{...}}
+nlohmann::json ToJson(const crdt::Event& event);
+
+// `path` names the value in error messages ("plan", "task_add[2]").
+Result<crdt::Dependency> DependencyFromJson(const nlohmann::json& json, const std::string& path);
+Result<crdt::TaskSpec> TaskSpecFromJson(const nlohmann::json& json, const std::string& path);
+Result<crdt::Plan> PlanFromJson(const nlohmann::json& json, const std::string& path = "plan");
+
+// "start" ... "reset".
+const char* ReportKindName(crdt::ReportKind kind);
+// ISO 8601 with a Z or +hh:mm offset -> epoch ms; kInvalidArgument otherwise.
+Result<int64_t> ParseIsoTime(std::string_view text);
+// Epoch ms -> "2024-05-18T02:10:00.000Z".
+std::string FormatIsoTime(int64_t epoch_ms);
+
+}  // namespace baton::client

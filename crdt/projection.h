@@ -1,0 +1,141 @@
+// Projection: the fold of a runbook's events into its current state (plan header, tasks,
+// statuses, notes, authorization flags). The state is a pure function of the event SET: events
+// of different origins may come in any order, duplicates are no-ops, and equal sets give equal
+// CanonicalBytes (others hash them into the state digest).
+// Apply only records the event (cheap); views are derived on demand and cached with dirty flags.
+// Authorization (docs in DESIGN.md "Authorization") is evaluated while deriving, against the
+// winning roster, so an event that arrives before the roster that allows it still counts later.
+// Not thread-safe, not even for const calls (they fill caches): owned by one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crdt/event.h"
+#include "crdt/register.h"
+#include "crdt/set.h"
+#include "crdt/status.h"
+#include "crdt/task_state.h"
+#include "crdt/version_vector.h"
+
+namespace baton::crdt {
+
+class Projection {
+ public:
+  Projection();
+
+  // Folds one event in. Already contained (by the version vector): no-op, Ok. A seq past
+  // Seen(origin) + 1 (a gap) or an event of another runbook: kInvalidArgument, nothing applied.
+  // The first event fixes the runbook id.
+  Status Apply(const Event& e);
+
+  const VersionVector& version_vector() const { return vv_; }
+  uint64_t event_count() const { return event_count_; }  // Distinct events applied.
+  const std::string& runbook_id() const { return runbook_id_; }
+
+  // Ids of the tasks that exist (a counted add or plan lists them) and are not removed, sorted.
+  std::vector<std::string> TaskIds() const;
+  // Every event touching `id` is reflected, including on removed or never-added tasks (see
+  // TaskState::exists/removed); nullptr if no event names it. Valid until the next Apply.
+  const TaskState* Task(std::string_view id) const;
+  // The task's status plus the derived ones: kReady = pending with every predecessor satisfied
+  // (finish-to-start: done or skipped; start-to-start: running, done or skipped; the others do
+  // not gate the start), kBlocked = pending with such a predecessor failed or blocked.
+  // Predecessors that do not exist or are removed are ignored; a dependency cycle is never ready.
+  // kPending for an unknown task.
+  TaskStatus EffectiveStatus(std::string_view id) const;
+
+  // Header winners plus the current specs of the existing, non-removed tasks (sorted by id).
+  Plan CurrentPlan() const;
+
+  // Header registers. Only counted plan events write them.
+  const MvRegister<std::string>& name() const { return Header().name; }
+  const MvRegister<std::string>& timezone() const { return Header().timezone; }
+  const MvRegister<int64_t>& window_start() const { return Header().window_start; }
+  const MvRegister<int64_t>& window_end() const { return Header().window_end; }
+  const MvRegister<std::vector<SiteInfo>>& roster() const { return Header().roster; }
+  const MvRegister<std::vector<std::string>>& teams() const { return Header().teams; }
+  bool HeaderConflict() const;  // Any header register with more than one live value.
+  // The winning roster's entry for `site`; nullptr if not on it.
+  const SiteInfo* RosterEntry(std::string_view site) const;
+  // Notes on the runbook as a whole (NoteAdded with an empty task id), in (hlc, id) order.
+  const GSet<Note>& notes() const { return Header().notes; }
+
+  // Events kept but not counted (authorization, malformed), sorted by id.
+  std::vector<Flag> flags() const;
+
+  // Deterministic bytes of the derived state: equal event sets give equal bytes, whatever the
+  // order they were applied in. Internal indices never appear in it.
+  std::string CanonicalBytes() const;
+
+  // The inputs (not the derived caches), Cereal portable binary behind a magic and a checksum.
+  std::string SerializeSnapshot() const;
+  // kCorruption on bytes SerializeSnapshot did not produce. Restoring then applying more events
+  // equals folding them all.
+  static Result<Projection> FromSnapshot(std::string_view bytes);
+
+ private:
+  // A plan-level event: PlanDefined (its task list stripped: tasks keep their own copies),
+  // PlanAmended, or a runbook-level NoteAdded.
+  struct PlanRecord {
+    EventId id;
+    Hlc hlc;
+    std::string actor;
+    Body body;
+
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(id, hlc, actor, body);
+    }
+  };
+
+  struct HeaderState {
+    MvRegister<std::string> name, timezone;
+    MvRegister<int64_t> window_start, window_end;
+    MvRegister<std::vector<SiteInfo>> roster;
+    MvRegister<std::vector<std::string>> teams;
+    GSet<Note> notes;
+    std::vector<Flag> flags;
+  };
+
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using TaskMap = std::unordered_map<std::string, TaskState, NameHash, std::equal_to<>>;
+
+  TaskState& TaskFor(const std::string& id);
+  void Malformed(const Event& e, std::string why);
+  const HeaderState& Header() const;  // Derives the header and authority if needed.
+  const TaskState& Derived(const TaskState& task) const;
+  void InvalidateViews() const;
+  void ComputeEffectiveStatuses() const;
+
+  // ---- Inputs (what a snapshot holds) ----
+  std::string runbook_id_;
+  VersionVector vv_;
+  uint64_t event_count_ = 0;
+  std::shared_ptr<NameTable> names_;  // Shared by copies: append-only, indices stay valid.
+  std::vector<PlanRecord> plan_records_;
+  std::vector<PlanRecord> runbook_notes_;
+  std::vector<Flag> malformed_;
+  TaskMap tasks_;
+
+  // ---- Derived caches ----
+  mutable bool header_dirty_ = true;
+  mutable HeaderState header_;
+  mutable Authority authority_;
+  mutable uint64_t auth_epoch_ = 1;  // Bumped when the authority changes: tasks re-derive.
+  mutable std::string canonical_;
+  mutable bool canonical_valid_ = false;
+  mutable std::vector<Flag> flags_;
+  mutable bool flags_valid_ = false;
+  mutable std::unordered_map<std::string, TaskStatus, NameHash, std::equal_to<>> effective_;
+  mutable bool effective_valid_ = false;
+};
+
+}  // namespace baton::crdt

@@ -1,0 +1,290 @@
+// TaskState: everything the events say about one task. It keeps the raw inputs (one compact
+// record per event touching the task) and derives, on demand, the current view: the spec from
+// per-field registers, the status register of reports, the gate decision, notes, removal.
+// Derivation is a pure function of the record SET plus the authority (roster) it is given, so
+// delivery order never matters; Projection decides when to re-derive (dirty flags).
+// Site ids and actors are interned in a NameTable owned by the Projection, to keep records small.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crdt/event.h"
+#include "crdt/hlc.h"
+#include "crdt/set.h"
+#include "crdt/status.h"
+
+namespace baton::crdt {
+
+enum class TaskStatus { kPending, kReady, kRunning, kDone, kFailed, kSkipped, kBlocked };
+
+// "pending", "ready", "running", "done", "failed", "skipped", "blocked".
+const char* TaskStatusName(TaskStatus status);
+// "started", "done", "failed", "skipped", "reset".
+const char* ReportKindName(ReportKind kind);
+
+// An event kept but not counted (authorization), with the reason.
+struct Flag {
+  EventId id;
+  std::string reason;
+
+  friend bool operator==(const Flag&, const Flag&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(id, reason);
+  }
+};
+
+// A status report as the task shows it.
+struct Report {
+  EventId id;
+  Hlc hlc;
+  std::string actor;
+  ReportKind kind = ReportKind::kStarted;
+  int64_t effective_ms = kNoTime;
+  std::string note;
+
+  // When it happened: the effective time if the reporter gave one, else the recording time.
+  int64_t time_ms() const { return effective_ms != kNoTime ? effective_ms : hlc.wall_ms; }
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(id, hlc, actor, kind, effective_ms, note);
+  }
+};
+
+struct GateDecision {
+  EventId id;
+  Hlc hlc;
+  std::string actor;
+  bool go = false;
+  int64_t effective_ms = kNoTime;
+  std::string note;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(id, hlc, actor, go, effective_ms, note);
+  }
+};
+
+// A note; ordered by (hlc, origin, seq), the order every replica shows them in.
+struct Note {
+  Hlc hlc;
+  EventId id;
+  std::string actor;
+  std::string text;
+
+  friend auto operator<=>(const Note& a, const Note& b) {
+    if (auto c = a.hlc <=> b.hlc; c != 0) return c;
+    return a.id <=> b.id;
+  }
+  friend bool operator==(const Note& a, const Note& b) { return a.id == b.id; }
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(hlc, id, actor, text);
+  }
+};
+
+// One event touching the task, for the timeline.
+struct HistoryEntry {
+  EventId id;
+  Hlc hlc;
+  std::string actor;
+  const char* kind = "";  // Body kind name: "task_reported", ...
+  bool counted = true;    // False if authorization kept it out of the state.
+};
+
+// Interned strings (site ids, actors). Indices are local to one projection: they are never
+// compared for order and never appear in canonical bytes.
+class NameTable {
+ public:
+  uint32_t Intern(std::string_view name);
+  const std::string& Name(uint32_t index) const { return names_[index]; }
+  uint32_t size() const { return static_cast<uint32_t>(names_.size()); }
+  // Index of `name`, or size() if it was never interned.
+  uint32_t Find(std::string_view name) const;
+
+  template <class Archive>
+  void save(Archive& ar) const {
+    ar(names_);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ar(names_);
+    index_.clear();
+    for (uint32_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], i);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
+};
+
+// An event id with an interned origin.
+struct RecordId {
+  uint64_t seq = 0;
+  uint32_t origin = 0;
+
+  friend bool operator==(const RecordId&, const RecordId&) = default;
+  friend auto operator<=>(const RecordId&, const RecordId&) = default;  // Local order only.
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(seq, origin);
+  }
+};
+
+// What the derivation needs to know about the roster and the plan-level events.
+struct Authority {
+  // Role per interned name (index); names past the end or kNone are not on the roster.
+  static constexpr uint8_t kNone = 0xff;
+  std::vector<uint8_t> roles;  // SiteRole values.
+  // PlanDefined events that counted (their task listings count too), sorted.
+  std::vector<RecordId> plans;
+  std::shared_ptr<const NameTable> names;  // Never null when deriving.
+
+  uint8_t RoleOf(uint32_t name) const { return name < roles.size() ? roles[name] : kNone; }
+  bool IsManager(uint32_t name) const {
+    return RoleOf(name) == static_cast<uint8_t>(SiteRole::kManager);
+  }
+};
+
+class TaskState {
+ public:
+  explicit TaskState(std::string id = {}) : id_(std::move(id)) {}
+
+  // ---- Inputs (Projection::Apply). Each event is added once; order does not matter. --------
+  // `supersedes` are the ids the event names; `actor` and record origins are interned.
+  void AddListing(const Event& e, const TaskSpec& spec, const std::vector<EventId>& supersedes,
+                  NameTable& names);  // A task listed in PlanDefined.
+  void AddEvent(const Event& e, NameTable& names);  // TaskAdded ... GateDecided on this task.
+
+  // ---- Derivation (Projection calls it when inputs or authority changed). ------------------
+  void Derive(const Authority& authority) const;
+  bool dirty() const { return dirty_; }
+  uint64_t derived_epoch() const { return derived_epoch_; }
+  void set_derived_epoch(uint64_t epoch) const { derived_epoch_ = epoch; }
+
+  // ---- The derived view (valid after Derive). ----------------------------------------------
+  const std::string& id() const { return id_; }
+  bool exists() const { return d_.exists; }  // Some counted add or plan lists it.
+  bool removed() const { return d_.removed; }
+  // The spec from the field registers' winners (id always set; empty fields if !exists()).
+  TaskSpec Spec() const { return d_.spec; }
+  const TaskSpec& spec() const { return d_.spec; }
+  bool FieldConflict() const { return !d_.conflicting_fields.empty(); }
+  // Names of fields whose live values differ: "title", "duration_ms", ...
+  const std::vector<std::string>& ConflictingFields() const { return d_.conflicting_fields; }
+
+  // Status from the winning live report: started->running, done, failed, skipped, reset and
+  // none->pending. Never kReady/kBlocked: those depend on other tasks (Projection).
+  TaskStatus status() const { return d_.status; }
+  // Live reports leading to different statuses ("done at A, failed at B").
+  bool StatusConflict() const { return d_.status_conflict; }
+  const std::vector<Report>& LiveReports() const { return d_.live_reports; }  // Winner first.
+  std::vector<EventId> LiveReportIds() const;  // Sorted: what a new report should supersede.
+  // Start: time of the started report the winner follows (itself if it is one; the walk back
+  // through supersedes stops at a reset). Finish: the winner's time if done/failed/skipped.
+  int64_t actual_start_ms() const { return d_.actual_start_ms; }
+  int64_t actual_finish_ms() const { return d_.actual_finish_ms; }
+
+  const std::vector<GateDecision>& LiveGateDecisions() const { return d_.live_gates; }
+  const GateDecision* GateWinner() const {
+    return d_.live_gates.empty() ? nullptr : &d_.live_gates.front();
+  }
+  bool GateConflict() const { return d_.gate_conflict; }
+  std::vector<EventId> LiveGateIds() const;
+
+  const GSet<Note>& notes() const { return d_.notes; }
+  const std::vector<Flag>& flags() const { return d_.flags; }  // Sorted by id.
+
+  // Every event touching the task, by (hlc, origin, seq).
+  std::vector<HistoryEntry> History() const;
+  size_t record_count() const { return records_.size(); }
+
+  // ---- Persistence (Projection's snapshot) ----------------------------------------------------
+  template <class Archive>
+  void save(Archive& ar) const {
+    ar(id_, records_, sups_, texts_, specs_, patches_);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ar(id_, records_, sups_, texts_, specs_, patches_);
+    dirty_ = true;
+  }
+  // False if some index is out of range (corrupt snapshot).
+  bool Valid(uint32_t name_count) const;
+
+ private:
+  static constexpr uint32_t kNoPayload = 0xffffffff;
+
+  struct Record {
+    int64_t wall_ms = 0;
+    int64_t effective_ms = kNoTime;
+    uint64_t seq = 0;
+    uint32_t logical = 0;
+    uint32_t origin = 0;
+    uint32_t actor = 0;
+    uint32_t payload = kNoPayload;  // Index into texts_, specs_ or patches_ (by body).
+    uint32_t sup_begin = 0;         // Supersedes: sups_[sup_begin, sup_begin + sup_count).
+    uint32_t sup_count = 0;
+    uint8_t body = 0;  // Body alternative index.
+    uint8_t kind = 0;  // ReportKind; 1 = go for a gate decision.
+
+    RecordId rid() const { return RecordId{seq, origin}; }
+    Hlc hlc() const { return Hlc{wall_ms, logical}; }
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(wall_ms, effective_ms, seq, logical, origin, actor, payload, sup_begin, sup_count, body,
+         kind);
+    }
+  };
+
+  struct Derived {
+    bool exists = false;
+    bool removed = false;
+    TaskSpec spec;
+    std::vector<std::string> conflicting_fields;
+    TaskStatus status = TaskStatus::kPending;
+    bool status_conflict = false;
+    std::vector<Report> live_reports;
+    int64_t actual_start_ms = kNoTime;
+    int64_t actual_finish_ms = kNoTime;
+    std::vector<GateDecision> live_gates;
+    bool gate_conflict = false;
+    GSet<Note> notes;
+    std::vector<Flag> flags;
+    std::vector<bool> counted;  // Per record: did authorization let it count?
+    std::shared_ptr<const NameTable> names;
+  };
+
+  Record& NewRecord(const Event& e, uint8_t body, NameTable& names,
+                    const std::vector<EventId>& supersedes);
+  EventId IdOf(const Record& r, const NameTable& names) const;
+  bool Wins(const Record& a, const Record& b, const NameTable& names) const;
+  // Indices of `candidates` no candidate supersedes, winner first.
+  std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
+  void DeriveSpec(const Authority& authority) const;
+  void DeriveReports(const Authority& authority) const;
+  void DeriveGate(const Authority& authority) const;
+
+  std::string id_;
+  std::vector<Record> records_;
+  std::vector<RecordId> sups_;
+  std::vector<std::string> texts_;
+  std::vector<TaskSpec> specs_;
+  std::vector<TaskPatch> patches_;
+
+  mutable bool dirty_ = true;
+  mutable uint64_t derived_epoch_ = 0;
+  mutable Derived d_;
+};
+
+}  // namespace baton::crdt

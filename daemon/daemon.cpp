@@ -1,0 +1,106 @@
+// See daemon/daemon.h.
+#include "daemon/daemon.h"
+
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "client/protocol.h"
+
+namespace baton::daemon {
+namespace {
+constexpr size_t kMaxBatch = 256;         // Requests handled per commit.
+constexpr size_t kMaxPushPerRound = 512;  // Events per watcher per loop round (flow control).
+}  // namespace
+
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->config_ = config;
+  BATON_ASSIGN_OR_RETURN(d->ledger_, Ledger::Open(config, SystemWallClock));
+  EndpointOptions eo;
+  std::string ep = config.ClientEndpoint();
+  const std::string prefix = "ipc://";
+  if (ep.rfind(prefix, 0) != 0) {
+    return Status::InvalidArgument("client_endpoint \"" + ep + "\" must be an ipc:// endpoint");
+  }
+  eo.ipc_path = ep.substr(prefix.size());
+  eo.ipc_mode = 0600;
+  BATON_ASSIGN_OR_RETURN(d->endpoint_, ClientEndpoint::Open(d->context_, eo));
+  d->service_ = std::make_unique<ClientService>(d->ledger_.get());
+  return d;
+}
+
+Status Daemon::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto ready = endpoint_->Poll(100);
+    if (!ready.ok()) return ready.status();
+    BATON_TRY(HandleBatch());
+    PushToWatchers(ledger_->Now());
+  }
+  return Status::Ok();
+}
+
+Status Daemon::HandleBatch() {
+  struct Pending {
+    std::string routing_id;
+    std::string reply;
+  };
+  std::vector<Pending> replies;
+  for (size_t i = 0; i < kMaxBatch; ++i) {
+    auto in = endpoint_->Receive();
+    if (!in) break;
+    ClientService::Outcome out = service_->Handle(in->text, in->os_user);
+    if (out.watch) {
+      watchers_[in->routing_id] = Watcher{out.request_id, out.cursor, 0};
+    } else if (out.unwatch) {
+      watchers_.erase(in->routing_id);
+    }
+    replies.push_back(Pending{in->routing_id, std::move(out.reply)});
+  }
+  if (replies.empty()) return Status::Ok();
+  // Ack only after the synced batch: docs/operations.md#durability.
+  Status committed = ledger_->Commit();
+  if (!committed.ok()) {
+    for (const auto& p : replies) {
+      endpoint_->Send(p.routing_id, client::MakeError(client::PeekRequestId(p.reply), committed))
+          .Ignore();  // Best effort: the daemon is about to stop.
+    }
+    return committed.WithContext("commit failed; stopping so that a restart rebuilds from the log");
+  }
+  for (const auto& p : replies) {
+    Status s = endpoint_->Send(p.routing_id, p.reply);
+    if (!s.ok()) {
+      // The client went away; its events (if any) are durable and it can query them.
+      std::fprintf(stderr, "batond: reply not delivered: %s\n", s.ToString().c_str());
+    }
+  }
+  return Status::Ok();
+}
+
+void Daemon::PushToWatchers(int64_t now_ms) {
+  const uint64_t last = ledger_->last_arrival();
+  std::vector<std::string> gone;
+  for (auto& [routing_id, w] : watchers_) {
+    Status s;
+    if (w.cursor < last) {
+      std::vector<std::pair<uint64_t, crdt::Event>> events;
+      s = ledger_->EventsAfter(w.cursor, kMaxPushPerRound, &events);
+      for (size_t i = 0; s.ok() && i < events.size(); ++i) {
+        const auto& [arrival, e] = events[i];
+        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, arrival,
+                                                              service_->EventJson(e, arrival)));
+        if (s.ok()) w.cursor = arrival;
+      }
+      w.last_push_ms = now_ms;
+    } else if (now_ms - w.last_push_ms >= kWatchHeartbeatMs) {
+      s = endpoint_->Send(routing_id, client::MakeHeartbeat(w.watch_id, w.cursor));
+      w.last_push_ms = now_ms;
+    }
+    if (!s.ok()) gone.push_back(routing_id);
+  }
+  for (const auto& id : gone) watchers_.erase(id);
+}
+
+}  // namespace baton::daemon

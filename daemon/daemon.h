@@ -1,0 +1,52 @@
+// The daemon: owns the ledger, the client endpoint and the client service, and runs the loop.
+// One loop thread does everything but storage commits (RocksDB's group commit thread inside
+// baton::store): poll the sockets, handle a batch of requests, commit the batch's events in one
+// synced write, then reply and stream the new events to watchers. Replies to mutating requests
+// leave only after the commit: docs/operations.md#durability.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <zmq.hpp>
+
+#include "crdt/status.h"
+#include "daemon/config.h"
+#include "daemon/ledger.h"
+#include "daemon/service/client_endpoint.h"
+#include "daemon/service/client_service.h"
+
+namespace baton::daemon {
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> Open(const Config& config);
+  ~Daemon();
+
+  // Runs until `stop` becomes true (checked at least every 100 ms). Returns the reason the loop
+  // ended abnormally (a failed commit: the process must exit and restart from the log).
+  Status Run(const std::atomic<bool>& stop);
+
+  const Ledger& ledger() const { return *ledger_; }
+
+ private:
+  struct Watcher {
+    std::string watch_id;  // The request id of the watch; pushes carry it.
+    uint64_t cursor = 0;   // Last arrival sent.
+    int64_t last_push_ms = 0;
+  };
+
+  Daemon() = default;
+  Status HandleBatch();
+  void PushToWatchers(int64_t now_ms);
+
+  Config config_;
+  zmq::context_t context_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<ClientEndpoint> endpoint_;
+  std::unique_ptr<ClientService> service_;
+  std::map<std::string, Watcher> watchers_;  // By routing id. Loop thread only.
+};
+
+}  // namespace baton::daemon

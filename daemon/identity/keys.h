@@ -1,0 +1,61 @@
+// A site's Ed25519 identity (site.pub / site.key in the data directory), hashing and signing of
+// event payloads, and hex. libsodium, initialised once on first use from any thread.
+// Hash = BLAKE2b-256 (crypto_generichash), signature = Ed25519 detached (crypto_sign):
+// docs/event-format.md#hash-and-signature. The CurveZMQ transport keys are separate.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "crdt/event.h"
+#include "crdt/status.h"
+
+namespace baton::identity {
+
+inline constexpr size_t kPublicKeySize = 32;
+inline constexpr size_t kSecretKeySize = 64;  // libsodium layout: seed (32) then public key (32).
+inline constexpr size_t kSignatureSize = 64;
+
+inline constexpr const char* kPublicKeyFile = "site.pub";
+inline constexpr const char* kSecretKeyFile = "site.key";
+
+struct KeyPair {
+  std::string public_key;  // Raw, kPublicKeySize bytes.
+  std::string secret_key;  // Raw, kSecretKeySize bytes.
+};
+
+KeyPair GenerateKeyPair();
+
+// Writes `dir`/site.pub (hex, mode 0644 minus umask) and `dir`/site.key (hex, mode 0600), each
+// created under a temporary name, synced, then linked into place, so a reader never sees a
+// partial key. Creates `dir` if missing. kInvalidArgument if either file already exists (a site
+// identity is never overwritten); kIOError on a file system failure.
+Status WriteKeyFiles(const std::filesystem::path& dir, const KeyPair& keys);
+
+// Reads the pair written by WriteKeyFiles. kNotFound if a file is missing; kRejected if site.key
+// is accessible by group or others; kCorruption if a file is not hex of the right size or the two
+// files do not belong together.
+Result<KeyPair> ReadKeyFiles(const std::filesystem::path& dir);
+
+// BLAKE2b-256 of an event's payload bytes: the event's hash and its successor's prev_hash.
+crdt::Hash HashPayload(std::string_view payload);
+
+// Ed25519 detached signature (kSignatureSize bytes). BATON_CHECKs the key size.
+std::string Sign(std::string_view payload, const std::string& secret_key);
+
+// True only if `signature` is a valid signature of `payload` by `public_key`; false for any
+// wrong size.
+bool Verify(std::string_view payload, std::string_view signature, std::string_view public_key);
+
+// Lowercase hex.
+std::string ToHex(std::string_view bytes);
+// Accepts upper or lower case. kInvalidArgument naming the first bad character or an odd length.
+Result<std::string> FromHex(std::string_view hex);
+
+std::string HashHex(const crdt::Hash& hash);
+
+// Hex BLAKE2b-256 of a canonical projection: equal event sets, equal digests.
+std::string StateDigest(std::string_view canonical_bytes);
+
+}  // namespace baton::identity

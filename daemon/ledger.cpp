@@ -1,0 +1,194 @@
+// See daemon/ledger.h.
+#include "daemon/ledger.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "crdt/event_codec.h"
+
+namespace baton::daemon {
+
+int64_t SystemWallClock() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Ledger::Ledger(Config config, WallClock clock)
+    : config_(std::move(config)), clock_(std::move(clock)), hlc_(config_.max_clock_skew_ms) {}
+
+Status Ledger::Create(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Status::IOError(config.data_dir.string() + ": cannot create: " + ec.message());
+  // Only the owner may reach the ipc socket, keys and log inside.
+  if (chmod(config.data_dir.c_str(), 0700) != 0) {
+    return Status::IOError(config.data_dir.string() + ": cannot set mode 0700");
+  }
+  if (std::filesystem::exists(config.StorePath())) {
+    return Status::InvalidArgument(config.StorePath().string() +
+                                   ": an event log already exists here; refusing to replace it");
+  }
+  BATON_TRY(identity::WriteKeyFiles(config.KeyDir(), identity::GenerateKeyPair()));
+  store::StoreOptions so;
+  so.path = config.StorePath();
+  so.site = config.site;
+  so.create_if_missing = true;
+  BATON_ASSIGN_OR_RETURN(auto created, store::EventStore::Open(so));
+  created.reset();
+  return SaveConfig(config);
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clock,
+                                             bool read_only) {
+  std::unique_ptr<Ledger> l(new Ledger(config, std::move(clock)));
+  l->read_only_ = read_only;
+  BATON_ASSIGN_OR_RETURN(l->keys_, identity::ReadKeyFiles(config.KeyDir()));
+  store::StoreOptions so;
+  so.path = config.StorePath();
+  so.site = config.site;
+  so.read_only = read_only;
+  BATON_ASSIGN_OR_RETURN(l->store_, store::EventStore::Open(so));
+
+  auto heads = l->store_->Heads();
+  // Keep the clock monotonic across restarts: never go below the newest stored timestamp.
+  for (const auto& [origin, head] : heads) {
+    if (head.seq == 0) continue;
+    BATON_ASSIGN_OR_RETURN(crdt::Event e, l->EventById(crdt::EventId{origin, head.seq}));
+    if (l->hlc_.last() < e.hlc) l->hlc_.Restore(e.hlc);
+  }
+  if (!l->store_->runbook_id().empty()) {
+    const auto& own = heads[config.site];
+    l->writer_.emplace(l->keys_, l->store_->runbook_id(), config.site, own.seq, own.hash);
+  }
+  BATON_TRY(l->LoadProjection());
+  return l;
+}
+
+Status Ledger::LoadProjection() {
+  uint64_t cursor = 0;
+  auto snap = store_->GetSnapshot();
+  if (snap.ok() && snap->has_value()) {
+    auto restored = crdt::Projection::FromSnapshot((*snap)->first);
+    if (restored.ok()) {
+      projection_ = std::move(restored).value();
+      cursor = (*snap)->second;
+    } else {
+      std::fprintf(stderr, "batond: projection snapshot unusable (%s); rebuilding from the log\n",
+                   restored.status().ToString().c_str());
+    }
+  }
+  std::vector<std::pair<uint64_t, crdt::Event>> batch;
+  while (true) {
+    batch.clear();
+    BATON_TRY(EventsAfter(cursor, 4096, &batch));
+    if (batch.empty()) break;
+    for (const auto& [arrival, e] : batch) {
+      BATON_TRY(projection_.Apply(e).WithContext("rebuilding projection at " + e.id().ToString()));
+      cursor = arrival;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<crdt::EventId> Ledger::Stage(Draft draft) {
+  if (read_only_) return Status::Rejected("the ledger is open read-only");
+  std::string runbook = store_->runbook_id();
+  if (!writer_) {
+    const auto* def = std::get_if<crdt::PlanDefined>(&draft.body);
+    if (def == nullptr) {
+      return Status::InvalidArgument(
+          "no plan has been imported at this site yet "
+          "(import one with `baton plan import FILE`)");
+    }
+    if (def->plan.runbook_id.empty()) return Status::InvalidArgument("the plan has no runbook id");
+    BATON_TRY(store_->BindRunbook(def->plan.runbook_id));
+    runbook = def->plan.runbook_id;
+    const auto own = store_->Heads()[config_.site];
+    writer_.emplace(keys_, runbook, config_.site, own.seq, own.hash);
+  }
+  crdt::Event e;
+  e.hlc = hlc_.Now(clock_());
+  e.actor = std::move(draft.actor);
+  e.body = std::move(draft.body);
+  std::vector<crdt::Event> drafts;
+  drafts.push_back(std::move(e));
+  // Built one at a time so later drafts see earlier ones in the projection; Commit() signs the
+  // batch's last event (a signature on N vouches for 1..N through the hash chain).
+  auto built = writer_->Build(std::move(drafts));
+  BATON_CHECK(built.size() == 1);
+  Status applied = projection_.Apply(built[0].event);
+  if (!applied.ok()) {
+    // Roll the writer back: the event was never stored.
+    writer_->SetHead(built[0].event.seq - 1, built[0].event.prev_hash);
+    return applied;
+  }
+  crdt::EventId id = built[0].event.id();
+  staged_.push_back(std::move(built[0]));
+  return id;
+}
+
+Status Ledger::Commit() {
+  if (staged_.empty()) return Status::Ok();
+  // Re-sign the batch's last event so the whole staged run is covered by one signature.
+  auto& last = staged_.back();
+  BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(last.envelope));
+  if (se.signature.empty()) {
+    se.signature = identity::Sign(se.payload, keys_.secret_key);
+    last.envelope = crdt::EncodeEnvelope(se);
+  }
+  std::vector<store::StoredEvent> batch;
+  batch.reserve(staged_.size());
+  for (auto& v : staged_) {
+    batch.push_back(store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, v.envelope});
+  }
+  const size_t n = staged_.size();
+  staged_.clear();
+  // Ack only after the synced batch: docs/operations.md#durability.
+  BATON_TRY(store_->Append(std::move(batch)));
+  events_since_snapshot_ += n;
+  return MaybeSnapshot();
+}
+
+Result<crdt::EventId> Ledger::Append(Draft draft) {
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id, Stage(std::move(draft)));
+  BATON_TRY(Commit());
+  return id;
+}
+
+Status Ledger::MaybeSnapshot() {
+  if (events_since_snapshot_ < config_.snapshot_every) return Status::Ok();
+  events_since_snapshot_ = 0;
+  // A snapshot is an optimisation: failing to write one loses nothing.
+  Status s = store_->PutSnapshot(projection_.SerializeSnapshot(), store_->LastArrival());
+  if (!s.ok()) std::fprintf(stderr, "batond: snapshot not written: %s\n", s.ToString().c_str());
+  return Status::Ok();
+}
+
+std::string Ledger::StateDigest() const {
+  return identity::StateDigest(projection_.CanonicalBytes());
+}
+
+Status Ledger::EventsAfter(uint64_t cursor, size_t max,
+                           std::vector<std::pair<uint64_t, crdt::Event>>* out) const {
+  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+  BATON_TRY(store_->ScanArrivals(cursor, max, &raw));
+  for (auto& [arrival, stored] : raw) {
+    BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
+    BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
+    out->emplace_back(arrival, std::move(e));
+  }
+  return Status::Ok();
+}
+
+Result<crdt::Event> Ledger::EventById(const crdt::EventId& id) const {
+  BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(id));
+  if (!stored) return Status::NotFound("event " + id.ToString() + " is not in the log");
+  BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored->envelope));
+  return crdt::DecodeEvent(se.payload);
+}
+
+}  // namespace baton::daemon

@@ -1,0 +1,94 @@
+// The site's ledger: the durable event log (baton::store), the chain writer that signs this
+// site's events, the hybrid logical clock, and the projection folded from the log.
+// Owned by the daemon's loop thread; not thread-safe. Invariant: the projection reflects exactly
+// the events in the store, except between Stage() and Commit(), when it is ahead by the staged
+// events; a failed Commit() leaves them diverged, so the caller must stop (the log is the truth
+// and the next start rebuilds from it). See docs/operations.md#durability.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crdt/event.h"
+#include "crdt/hlc.h"
+#include "crdt/projection.h"
+#include "crdt/status.h"
+#include "daemon/config.h"
+#include "daemon/identity/chain.h"
+#include "daemon/identity/keys.h"
+#include "daemon/store/event_store.h"
+
+namespace baton::daemon {
+
+// Milliseconds since the Unix epoch; injected so tests control time.
+using WallClock = std::function<int64_t()>;
+int64_t SystemWallClock();
+
+// A locally authored event before it has a seq, hlc and chain position.
+struct Draft {
+  std::string actor;
+  crdt::Body body;
+};
+
+class Ledger {
+ public:
+  // Opens the store under config.StorePath() (created by `batond init`), loads the identity,
+  // restores the clock, and loads the projection: from the snapshot plus later arrivals, or by
+  // folding the whole log when the snapshot is missing or does not decode.
+  static Result<std::unique_ptr<Ledger>> Open(const Config& config, WallClock clock,
+                                              bool read_only = false);
+
+  // Creates a new data directory's store and identity (for `batond init`). Refuses to touch an
+  // existing identity or store.
+  static Status Create(const Config& config);
+
+  // Assigns hlc, seq and chain position to `draft`, applies it to the projection and queues it
+  // for Commit(). Fails (changing nothing) if no runbook is bound yet and the draft is not a
+  // plan definition, or if the projection refuses the event.
+  Result<crdt::EventId> Stage(Draft draft);
+  // Writes every staged event in one synced batch. Only after this returns OK may the staged
+  // events be acknowledged. On failure the ledger is unusable (see the file comment).
+  Status Commit();
+  // Stage + Commit of one draft.
+  Result<crdt::EventId> Append(Draft draft);
+  size_t staged() const { return staged_.size(); }
+
+  const crdt::Projection& projection() const { return projection_; }
+  const store::EventStore& store() const { return *store_; }
+  const Config& config() const { return config_; }
+  const std::string& public_key() const { return keys_.public_key; }
+  std::string runbook_id() const { return store_->runbook_id(); }
+  uint64_t last_arrival() const { return store_->LastArrival(); }
+  int64_t Now() const { return clock_(); }
+  // Hex BLAKE2b-256 of the projection's canonical bytes: equal event sets, equal digests.
+  std::string StateDigest() const;
+
+  // Decoded events that arrived after `cursor` (at most `max`), with their arrival numbers.
+  Status EventsAfter(uint64_t cursor, size_t max,
+                     std::vector<std::pair<uint64_t, crdt::Event>>* out) const;
+  // One stored event, decoded; kNotFound if absent.
+  Result<crdt::Event> EventById(const crdt::EventId& id) const;
+
+ private:
+  Ledger(Config config, WallClock clock);
+  Status LoadProjection();
+  Status MaybeSnapshot();
+
+  Config config_;
+  WallClock clock_;
+  identity::KeyPair keys_;
+  std::unique_ptr<store::EventStore> store_;
+  std::optional<identity::ChainWriter> writer_;  // Present once a runbook is bound.
+  crdt::HybridClock hlc_;
+  crdt::Projection projection_;
+  std::vector<identity::VerifiedEvent> staged_;
+  uint64_t events_since_snapshot_ = 0;
+  bool read_only_ = false;
+};
+
+}  // namespace baton::daemon

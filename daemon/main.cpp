@@ -1,0 +1,122 @@
+// batond: the per-site daemon. `batond init` creates a data directory (identity, config, event
+// log); `batond run` serves it in the foreground until SIGTERM/SIGINT. Exit codes are listed in
+// docs/operations.md#exit-codes and in `batond --help`.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/ledger.h"
+
+namespace {
+
+enum ExitCode {
+  kExitOk = 0,
+  kExitUsage = 1,     // Bad command line or config file.
+  kExitDataDir = 2,   // The data directory cannot be created or opened (missing, foreign, corrupt).
+  kExitRuntime = 3,   // A failure while serving (e.g. the disk refused a commit).
+  kExitInternal = 4,  // An unexpected exception: a bug.
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+int ExitFor(const baton::Status& s) {
+  switch (s.code()) {
+    case baton::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case baton::StatusCode::kNotFound:
+    case baton::StatusCode::kCorruption:
+      return kExitDataDir;
+    default:
+      return kExitRuntime;
+  }
+}
+
+int Init(const std::string& data, const std::string& site, const std::string& name,
+         const std::string& role) {
+  std::string text = "site = " + site + "\n";
+  if (!name.empty()) text += "site_name = " + name + "\n";
+  text += "role = " + role + "\n";
+  auto config = baton::daemon::ParseConfig(text, "command line", data);
+  if (!config.ok()) {
+    std::cerr << "batond init: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  baton::Status s = baton::daemon::Ledger::Create(*config);
+  if (!s.ok()) {
+    std::cerr << "batond init: " << s.message() << "\n";
+    return kExitDataDir;
+  }
+  std::cout << "initialised site \"" << config->site << "\" in " << data << "\n"
+            << "next: batond run --data " << data << "\n";
+  return kExitOk;
+}
+
+int Run(const std::string& data) {
+  auto config = baton::daemon::LoadConfig(data);
+  if (!config.ok()) {
+    std::cerr << "batond run: " << config.status().message() << "\n";
+    return ExitFor(config.status());
+  }
+  auto daemon = baton::daemon::Daemon::Open(*config);
+  if (!daemon.ok()) {
+    std::cerr << "batond run: " << daemon.status().ToString() << "\n";
+    return daemon.status().code() == baton::StatusCode::kInvalidArgument ? kExitUsage
+                                                                         : kExitDataDir;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto& ledger = (*daemon)->ledger();
+  std::cerr << "batond: site \"" << config->site << "\" serving " << config->ClientEndpoint()
+            << " (runbook \"" << ledger.runbook_id() << "\", " << ledger.last_arrival()
+            << " events)" << std::endl;
+  baton::Status s = (*daemon)->Run(g_stop);
+  if (!s.ok()) {
+    std::cerr << "batond: " << s.ToString() << "\n";
+    return kExitRuntime;
+  }
+  std::cerr << "batond: stopped cleanly" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{
+        "batond: the baton site daemon. It keeps this site's signed event log and serves "
+        "the `baton` CLI.\n\nExample:\n  batond init --site hq --data /var/lib/baton/hq\n"
+        "  batond run --data /var/lib/baton/hq\n\nExit codes: 0 ok, 1 bad usage or "
+        "config, 2 data directory missing/foreign/corrupt, 3 runtime failure, 4 bug."};
+    app.require_subcommand(1);
+    std::string data, site, name, role = "manager";
+    auto* init = app.add_subcommand("init", "Create a data directory: identity key, config, log");
+    init->add_option("--data", data, "Data directory to create")->required();
+    init->add_option("--site", site, "This site's id in the roster, e.g. hq or vendor-de")
+        ->required();
+    init->add_option("--name", name, "Human-readable site name");
+    init->add_option("--role", role, "manager, site or observer")
+        ->check(CLI::IsMember({"manager", "site", "observer"}));
+    init->footer("Example: batond init --site hq --data ./data/hq");
+    auto* run = app.add_subcommand("run", "Serve a data directory in the foreground");
+    run->add_option("--data", data, "Data directory made by `batond init`")->required();
+    run->footer("Example: batond run --data ./data/hq   (stop with Ctrl-C or SIGTERM)");
+    CLI11_PARSE(app, argc, argv);
+    if (init->parsed()) return Init(data, site, name, role);
+    return Run(data);
+  } catch (const std::exception& e) {
+    std::cerr << "batond: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}

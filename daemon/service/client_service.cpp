@@ -1,0 +1,644 @@
+// See daemon/service/client_service.h and docs/client-protocol.md (result shapes).
+#include "daemon/service/client_service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+
+#include "crdt/event_codec.h"
+#include "crdt/task_state.h"
+#include "daemon/identity/keys.h"
+
+namespace baton::daemon {
+namespace {
+
+using nlohmann::json;
+
+json Ms(int64_t ms) { return ms == crdt::kNoTime ? json(nullptr) : json(ms); }
+
+const char* KindName(crdt::TaskKind kind) {
+  switch (kind) {
+    case crdt::TaskKind::kTask:
+      return "task";
+    case crdt::TaskKind::kMilestone:
+      return "milestone";
+    case crdt::TaskKind::kGate:
+      return "gate";
+  }
+  return "task";
+}
+
+crdt::Progress ProgressOf(crdt::TaskStatus s) {
+  switch (s) {
+    case crdt::TaskStatus::kRunning:
+      return crdt::Progress::kRunning;
+    case crdt::TaskStatus::kDone:
+      return crdt::Progress::kDone;
+    case crdt::TaskStatus::kFailed:
+      return crdt::Progress::kFailed;
+    case crdt::TaskStatus::kSkipped:
+      return crdt::Progress::kSkipped;
+    default:
+      return crdt::Progress::kNotStarted;
+  }
+}
+
+// The status people see: the projection's (pending, running, done, failed, skipped) refined
+// by the schedule, which knows readiness (dependency types, lags, time locks) and blockage.
+// Back-out tasks are never "ready": they run only when the team backs out.
+const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec,
+                        const crdt::TaskSchedule* ts) {
+  crdt::TaskStatus st = proj.EffectiveStatus(spec.id);
+  if (st == crdt::TaskStatus::kReady || st == crdt::TaskStatus::kBlocked ||
+      st == crdt::TaskStatus::kPending) {
+    if (spec.is_backout || ts == nullptr) return "pending";
+    if (ts->blocked) return "blocked";
+    if (ts->ready) return "ready";
+    return "pending";
+  }
+  return crdt::TaskStatusName(st);
+}
+
+using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
+
+// Schedule::Find is linear; queries over every task look them up through this index.
+ScheduleIndex IndexOf(const crdt::Schedule& s) {
+  ScheduleIndex index;
+  index.reserve(s.tasks.size());
+  for (const auto& t : s.tasks) index.emplace(t.id, &t);
+  return index;
+}
+
+const crdt::TaskSchedule* Lookup(const ScheduleIndex& index, std::string_view id) {
+  auto it = index.find(id);
+  return it == index.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+ClientService::Outcome ClientService::Handle(std::string_view text, const std::string& os_user) {
+  Outcome out;
+  auto req = client::ParseRequest(text);
+  if (!req.ok()) {
+    out.reply = client::MakeError(client::PeekRequestId(text), req.status());
+    return out;
+  }
+  out.request_id = req->id;
+  if (req->op == "watch") {
+    auto args = client::ParseWatchArgs(*req);
+    if (!args.ok()) {
+      out.reply = client::MakeError(req->id, args.status());
+      return out;
+    }
+    out.watch = true;
+    out.cursor = args->cursor;
+    out.reply = client::MakeOk(req->id, json{{"cursor", args->cursor},
+                                             {"last", ledger_->last_arrival()},
+                                             {"heartbeat_ms", kWatchHeartbeatMs}});
+    return out;
+  }
+  if (req->op == "unwatch") {
+    out.unwatch = true;
+    out.reply = client::MakeOk(req->id, json::object());
+    return out;
+  }
+  auto result = Dispatch(*req, os_user, &out.mutated);
+  out.reply =
+      result.ok() ? client::MakeOk(req->id, *result) : client::MakeError(req->id, result.status());
+  return out;
+}
+
+Result<json> ClientService::Dispatch(const client::Request& req, const std::string& os_user,
+                                     bool* mutated) {
+  const std::string& op = req.op;
+  if (op == "ping") {
+    return json{{"site", ledger_->config().site},
+                {"runbook", ledger_->runbook_id()},
+                {"cursor", ledger_->last_arrival()},
+                {"now", ledger_->Now()}};
+  }
+  if (op == "plan.import" || op == "plan.amend" || op == "report" || op == "note" || op == "gate") {
+    Result<json> r = Status::InvalidArgument("unreachable");
+    if (op == "plan.import") r = PlanImport(req, Actor(os_user, ""));
+    if (op == "plan.amend") r = PlanAmend(req, Actor(os_user, req.args.value("actor", "")));
+    if (op == "report") r = Report(req, os_user);
+    if (op == "note") r = Note(req, os_user);
+    if (op == "gate") r = Gate(req, os_user);
+    *mutated = r.ok();
+    return r;
+  }
+  if (op == "status") return StatusSummary();
+  if (op == "task") return TaskDetail(req);
+  if (op == "list" || op == "ready" || op == "late" || op == "blocked" || op == "mine") {
+    return List(req, op);
+  }
+  if (op == "critical") return Critical();
+  if (op == "forecast") return Forecast();
+  if (op == "export") return Export();
+  return Status::InvalidArgument("unknown op \"" + op + "\"");
+}
+
+std::string ClientService::Actor(const std::string& os_user, const std::string& given) const {
+  std::string who =
+      (os_user.empty() ? std::string("unknown") : os_user) + "@" + ledger_->config().site;
+  if (given.empty() || given == os_user) return who;
+  return given + " (" + who + ")";
+}
+
+Status ClientService::RequirePlan() const {
+  if (ledger_->runbook_id().empty()) {
+    return Status::NotFound("no plan has been imported at site " + ledger_->config().site +
+                            " (import one with `baton plan import FILE`)");
+  }
+  return Status::Ok();
+}
+
+Status ClientService::MayAmendPlan() const {
+  const auto* me = ledger_->projection().RosterEntry(ledger_->config().site);
+  if (me != nullptr && me->role != crdt::SiteRole::kManager) {
+    return Status::Rejected("site " + ledger_->config().site +
+                            " is not a manager in the plan's roster and may not amend the plan");
+  }
+  return Status::Ok();
+}
+
+Status ClientService::MayReportOn(const crdt::TaskSpec& task) const {
+  const auto& site = ledger_->config().site;
+  const auto* me = ledger_->projection().RosterEntry(site);
+  if (me == nullptr) {
+    return Status::Rejected("site " + site + " is not in the plan's roster");
+  }
+  if (me->role == crdt::SiteRole::kManager || task.site == site) return Status::Ok();
+  return Status::Rejected("site " + site + " may not report on " + task.id +
+                          " (it belongs to site " + task.site + ")");
+}
+
+Result<json> ClientService::PlanImport(const client::Request& req, const std::string& actor) {
+  BATON_ASSIGN_OR_RETURN(client::PlanImportArgs args, client::ParsePlanImportArgs(req));
+  crdt::Plan& plan = args.plan;
+  const auto& cfg = ledger_->config();
+  const std::string bound = ledger_->runbook_id();
+  if (!bound.empty() && bound != plan.runbook_id) {
+    return Status::InvalidArgument("this site holds runbook \"" + bound +
+                                   "\"; the plan is for runbook \"" + plan.runbook_id + "\"");
+  }
+  if (!bound.empty()) BATON_TRY(MayAmendPlan());
+  // The roster: keep what the plan says, complete this site's own entry (key and role). The
+  // importing site manages the plan it imports.
+  bool found = false;
+  for (auto& s : plan.sites) {
+    if (s.id != cfg.site) continue;
+    found = true;
+    s.public_key = ledger_->public_key();
+    s.role = crdt::SiteRole::kManager;
+    if (s.name.empty() || s.name == s.id) s.name = cfg.site_name;
+  }
+  if (!found) {
+    plan.sites.push_back(crdt::SiteInfo{cfg.site, cfg.site_name, ledger_->public_key(),
+                                        crdt::SiteRole::kManager, ""});
+  }
+  // Keep the roster keys and roles already known for other sites.
+  if (const auto* w = ledger_->projection().roster().Winner()) {
+    for (auto& s : plan.sites) {
+      for (const auto& old : w->value) {
+        if (old.id == s.id && s.id != cfg.site && s.public_key.empty()) {
+          s.public_key = old.public_key;
+          s.role = old.role;
+        }
+      }
+    }
+  }
+  std::sort(plan.sites.begin(), plan.sites.end(),
+            [](const crdt::SiteInfo& a, const crdt::SiteInfo& b) { return a.id < b.id; });
+  crdt::PlanDefined def;
+  def.supersedes = ledger_->projection().name().LiveIds();
+  size_t tasks = plan.tasks.size();
+  def.plan = std::move(plan);
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, std::move(def)}));
+  return json{{"event", id.ToString()}, {"tasks", tasks}, {"runbook", ledger_->runbook_id()}};
+}
+
+Result<json> ClientService::PlanAmend(const client::Request& req, const std::string& actor) {
+  BATON_TRY(RequirePlan());
+  BATON_TRY(MayAmendPlan());
+  BATON_ASSIGN_OR_RETURN(client::PlanAmendArgs args, client::ParsePlanAmendArgs(req));
+  const auto& proj = ledger_->projection();
+  // Validate everything before staging anything: a bad amendment changes nothing.
+  std::set<std::string> known;
+  for (const auto& id : proj.TaskIds()) known.insert(id);
+  for (const auto& t : args.task_add) {
+    if (known.count(t.id))
+      return Status::InvalidArgument("task_add: \"" + t.id + "\" already exists");
+    known.insert(t.id);
+  }
+  for (const auto& c : args.task_change) {
+    if (!known.count(c.task_id)) {
+      return Status::NotFound("task_change: task \"" + c.task_id + "\" is not in the plan");
+    }
+  }
+  for (const auto& r : args.task_remove) {
+    if (!known.count(r))
+      return Status::NotFound("task_remove: task \"" + r + "\" is not in the plan");
+  }
+  json events = json::array();
+  if (args.name || args.window_start_ms || args.window_end_ms) {
+    crdt::PlanAmended a;
+    a.name = args.name;
+    a.window_start_ms = args.window_start_ms;
+    a.window_end_ms = args.window_end_ms;
+    a.supersedes = proj.window_end().LiveIds();
+    BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, std::move(a)}));
+    events.push_back(id.ToString());
+  }
+  for (auto& t : args.task_add) {
+    BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, crdt::TaskAdded{t}}));
+    events.push_back(id.ToString());
+  }
+  for (auto& c : args.task_change) {
+    crdt::TaskChanged ch;
+    ch.task_id = c.task_id;
+    ch.patch = c.patch;
+    if (const auto* t = proj.Task(c.task_id)) {
+      // Supersede every edit of this task the author can see.
+      for (const auto& h : t->History()) {
+        if (std::string_view(h.kind) == "task_changed" ||
+            std::string_view(h.kind) == "task_added" ||
+            std::string_view(h.kind) == "plan_defined") {
+          ch.supersedes.push_back(h.id);
+        }
+      }
+    }
+    BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, std::move(ch)}));
+    events.push_back(id.ToString());
+  }
+  for (auto& r : args.task_remove) {
+    BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, crdt::TaskRemoved{r}}));
+    events.push_back(id.ToString());
+  }
+  if (events.empty()) return Status::InvalidArgument("plan.amend: nothing to change");
+  return json{{"events", events}};
+}
+
+Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(client::ReportArgs args, client::ParseReportArgs(req));
+  const auto& proj = ledger_->projection();
+  const crdt::TaskState* task = proj.Task(args.task_id);
+  if (task == nullptr || !task->exists() || task->removed()) {
+    return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
+  }
+  BATON_TRY(MayReportOn(task->spec()));
+  crdt::TaskReported r;
+  r.task_id = args.task_id;
+  r.kind = args.kind;
+  r.effective_ms = args.effective_ms;
+  r.note = args.note;
+  r.supersedes = task->LiveReportIds();
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id,
+                         ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(r)}));
+  const crdt::TaskState* after = ledger_->projection().Task(args.task_id);
+  return json{{"event", id.ToString()},
+              {"task", args.task_id},
+              {"status", crdt::TaskStatusName(ledger_->projection().EffectiveStatus(args.task_id))},
+              {"conflict", after != nullptr && after->StatusConflict()}};
+}
+
+Result<json> ClientService::Note(const client::Request& req, const std::string& os_user) {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(client::NoteArgs args, client::ParseNoteArgs(req));
+  if (!args.task_id.empty()) {
+    const crdt::TaskState* task = ledger_->projection().Task(args.task_id);
+    if (task == nullptr || !task->exists()) {
+      return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
+    }
+  }
+  crdt::NoteAdded n{args.task_id, args.text};
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id,
+                         ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(n)}));
+  return json{{"event", id.ToString()}};
+}
+
+Result<json> ClientService::Gate(const client::Request& req, const std::string& os_user) {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(client::GateArgs args, client::ParseGateArgs(req));
+  const crdt::TaskState* task = ledger_->projection().Task(args.task_id);
+  if (task == nullptr || !task->exists() || task->removed()) {
+    return Status::NotFound("gate \"" + args.task_id + "\" is not in the plan");
+  }
+  if (task->spec().kind != crdt::TaskKind::kGate) {
+    return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
+  }
+  BATON_TRY(MayReportOn(task->spec()));
+  crdt::GateDecided g;
+  g.task_id = args.task_id;
+  g.go = args.go;
+  g.effective_ms = args.effective_ms;
+  g.note = args.note;
+  g.supersedes = task->LiveGateIds();
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id,
+                         ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(g)}));
+  return json{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
+}
+
+crdt::ScheduleInput ClientService::MakeScheduleInput(int64_t now_ms) const {
+  const auto& proj = ledger_->projection();
+  crdt::ScheduleInput in;
+  crdt::Plan plan = proj.CurrentPlan();
+  in.tasks = std::move(plan.tasks);
+  in.window_start_ms = plan.window_start_ms;
+  in.window_end_ms = plan.window_end_ms;
+  in.now_ms = now_ms;
+  for (const auto& t : in.tasks) {
+    const crdt::TaskState* st = proj.Task(t.id);
+    if (st == nullptr) continue;
+    crdt::TaskProgress p;
+    p.status = ProgressOf(st->status());
+    p.actual_start_ms = st->actual_start_ms();
+    p.actual_finish_ms = st->actual_finish_ms();
+    if (p.status != crdt::Progress::kNotStarted) in.progress[t.id] = p;
+    if (const auto* g = st->GateWinner()) {
+      in.gates[t.id] = crdt::GateOutcome{
+          g->go, g->effective_ms != crdt::kNoTime ? g->effective_ms : g->hlc.wall_ms};
+    }
+  }
+  return in;
+}
+
+Result<crdt::Schedule> ClientService::CurrentSchedule(int64_t now_ms) {
+  const uint64_t events = ledger_->projection().event_count();
+  const int64_t second = now_ms / 1000;
+  if (cached_ && cached_events_ == events && cached_second_ == second) return *cached_;
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, crdt::ComputeSchedule(MakeScheduleInput(now_ms)));
+  cached_ = s;
+  cached_events_ = events;
+  cached_second_ = second;
+  return s;
+}
+
+json ClientService::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* s) const {
+  const auto& proj = ledger_->projection();
+  const crdt::TaskState* st = proj.Task(spec.id);
+  json row{{"id", spec.id},
+           {"title", spec.title},
+           {"phase", spec.phase},
+           {"team", spec.team},
+           {"site", spec.site},
+           {"kind", KindName(spec.kind)},
+           {"backout", spec.is_backout},
+           {"duration_ms", spec.duration_ms},
+           {"status", ShownStatus(proj, spec, s)},
+           {"conflict", st != nullptr && (st->StatusConflict() || st->GateConflict())},
+           {"actual_start", Ms(st ? st->actual_start_ms() : crdt::kNoTime)},
+           {"actual_finish", Ms(st ? st->actual_finish_ms() : crdt::kNoTime)}};
+  if (s != nullptr) {
+    row["planned_start"] = Ms(s->planned_start_ms);
+    row["planned_finish"] = Ms(s->planned_finish_ms);
+    row["forecast_start"] = Ms(s->earliest_start_ms);
+    row["forecast_finish"] = Ms(s->earliest_finish_ms);
+    row["float_ms"] = s->total_float_ms;
+    row["critical"] = s->critical;
+    row["late"] = s->late;
+    row["late_by_ms"] = s->late_by_ms;
+    row["running_over"] = s->running_over;
+    row["over_by_ms"] = s->over_by_ms;
+    row["blocked_by"] = s->blocked_by;
+  }
+  return row;
+}
+
+json ClientService::ForecastJson(const crdt::Schedule& s) const {
+  json causes = json::array();
+  for (const auto& c : s.delay_causes) {
+    causes.push_back({{"task", c.task_id},
+                      {"kind", crdt::DelayKindName(c.kind)},
+                      {"contribution_ms", c.contribution_ms},
+                      {"explanation", c.explanation}});
+  }
+  return json{{"now", Ms(s.now_ms)},
+              {"window_end", Ms(s.window_end_ms)},
+              {"planned_finish", Ms(s.planned_finish_ms)},
+              {"forecast_finish", Ms(s.forecast_finish_ms)},
+              {"slack_ms", Ms(s.slack_ms)},
+              {"at_risk", s.at_risk},
+              {"causes", causes},
+              {"critical_path", s.critical_path}};
+}
+
+Result<json> ClientService::StatusSummary() {
+  const auto& proj = ledger_->projection();
+  json runbook{{"id", ledger_->runbook_id()}, {"site", ledger_->config().site}};
+  json result{{"runbook", runbook},
+              {"cursor", ledger_->last_arrival()},
+              {"events", proj.event_count()},
+              {"digest", ledger_->StateDigest()}};
+  if (ledger_->runbook_id().empty()) {
+    result["total"] = 0;
+    return result;
+  }
+  crdt::Plan plan = proj.CurrentPlan();
+  runbook["name"] = plan.name;
+  runbook["timezone"] = plan.timezone;
+  runbook["window_start"] = Ms(plan.window_start_ms);
+  runbook["window_end"] = Ms(plan.window_end_ms);
+  result["runbook"] = runbook;
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
+  const auto index = IndexOf(s);
+  std::map<std::string, int> counts;
+  for (const char* k : {"pending", "ready", "running", "done", "failed", "skipped", "blocked"}) {
+    counts[k] = 0;
+  }
+  int total = 0, finished = 0;
+  json conflicts = json::array();
+  json running = json::array();
+  json late = json::array();
+  for (const auto& t : plan.tasks) {
+    const crdt::TaskSchedule* sched = Lookup(index, t.id);
+    if (sched != nullptr && sched->status == crdt::Progress::kRunning) {
+      running.push_back(TaskRow(t, sched));
+    }
+    if (sched != nullptr && (sched->late || sched->running_over)) late.push_back(TaskRow(t, sched));
+    if (t.is_backout) continue;
+    ++total;
+    const std::string shown = ShownStatus(proj, t, sched);
+    counts[shown]++;
+    if (shown == "done" || shown == "skipped") ++finished;
+    const crdt::TaskState* ts = proj.Task(t.id);
+    if (ts != nullptr && (ts->StatusConflict() || ts->GateConflict())) conflicts.push_back(t.id);
+  }
+  result["counts"] = counts;
+  result["total"] = total;
+  result["finished"] = finished;
+  result["conflicts"] = conflicts;
+  result["flags"] = proj.flags().size();
+  result["forecast"] = ForecastJson(s);
+  result["running"] = running;
+  result["late"] = late;
+  json ready = json::array();
+  for (const auto& id : crdt::ReadyTasks(s)) ready.push_back(id);
+  result["ready"] = ready;
+  return result;
+}
+
+Result<json> ClientService::TaskDetail(const client::Request& req) {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(client::TaskArgs args, client::ParseTaskArgs(req));
+  const auto& proj = ledger_->projection();
+  const crdt::TaskState* st = proj.Task(args.task_id);
+  if (st == nullptr || !st->exists()) {
+    return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
+  }
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
+  json out = TaskRow(st->spec(), s.Find(args.task_id));
+  out["spec"] = client::ToJson(st->spec());
+  out["removed"] = st->removed();
+  out["conflicting_fields"] = st->ConflictingFields();
+  json live = json::array();
+  for (const auto& r : st->LiveReports()) {
+    live.push_back({{"event", r.id.ToString()},
+                    {"kind", crdt::ReportKindName(r.kind)},
+                    {"actor", r.actor},
+                    {"at", r.time_ms()},
+                    {"note", r.note}});
+  }
+  out["live_reports"] = live;
+  if (const auto* g = st->GateWinner()) {
+    out["gate"] = {{"go", g->go},
+                   {"actor", g->actor},
+                   {"event", g->id.ToString()},
+                   {"note", g->note},
+                   {"conflict", st->GateConflict()}};
+  }
+  json notes = json::array();
+  for (const auto& n : st->notes()) {
+    notes.push_back(
+        {{"event", n.id.ToString()}, {"actor", n.actor}, {"at", n.hlc.wall_ms}, {"text", n.text}});
+  }
+  out["notes"] = notes;
+  json history = json::array();
+  for (const auto& h : st->History()) {
+    json entry{{"event", h.id.ToString()},
+               {"kind", h.kind},
+               {"actor", h.actor},
+               {"at", h.hlc.wall_ms},
+               {"counted", h.counted}};
+    auto e = ledger_->EventById(h.id);
+    if (e.ok()) entry["body"] = client::ToJson(*e)["body"];
+    history.push_back(entry);
+  }
+  out["history"] = history;
+  json flags = json::array();
+  for (const auto& f : st->flags())
+    flags.push_back({{"event", f.id.ToString()}, {"reason", f.reason}});
+  out["flags"] = flags;
+  return out;
+}
+
+Result<json> ClientService::List(const client::Request& req, const std::string& filter) {
+  BATON_TRY(RequirePlan());
+  client::ListArgs args;
+  if (filter == "list" || filter == "mine") {
+    BATON_ASSIGN_OR_RETURN(args, client::ParseListArgs(req));
+  }
+  if (filter == "mine" && !args.site && !args.team) args.site = ledger_->config().site;
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
+  const auto& proj = ledger_->projection();
+  const auto index = IndexOf(s);
+  json rows = json::array();
+  for (const auto& t : proj.CurrentPlan().tasks) {
+    const crdt::TaskSchedule* ts = Lookup(index, t.id);
+    const std::string status = ShownStatus(proj, t, ts);
+    if (args.team && t.team != *args.team) continue;
+    if (args.site && t.site != *args.site) continue;
+    if (args.status && status != *args.status) continue;
+    const bool late = ts != nullptr && (ts->late || ts->running_over);
+    if ((args.late_only || filter == "late") && !late) continue;
+    if (filter == "ready" && status != "ready") continue;
+    if (filter == "blocked" && status != "blocked") continue;
+    if (filter == "mine" && (status == "done" || status == "skipped")) continue;
+    rows.push_back(TaskRow(t, ts));
+  }
+  return json{{"tasks", rows}, {"now", ledger_->Now()}};
+}
+
+Result<json> ClientService::Critical() {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
+  crdt::Plan plan = ledger_->projection().CurrentPlan();
+  std::map<std::string, const crdt::TaskSpec*> by_id;
+  for (const auto& t : plan.tasks) by_id[t.id] = &t;
+  const auto index = IndexOf(s);
+  json rows = json::array();
+  for (const auto& id : s.critical_path) {
+    auto it = by_id.find(id);
+    if (it != by_id.end()) rows.push_back(TaskRow(*it->second, Lookup(index, id)));
+  }
+  return json{{"tasks", rows}, {"forecast", ForecastJson(s)}};
+}
+
+Result<json> ClientService::Forecast() {
+  BATON_TRY(RequirePlan());
+  const int64_t now = ledger_->Now();
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(now));
+  json out = ForecastJson(s);
+  auto backout_json = [](const crdt::BackoutForecast& b) {
+    json steps = json::array();
+    for (const auto& st : b.steps) {
+      steps.push_back({{"task", st.task_id},
+                       {"undoes", st.undoes},
+                       {"start", Ms(st.start_ms)},
+                       {"finish", Ms(st.finish_ms)}});
+    }
+    return json{{"start", Ms(b.start_ms)},
+                {"finish", Ms(b.finish_ms)},
+                {"margin_ms", Ms(b.margin_ms)},
+                {"inside_window", b.inside_window},
+                {"steps", steps},
+                {"warnings", b.warnings}};
+  };
+  crdt::ScheduleInput in = MakeScheduleInput(now);
+  BATON_ASSIGN_OR_RETURN(crdt::BackoutForecast now_b, crdt::ForecastBackout(in, now));
+  out["backout_now"] = backout_json(now_b);
+  for (const auto& t : in.tasks) {
+    if (t.kind != crdt::TaskKind::kGate || t.is_backout) continue;
+    auto at_gate = crdt::ForecastBackoutAtGate(in, t.id);
+    if (at_gate.ok()) {
+      json g = backout_json(*at_gate);
+      g["gate"] = t.id;
+      out["backout_at_gates"].push_back(g);
+    }
+  }
+  return out;
+}
+
+Result<json> ClientService::Export() {
+  json events = json::array();
+  uint64_t cursor = 0;
+  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+  while (true) {
+    raw.clear();
+    BATON_TRY(ledger_->store().ScanArrivals(cursor, 4096, &raw));
+    if (raw.empty()) break;
+    for (const auto& [arrival, stored] : raw) {
+      BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
+      BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
+      json j = EventJson(e, arrival);
+      j["envelope_hex"] = identity::ToHex(stored.envelope);
+      events.push_back(std::move(j));
+      cursor = arrival;
+    }
+  }
+  return json{{"site", ledger_->config().site},
+              {"runbook", ledger_->runbook_id()},
+              {"digest", ledger_->StateDigest()},
+              {"events", events}};
+}
+
+json ClientService::EventJson(const crdt::Event& e, uint64_t arrival) const {
+  json j = client::ToJson(e);
+  j["arrival"] = arrival;
+  return j;
+}
+
+}  // namespace baton::daemon

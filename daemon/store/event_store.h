@@ -1,0 +1,126 @@
+// EventStore: the site's append-only event log in RocksDB. It stores opaque envelope bytes with
+// their id and hashes (it never decodes an event), keeps each origin's hash chain head, a local
+// arrival index (cursors for watch, replay and rebuild), fork evidence, a projection snapshot and
+// small metadata. Every append is one synced WriteBatch carrying the events, their arrival entries
+// and the changed heads: acknowledged == durable, and the heads are checked against the events on
+// open. Concurrent appends are grouped into one batch per sync by a commit thread.
+// Key layouts: daemon/store/keys.h. Events are never overwritten or deleted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crdt/event.h"
+#include "crdt/status.h"
+
+namespace baton::store {
+
+// Bumped when the on-disk layout changes; a store written by a newer schema is refused.
+inline constexpr uint64_t kSchemaVersion = 1;
+
+struct StoredEvent {
+  crdt::EventId id;
+  crdt::Hash prev_hash{};  // Hash of the origin's event id.seq - 1 (zero for seq 1).
+  crdt::Hash hash{};       // Hash of this event's payload; the next event's prev_hash.
+  std::string envelope;    // The event's bytes exactly as signed and sent.
+
+  friend bool operator==(const StoredEvent&, const StoredEvent&) = default;
+};
+
+struct ChainHead {
+  uint64_t seq = 0;   // Last stored seq of the origin; 0 when none.
+  crdt::Hash hash{};  // Hash of that event; zero when none.
+
+  friend bool operator==(const ChainHead&, const ChainHead&) = default;
+};
+
+struct StoreOptions {
+  std::filesystem::path path;  // The RocksDB directory.
+  // Site owning the directory. Required at creation; when opening, a different stored site is
+  // refused; empty accepts any (the auditor does not know it in advance).
+  crdt::SiteId site;
+  // Runbook the log belongs to. Empty means "not yet known": accepted at creation and when
+  // opening. A non-empty id binds an unbound store (see BindRunbook); a different bound one is
+  // refused.
+  std::string runbook_id;
+  bool create_if_missing = false;
+  // Sync the WAL before acknowledging. Off only for tests and benchmarks that do not need
+  // durability against power loss (a process crash loses nothing either way).
+  bool sync = true;
+  // For the auditor: no writes and no commit thread; works while no other process writes the
+  // directory. Append, RecordFork, PutSnapshot, PutMeta and BindRunbook return kInvalidArgument.
+  bool read_only = false;
+};
+
+// Thread-safe: every method may be called from any thread. Readers see only whole appends.
+class EventStore {
+ public:
+  // Opens (or with create_if_missing creates) the store at options.path.
+  // kNotFound: no store there and create_if_missing is off (or read_only).
+  // kInvalidArgument: the store belongs to another site or runbook, or has a newer schema.
+  // kCorruption: the chain heads or arrival counter in meta disagree with the stored events.
+  static Result<std::unique_ptr<EventStore>> Open(const StoreOptions& options);
+
+  ~EventStore();  // Finishes queued appends, then closes the database.
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Appends the events durably and atomically: one synced WriteBatch with the events, their
+  // arrival entries and the changed heads and arrival counter. Events may mix origins; each
+  // origin's events must continue its chain in order (seq == head + 1 and prev_hash == head
+  // hash, also within the call). Otherwise nothing of the call is written and the result is
+  // kRejected naming the event ("hq/12: expected seq 11"). Blocks until the batch is synced.
+  // Concurrent calls are committed together; a rejected call fails alone.
+  Status Append(std::vector<StoredEvent> events);
+
+  // The event with that id, or nullopt if it is not stored.
+  Result<std::optional<StoredEvent>> Get(const crdt::EventId& id) const;
+  // Last stored event of every origin with at least one event.
+  std::map<crdt::SiteId, ChainHead> Heads() const;
+  // Replaces *out with up to `max` events of `origin` with seq >= from_seq, in seq order.
+  Status ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
+                    std::vector<StoredEvent>* out) const;
+
+  // Arrival counter of the last appended event (0 when empty). Counters are 1, 2, 3, ... in
+  // local commit order; a reader that saw LastArrival() == n finds arrivals 1..n.
+  uint64_t LastArrival() const;
+  // Replaces *out with up to `max` (arrival counter, event) pairs with counter > after.
+  Status ScanArrivals(uint64_t after, size_t max,
+                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
+
+  // Keeps an event that conflicts with a stored one (same id, other bytes) as evidence. Never
+  // overwrites: recording the same bytes twice keeps one copy. Synced.
+  Status RecordFork(const StoredEvent& conflicting);
+  // Replaces *out with every recorded fork, ordered by id.
+  Status ScanForks(std::vector<StoredEvent>* out) const;
+
+  // The projection snapshot and the arrival counter it reflects; replaces the previous one.
+  Status PutSnapshot(std::string bytes, uint64_t as_of_arrival);
+  Result<std::optional<std::pair<std::string, uint64_t>>> GetSnapshot() const;
+
+  // Small application metadata (e.g. peer version vectors), kept apart from the store's own.
+  Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+  Status PutMeta(std::string_view key, std::string_view value);  // Synced.
+
+  // Sets the runbook of a store created without one. OK if already bound to `runbook_id`;
+  // kInvalidArgument naming both ids if bound to another, or if runbook_id is empty.
+  Status BindRunbook(const std::string& runbook_id);
+
+  const crdt::SiteId& site() const;
+  std::string runbook_id() const;  // Empty while unbound.
+
+ private:
+  class Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::store

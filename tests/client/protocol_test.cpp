@@ -1,0 +1,331 @@
+// client/protocol: request parsing names the bad field, typed args, times, and the plan/event
+// JSON (plan round trips are property-tested over random plans).
+#include "client/protocol.h"
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <random>
+#include <string>
+
+namespace baton::client {
+namespace {
+
+using json = nlohmann::json;
+
+Request MustParse(const std::string& text) {
+  auto r = ParseRequest(text);
+  BOOST_TEST_REQUIRE(r.ok(), r.status().ToString());
+  return r.value();
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto r = ParseRequest(text);
+  BOOST_TEST_REQUIRE(!r.ok(), "expected an error for " << text);
+  BOOST_TEST((r.status().code() == StatusCode::kInvalidArgument));
+  return r.status().message();
+}
+
+crdt::Plan RandomPlan(uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  auto word = [&](const char* prefix) { return std::string(prefix) + std::to_string(pick(1000)); };
+  crdt::Plan plan;
+  plan.runbook_id = word("rb-");
+  plan.name = "Release \"weekend\" \xC3\xA9t\xC3\xA9 " + word("");
+  plan.timezone = "Europe/Berlin";
+  if (pick(4) != 0) {
+    plan.window_start_ms = 1715990000000 + pick(100000);
+    plan.window_end_ms = plan.window_start_ms + pick(100000000);
+  }
+  for (int i = 0, n = pick(4); i < n; ++i) {
+    crdt::SiteInfo site;
+    site.id = "site-" + std::to_string(i);
+    site.name = word("Site ");
+    if (pick(2)) {
+      for (int b = 0; b < 32; ++b) site.public_key += static_cast<char>(pick(256));
+    }
+    site.role = static_cast<crdt::SiteRole>(pick(3));
+    site.endpoint = pick(2) ? "tcp://127.0.0.1:" + std::to_string(7000 + i) : "";
+    plan.sites.push_back(site);
+  }
+  for (int i = 0, n = pick(3); i < n; ++i) plan.teams.push_back(word("team-"));
+  for (int i = 0, n = pick(30); i < n; ++i) {
+    crdt::TaskSpec t;
+    t.id = "T-" + std::to_string(i);
+    t.title = word("do thing ");
+    t.phase = word("phase-");
+    t.team = word("team-");
+    t.site = "site-" + std::to_string(pick(3));
+    t.kind = static_cast<crdt::TaskKind>(pick(3));
+    if (pick(2)) t.planned_start_ms = 1715990000000 + pick(1000000);
+    if (pick(3) == 0) t.not_before_ms = -static_cast<int64_t>(pick(1000000));
+    t.duration_ms = pick(10000000);
+    for (int p = 0; p < i && p < 3; ++p) {
+      if (pick(2)) continue;
+      t.predecessors.push_back(crdt::Dependency{"T-" + std::to_string(pick(i)),
+                                                static_cast<crdt::DependencyType>(pick(4)),
+                                                pick(2) ? -pick(60000) : pick(60000)});
+    }
+    if (pick(5) == 0) t.backout_task = "T-" + std::to_string(pick(30));
+    t.is_backout = pick(6) == 0;
+    plan.tasks.push_back(t);
+  }
+  return plan;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ProtocolTest)
+
+BOOST_AUTO_TEST_CASE(a_valid_report_request_parses_into_typed_args) {
+  Request req = MustParse(R"({"v":1,"id":"c-1","op":"report","task":"T-042","kind":"done",)"
+                          R"("note":"all green","at":"2024-05-18T02:10:00Z","actor":"Alice"})");
+  BOOST_TEST(req.id == "c-1");
+  BOOST_TEST(req.op == "report");
+  auto args = ParseReportArgs(req);
+  BOOST_TEST_REQUIRE(args.ok(), args.status().ToString());
+  BOOST_TEST(args->task_id == "T-042");
+  BOOST_TEST((args->kind == crdt::ReportKind::kDone));
+  BOOST_TEST(args->note == "all green");
+  BOOST_TEST(args->effective_ms == 1715998200000);
+  BOOST_TEST(args->actor == "Alice");
+
+  auto epoch = ParseReportArgs(MustParse(
+      R"({"v":1,"id":"2","op":"report","task":"T-1","kind":"start","at":1715998200123})"));
+  BOOST_TEST_REQUIRE(epoch.ok());
+  BOOST_TEST(epoch->effective_ms == 1715998200123);
+  auto none =
+      ParseReportArgs(MustParse(R"({"v":1,"id":"3","op":"report","task":"T-1","kind":"reset"})"));
+  BOOST_TEST_REQUIRE(none.ok());
+  BOOST_TEST(none->effective_ms == crdt::kNoTime);
+}
+
+BOOST_AUTO_TEST_CASE(request_errors_name_the_field) {
+  auto bad_kind = ParseReportArgs(
+      MustParse(R"({"v":1,"id":"1","op":"report","task":"T-1","kind":"finished"})"));
+  BOOST_TEST_REQUIRE(!bad_kind.ok());
+  BOOST_TEST(bad_kind.status().message() ==
+             R"(field "kind": "finished" is not one of start, done, fail, skip, reset)");
+
+  auto no_task = ParseReportArgs(MustParse(R"({"v":1,"id":"1","op":"report","kind":"done"})"));
+  BOOST_TEST(no_task.status().message() == R"(field "task": is missing)");
+
+  auto no_offset = ParseReportArgs(MustParse(
+      R"({"v":1,"id":"1","op":"report","task":"T-1","kind":"done","at":"2024-05-18T02:10"})"));
+  BOOST_TEST(no_offset.status().message().find(R"(field "at": "2024-05-18T02:10")") == 0,
+             no_offset.status().message());
+  BOOST_TEST(no_offset.status().message().find("no UTC offset") != std::string::npos);
+
+  BOOST_TEST(ErrorOf(R"({"id":"1","op":"ping"})") == R"(field "v": is missing (expected 1))");
+  BOOST_TEST(ErrorOf(R"({"v":2,"id":"1","op":"ping"})").find(R"(field "v")") == 0);
+  BOOST_TEST(ErrorOf(R"({"v":1,"op":"ping"})") == R"(field "id": is missing)");
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":7,"op":"ping"})") == R"(field "id": expected a string, got 7)");
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"frob"})")
+                 .find(R"(field "op": "frob" is not one of ping, plan.import)") == 0);
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"report","task":"T-1","kind":"done","nte":"x"})") ==
+             R"(field "nte": is not an argument of report (expected task, kind, note, at, actor))");
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"status","task":"T-1"})") ==
+             R"(field "task": is not an argument of status (it takes none))");
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1",)").find("not valid JSON") == 0);
+  BOOST_TEST(ErrorOf(R"([1,2])").find("request: expected a JSON object") == 0);
+
+  auto gate =
+      ParseGateArgs(MustParse(R"({"v":1,"id":"1","op":"gate","task":"G-1","decision":"maybe"})"));
+  BOOST_TEST(gate.status().message() == R"(field "decision": "maybe" is not one of go, no-go)");
+  auto list = ParseListArgs(MustParse(R"({"v":1,"id":"1","op":"list","status":"finished"})"));
+  BOOST_TEST(list.status().message().find(R"(field "status": "finished" is not one of pending)") ==
+             0);
+  auto watch = ParseWatchArgs(MustParse(R"({"v":1,"id":"1","op":"watch","cursor":-3})"));
+  BOOST_TEST(watch.status().message() ==
+             R"(field "cursor": expected a non-negative integer, got -3)");
+}
+
+BOOST_AUTO_TEST_CASE(oversize_request_is_refused_before_parsing) {
+  std::string text = R"({"v":1,"id":"1","op":"note","text":")";
+  text += std::string(kMaxRequestBytes, 'x');
+  text += R"("})";
+  auto r = ParseRequest(text);
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(r.status().message().find("over the limit of 16777216 bytes (16 MiB)") !=
+             std::string::npos);
+  BOOST_TEST(PeekRequestId(text) == "");
+}
+
+BOOST_AUTO_TEST_CASE(plan_import_errors_name_the_path) {
+  json plan = {{"runbook_id", "rb-1"},
+               {"tasks", json::array({{{"id", "T-0"}},
+                                      {{"id", "T-1"}},
+                                      {{"id", "T-2"}},
+                                      {{"id", "T-3"}, {"duration_ms", "2h"}}})}};
+  Request req{"1", "plan.import", {{"plan", plan}}};
+  auto r = ParsePlanImportArgs(req);
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST(r.status().message() == R"(plan.tasks[3].duration_ms: expected an integer, got "2h")");
+
+  plan["tasks"][3]["duration_ms"] = 60000;
+  plan["tasks"][3]["predecessors"] = json::array({"T-0", {{"task", "T-1"}, {"type", "xx"}}});
+  r = ParsePlanImportArgs(Request{"1", "plan.import", {{"plan", plan}}});
+  BOOST_TEST(r.status().message() ==
+             R"(plan.tasks[3].predecessors[1].type: "xx" is not one of fs, ss, ff, sf)");
+
+  plan["tasks"][3]["predecessors"] = json::array({"T-0"});
+  plan["tasks"][2]["id"] = "T-0";
+  r = ParsePlanImportArgs(Request{"1", "plan.import", {{"plan", plan}}});
+  BOOST_TEST(r.status().message() == R"(plan.tasks[2].id: "T-0" is also the id of plan.tasks[0])");
+
+  plan["tasks"][2]["id"] = "T-2";
+  plan["tasks"][1]["colour"] = "red";
+  r = ParsePlanImportArgs(Request{"1", "plan.import", {{"plan", plan}}});
+  BOOST_TEST(r.status().message().find("plan.tasks[1].colour: is not a known member") == 0);
+
+  plan["tasks"][1].erase("colour");
+  plan["window_start_ms"] = "2024-05-18T00:00:00+02:00";
+  r = ParsePlanImportArgs(Request{"1", "plan.import", {{"plan", plan}}});
+  BOOST_TEST_REQUIRE(r.ok(), r.status().ToString());
+  BOOST_TEST(r->plan.window_start_ms == 1715983200000);
+  BOOST_TEST(r->plan.tasks[3].predecessors.size() == 1u);
+  BOOST_TEST((r->plan.tasks[3].predecessors[0].type == crdt::DependencyType::kFinishToStart));
+}
+
+BOOST_DATA_TEST_CASE(plan_json_round_trip_is_equal, boost::unit_test::data::xrange(0, 40), seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    const crdt::Plan plan = RandomPlan(static_cast<uint32_t>(seed));
+    const std::string text = ToJson(plan).dump();
+    auto back = PlanFromJson(json::parse(text));
+    BOOST_TEST_REQUIRE(back.ok(), back.status().ToString());
+    BOOST_TEST((back.value() == plan));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(plan_amend_reads_additions_changes_and_removals) {
+  auto r = ParsePlanAmendArgs(MustParse(R"({"v":1,"id":"1","op":"plan.amend",
+      "window_end_ms":"2024-05-19T06:00:00Z",
+      "task_add":[{"id":"T-100","title":"extra check","duration_ms":600000,"predecessors":["T-1"]}],
+      "task_change":[{"task":"T-2","duration_ms":900000,"planned_start_ms":null}],
+      "task_remove":["T-3"]})"));
+  BOOST_TEST_REQUIRE(r.ok(), r.status().ToString());
+  BOOST_TEST(!r->name.has_value());
+  BOOST_TEST(*r->window_end_ms == 1716098400000);
+  BOOST_TEST(r->task_add.at(0).id == "T-100");
+  BOOST_TEST(r->task_change.at(0).task_id == "T-2");
+  BOOST_TEST(*r->task_change[0].patch.duration_ms == 900000);
+  BOOST_TEST(*r->task_change[0].patch.planned_start_ms == crdt::kNoTime);  // null clears.
+  BOOST_TEST(!r->task_change[0].patch.title.has_value());
+  BOOST_TEST(r->task_remove == std::vector<std::string>{"T-3"});
+
+  auto empty = ParsePlanAmendArgs(MustParse(R"({"v":1,"id":"1","op":"plan.amend"})"));
+  BOOST_TEST(empty.status().message().find("plan.amend changes nothing") == 0);
+  auto bad = ParsePlanAmendArgs(MustParse(
+      R"({"v":1,"id":"1","op":"plan.amend","task_change":[{"task":"T-2","titel":"x"}]})"));
+  BOOST_TEST(bad.status().message().find("task_change[0].titel: is not a known member") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(iso_times_parse_with_offsets_and_format_back) {
+  BOOST_TEST(ParseIsoTime("2024-05-18T02:10:00Z").value() == 1715998200000);
+  BOOST_TEST(ParseIsoTime("2024-05-18T04:10+02:00").value() == 1715998200000);
+  BOOST_TEST(ParseIsoTime("2024-05-17T21:10:00.5-0500").value() == 1715998200500);
+  BOOST_TEST(ParseIsoTime("1969-12-31T23:59:59.500Z").value() == -500);
+  BOOST_TEST(!ParseIsoTime("2024-02-30T00:00Z").ok());
+  BOOST_TEST(!ParseIsoTime("2024-05-18T25:00Z").ok());
+  BOOST_TEST(!ParseIsoTime("2024-05-18T02:10:00Zjunk").ok());
+  BOOST_TEST(FormatIsoTime(1715998200500) == "2024-05-18T02:10:00.500Z");
+  BOOST_TEST(FormatIsoTime(-500) == "1969-12-31T23:59:59.500Z");
+  BOOST_TEST(ParseIsoTime(FormatIsoTime(1715998200123)).value() == 1715998200123);
+}
+
+BOOST_AUTO_TEST_CASE(replies_and_pushes_parse_back) {
+  auto ok = ParseServerMessage(MakeOk("7", {{"n", 3}}));
+  BOOST_TEST_REQUIRE(ok.ok());
+  BOOST_TEST(ok->id == "7");
+  BOOST_TEST(!ok->is_push());
+  BOOST_TEST(ok->status.ok());
+  BOOST_TEST(ok->result["n"] == 3);
+
+  for (StatusCode code :
+       {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kRejected,
+        StatusCode::kUnavailable, StatusCode::kCorruption, StatusCode::kIOError}) {
+    const Status s(code, "task \"T-999\" is not in the plan");
+    auto err = ParseServerMessage(MakeError("8", s));
+    BOOST_TEST_REQUIRE(err.ok());
+    BOOST_TEST((err->status == s));
+  }
+  BOOST_TEST(json::parse(MakeError("", Status::NotFound("x")))["id"].is_null());
+  BOOST_TEST(json::parse(MakeError("", Status::NotFound("x")))["error"]["code"] == "not_found");
+
+  auto push = ParseServerMessage(MakeEventPush("9", 42, {{"id", "hq/1"}}));
+  BOOST_TEST_REQUIRE(push.ok());
+  BOOST_TEST(push->is_push());
+  BOOST_TEST(push->stream == "event");
+  BOOST_TEST(push->cursor == 42u);
+  BOOST_TEST(push->event["id"] == "hq/1");
+  auto beat = ParseServerMessage(MakeHeartbeat("9", 43));
+  BOOST_TEST_REQUIRE(beat.ok());
+  BOOST_TEST(beat->stream == "heartbeat");
+  BOOST_TEST(beat->cursor == 43u);
+
+  BOOST_TEST((ParseServerMessage("{}").status().code() == StatusCode::kCorruption));
+  BOOST_TEST((ParseServerMessage("nope").status().code() == StatusCode::kCorruption));
+
+  const std::string request = MakeRequest("5", "report", {{"task", "T-1"}, {"kind", "done"}});
+  auto parsed = ParseRequest(request);
+  BOOST_TEST_REQUIRE(parsed.ok());
+  BOOST_TEST(parsed->args == json({{"task", "T-1"}, {"kind", "done"}}));
+}
+
+BOOST_AUTO_TEST_CASE(events_of_every_body_kind_become_json) {
+  crdt::Event base;
+  base.runbook_id = "rb-1";
+  base.origin = "hq";
+  base.seq = 12;
+  base.hlc = crdt::Hlc{1715998200000, 3};
+  base.prev_hash[0] = 0xab;
+  base.actor = "alice@hq";
+
+  crdt::TaskPatch patch;
+  patch.title = "new title";
+  patch.planned_start_ms = crdt::kNoTime;
+  const std::vector<std::pair<crdt::Body, std::string>> cases = {
+      {crdt::PlanDefined{RandomPlan(1), {crdt::EventId{"hq", 3}}}, "plan_defined"},
+      {crdt::PlanAmended{"new name", std::nullopt, 1716098400000, {}}, "plan_amended"},
+      {crdt::TaskAdded{RandomPlan(2).tasks.empty() ? crdt::TaskSpec{} : RandomPlan(2).tasks[0]},
+       "task_added"},
+      {crdt::TaskChanged{"T-1", patch, {crdt::EventId{"vendor-de", 4}}}, "task_changed"},
+      {crdt::TaskRemoved{"T-2"}, "task_removed"},
+      {crdt::TaskReported{"T-42", crdt::ReportKind::kFailed, 1715998200000, "disk full", {}},
+       "task_reported"},
+      {crdt::NoteAdded{"", "all hands call at 02:00"}, "note_added"},
+      {crdt::GateDecided{"G-1", false, crdt::kNoTime, "rollback", {}}, "gate_decided"},
+  };
+  for (const auto& [body, kind] : cases) {
+    BOOST_TEST_CONTEXT("kind " << kind) {
+      crdt::Event event = base;
+      event.body = body;
+      const json j = ToJson(event);
+      BOOST_TEST(j["id"] == "hq/12");
+      BOOST_TEST(j["kind"] == kind);
+      BOOST_TEST(j["actor"] == "alice@hq");
+      BOOST_TEST(j["hlc"]["wall_ms"] == 1715998200000);
+      BOOST_TEST(j["hlc"]["logical"] == 3);
+      BOOST_TEST(j["prev_hash"].get<std::string>().substr(0, 4) == "ab00");
+      BOOST_TEST(j["body"].is_object());
+    }
+  }
+  crdt::Event event = base;
+  event.body = cases[5].first;
+  const json reported = ToJson(event)["body"];
+  BOOST_TEST(reported["report"] == "fail");
+  BOOST_TEST(reported["effective_ms"] == 1715998200000);
+  event.body = cases[3].first;
+  const json changed = ToJson(event)["body"];
+  BOOST_TEST(changed["patch"]["planned_start_ms"].is_null());
+  BOOST_TEST(changed["supersedes"][0] == "vendor-de/4");
+  event.body = cases[7].first;
+  BOOST_TEST(ToJson(event)["body"]["decision"] == "no-go");
+  event.body = cases[0].first;
+  BOOST_TEST((PlanFromJson(ToJson(event)["body"]["plan"]).value() == RandomPlan(1)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace baton::client

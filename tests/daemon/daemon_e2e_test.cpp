@@ -1,0 +1,238 @@
+// End to end at one site: a real `batond` process on a temp data directory, driven through the
+// client library over ipc. Covers import, reports, queries, bad input that changes nothing,
+// kill -9 after an acknowledged report, and a watch that survives a daemon restart.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "client/client.h"
+#include "client/protocol.h"
+#include "tests/support/process.h"
+#include "tests/support/site.h"
+#include "tests/support/temp_dir.h"
+
+namespace baton {
+namespace {
+
+using nlohmann::json;
+using testing::Site;
+
+json SmallPlan() {
+  // T-1 -> T-2 -> G-1 (gate) -> T-3, and B-2 backs out T-2. Window of 6 hours from a fixed start.
+  const int64_t start = 1774641600000;  // 2026-03-27T20:00:00Z
+  const int64_t h = 3600 * 1000;
+  json tasks = json::array();
+  auto task = [&](std::string id, std::string title, int64_t dur_h, std::vector<std::string> preds,
+                  std::string kind = "task", std::string backout = "", bool is_backout = false) {
+    json p = json::array();
+    for (auto& x : preds) p.push_back({{"task", x}, {"type", "fs"}, {"lag_ms", 0}});
+    tasks.push_back({{"id", id},
+                     {"title", title},
+                     {"phase", "deploy"},
+                     {"team", "ops"},
+                     {"site", "hq"},
+                     {"kind", kind},
+                     {"duration_ms", dur_h * h},
+                     {"predecessors", p},
+                     {"backout_task", backout},
+                     {"is_backout", is_backout}});
+  };
+  task("T-1", "Freeze changes", 1, {});
+  task("T-2", "Deploy release", 2, {"T-1"}, "task", "B-2");
+  task("G-1", "Go/no-go", 0, {"T-2"}, "gate");
+  task("T-3", "Open to users", 1, {"G-1"});
+  task("B-2", "Roll back release", 1, {}, "task", "", true);
+  return json{{"runbook_id", "rb-test"},        {"name", "Test weekend"},
+              {"timezone", "Europe/Berlin"},    {"window_start_ms", start},
+              {"window_end_ms", start + 6 * h}, {"sites", json::array()},
+              {"teams", json::array({"ops"})},  {"tasks", tasks}};
+}
+
+std::string CurrentUser() {
+  passwd* pw = getpwuid(getuid());
+  return pw != nullptr ? pw->pw_name : "uid:" + std::to_string(getuid());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(single_site)
+
+BOOST_AUTO_TEST_CASE(init_creates_a_private_data_directory_and_identity) {
+  Site site("hq");
+  struct stat st {};
+  BOOST_REQUIRE(stat(site.data().c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0700u);
+  bool found_key = false;
+  for (const auto& f : std::filesystem::directory_iterator(site.data() + "/identity")) {
+    if (f.path().filename() == "site.key") {
+      BOOST_REQUIRE(stat(f.path().c_str(), &st) == 0);
+      BOOST_TEST((st.st_mode & 0777) == 0600u);
+      found_key = true;
+    }
+  }
+  BOOST_TEST(found_key);
+  // A second init on the same directory is refused and leaves it intact.
+  auto again =
+      testing::RunCommand({testing::BatondPath(), "init", "--site", "hq", "--data", site.data()});
+  BOOST_TEST(again.exit_code == 2);
+  BOOST_TEST(again.err.find("already") != std::string::npos, again.err);
+}
+
+BOOST_AUTO_TEST_CASE(import_report_and_query) {
+  Site site("hq");
+  site.Start();
+  auto c = site.Connect();
+  auto imported = c.Call("plan.import", json{{"plan", SmallPlan()}});
+  BOOST_REQUIRE_MESSAGE(imported.ok(), imported.status().ToString());
+  BOOST_TEST((*imported)["tasks"].get<int>() == 5);
+
+  auto ready = c.Call("ready");
+  BOOST_REQUIRE(ready.ok());
+  BOOST_REQUIRE((*ready)["tasks"].size() == 1u);
+  BOOST_TEST((*ready)["tasks"][0]["id"].get<std::string>() == "T-1");
+
+  auto started = c.Call("report", json{{"task", "T-1"}, {"kind", "start"}});
+  BOOST_REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+  BOOST_TEST((*started)["event"].get<std::string>() == "hq/2");
+  BOOST_TEST((*started)["status"].get<std::string>() == "running");
+  auto done = c.Call("report", json{{"task", "T-1"}, {"kind", "done"}, {"note", "all frozen"}});
+  BOOST_REQUIRE(done.ok());
+
+  auto status = c.Call("status");
+  BOOST_REQUIRE(status.ok());
+  BOOST_TEST((*status)["counts"]["done"].get<int>() == 1);
+  BOOST_TEST((*status)["counts"]["ready"].get<int>() == 1);  // T-2
+  BOOST_TEST((*status)["total"].get<int>() == 4);            // B-2 is back-out only.
+  BOOST_TEST((*status)["events"].get<int>() == 3);
+
+  auto task = c.Call("task", json{{"task", "T-1"}});
+  BOOST_REQUIRE(task.ok());
+  BOOST_TEST((*task)["status"].get<std::string>() == "done");
+  BOOST_REQUIRE((*task)["history"].size() >= 2u);
+  // The daemon records the OS user of the ipc peer as the actor.
+  const std::string actor = (*task)["history"][1]["actor"].get<std::string>();
+  BOOST_TEST(actor.find(CurrentUser()) != std::string::npos, actor);
+
+  auto critical = c.Call("critical");
+  BOOST_REQUIRE(critical.ok());
+  BOOST_TEST((*critical)["tasks"].size() >= 1u);
+  auto forecast = c.Call("forecast");
+  BOOST_REQUIRE_MESSAGE(forecast.ok(), forecast.status().ToString());
+  BOOST_TEST(forecast->contains("backout_now"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_requests_are_named_and_change_nothing) {
+  Site site("hq");
+  site.Start();
+  auto c = site.Connect();
+  // Before any plan: a report is refused.
+  auto early = c.Call("report", json{{"task", "T-1"}, {"kind", "start"}});
+  BOOST_REQUIRE(!early.ok());
+  BOOST_TEST(early.status().message().find("no plan") != std::string::npos);
+
+  BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+  auto before = c.Call("status");
+  BOOST_REQUIRE(before.ok());
+
+  auto unknown = c.Call("report", json{{"task", "T-999"}, {"kind", "done"}});
+  BOOST_REQUIRE(!unknown.ok());
+  BOOST_TEST((unknown.status().code() == StatusCode::kNotFound));
+  BOOST_TEST(unknown.status().message().find("T-999") != std::string::npos);
+
+  auto bad_kind = c.Call("report", json{{"task", "T-1"}, {"kind", "finished"}});
+  BOOST_REQUIRE(!bad_kind.ok());
+  BOOST_TEST(bad_kind.status().message().find("kind") != std::string::npos);
+
+  auto not_gate = c.Call("gate", json{{"task", "T-1"}, {"decision", "go"}});
+  BOOST_REQUIRE(!not_gate.ok());
+
+  json other = SmallPlan();
+  other["runbook_id"] = "rb-other";
+  auto foreign = c.Call("plan.import", json{{"plan", other}});
+  BOOST_REQUIRE(!foreign.ok());
+  BOOST_TEST(foreign.status().message().find("rb-test") != std::string::npos);
+
+  auto unknown_op = c.Call("launch-missiles");
+  BOOST_REQUIRE(!unknown_op.ok());
+
+  auto after = c.Call("status");
+  BOOST_REQUIRE(after.ok());
+  BOOST_TEST((*after)["events"] == (*before)["events"]);
+  BOOST_TEST((*after)["digest"] == (*before)["digest"]);
+}
+
+BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
+  Site site("hq");
+  site.Start();
+  std::string digest;
+  {
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+    auto r = c.Call("report", json{{"task", "T-1"}, {"kind", "start"}});
+    BOOST_REQUIRE(r.ok());
+    auto r2 = c.Call("report", json{{"task", "T-1"}, {"kind", "done"}});
+    BOOST_REQUIRE(r2.ok());
+    digest = (*c.Call("status"))["digest"].get<std::string>();
+  }
+  site.Kill9();
+  site.Start();
+  auto c = site.Connect();
+  auto task = c.Call("task", json{{"task", "T-1"}});
+  BOOST_REQUIRE(task.ok());
+  BOOST_TEST((*task)["status"].get<std::string>() == "done");
+  auto status = c.Call("status");
+  BOOST_TEST((*status)["events"].get<int>() == 3);
+  BOOST_TEST((*status)["digest"].get<std::string>() == digest);
+  // The chain continues after the restart.
+  auto more = c.Call("report", json{{"task", "T-2"}, {"kind", "start"}});
+  BOOST_REQUIRE_MESSAGE(more.ok(), more.status().ToString());
+  BOOST_TEST((*more)["event"].get<std::string>() == "hq/4");
+}
+
+BOOST_AUTO_TEST_CASE(watch_resumes_after_a_daemon_restart_without_gaps_or_duplicates) {
+  Site site("hq");
+  site.Start();
+  auto reporter = site.Connect();
+  BOOST_REQUIRE(reporter.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+  auto watcher = site.Connect();
+  BOOST_REQUIRE(watcher.StartWatch(0).ok());
+
+  std::vector<uint64_t> cursors;
+  auto drain = [&](size_t want) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (cursors.size() < want && std::chrono::steady_clock::now() < deadline) {
+      auto push = watcher.NextPush(500);
+      if (!push.ok()) {
+        watcher.Reconnect().Ignore();  // The daemon may be restarting; retry until the deadline.
+        continue;
+      }
+      if (!push->has_value()) continue;
+      const json& m = **push;
+      if (m.value("stream", "") == "event") cursors.push_back(m["cursor"].get<uint64_t>());
+    }
+  };
+  drain(1);
+  BOOST_REQUIRE(reporter.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
+  drain(2);
+  BOOST_REQUIRE_EQUAL(cursors.size(), 2u);
+
+  BOOST_TEST(site.Stop() == 0);  // SIGTERM: a clean stop.
+  site.Start();
+  auto reporter2 = site.Connect();
+  BOOST_REQUIRE(reporter2.Call("report", json{{"task", "T-1"}, {"kind", "done"}}).ok());
+  BOOST_REQUIRE(
+      reporter2.Call("note", json{{"task", "T-2"}, {"text", "vendor on the bridge"}}).ok());
+  drain(4);
+  BOOST_REQUIRE_EQUAL(cursors.size(), 4u);
+  for (size_t i = 0; i < cursors.size(); ++i) BOOST_TEST(cursors[i] == i + 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace baton

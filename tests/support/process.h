@@ -1,0 +1,48 @@
+// Running real baton programs from tests: a child `batond run` that can be stopped politely or
+// killed with SIGKILL, and one-shot commands (`baton ...`) with captured output and exit code.
+// Every wait is bounded; a child still running at destruction is killed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace baton::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1: did not exit normally (signal or timeout).
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with args, waits at most `timeout_ms`, captures stdout and stderr. `env` entries
+// ("NAME=value") are added to the environment.
+CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_ms = 30000,
+                         const std::vector<std::string>& env = {});
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts argv with stdout+stderr appended to `log_path`. Returns false if fork/exec failed.
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path);
+  // SIGTERM, then wait up to `timeout_ms`; returns the exit code (-1 on signal or timeout,
+  // after which the child is SIGKILLed).
+  int Stop(int timeout_ms = 10000);
+  void Kill9();  // SIGKILL and reap.
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Paths of the programs under test, set by CMake.
+std::string BatondPath();
+std::string BatonPath();
+
+}  // namespace baton::testing

@@ -1,0 +1,48 @@
+#include "tests/support/site.h"
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace baton::testing {
+
+Site::Site(const std::string& id) : id_(id), dir_("baton-site"), data_(dir_.str() + "/" + id) {
+  auto r = RunCommand({BatondPath(), "init", "--site", id, "--data", data_});
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "batond init failed: " + r.err);
+}
+
+Site::~Site() { process_.Kill9(); }
+
+void Site::Start() {
+  BOOST_REQUIRE(process_.Start({BatondPath(), "run", "--data", data_}, log_path()));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    client::ClientOptions o;
+    o.timeout_ms = 500;
+    auto c = client::Client::Connect(endpoint(), o);
+    if (c.ok() && c->Call("ping").ok()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_FAIL("batond did not answer within 15 s; log:\n" + Log());
+}
+
+int Site::Stop() { return process_.Stop(); }
+
+void Site::Kill9() { process_.Kill9(); }
+
+client::Client Site::Connect() {
+  auto c = client::Client::Connect(endpoint());
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  return std::move(c).value();
+}
+
+std::string Site::Log() const {
+  std::ifstream in(log_path());
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace baton::testing

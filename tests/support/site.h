@@ -1,0 +1,40 @@
+// One test site: a temp data directory made by `batond init`, and the `batond run` process
+// serving it, with the client library connected over ipc. Start/Stop/Kill9 can be repeated.
+#pragma once
+
+#include <string>
+
+#include "client/client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace baton::testing {
+
+class Site {
+ public:
+  // Runs `batond init --site id` in a fresh temp dir; fails the test if it does not succeed.
+  explicit Site(const std::string& id);
+  ~Site();
+
+  // Starts `batond run` and waits (at most 15 s) until it answers a ping.
+  void Start();
+  int Stop();  // SIGTERM; returns batond's exit code.
+  void Kill9();
+  // A connected client (the daemon must be running).
+  client::Client Connect();
+
+  const std::string& data() const { return data_; }
+  const std::string& id() const { return id_; }
+  std::string endpoint() const { return "ipc://" + data_ + "/batond.sock"; }
+  std::string log_path() const { return dir_.str() + "/batond.log"; }
+  // The whole batond log, for failure messages.
+  std::string Log() const;
+
+ private:
+  std::string id_;
+  TempDir dir_;
+  std::string data_;
+  ChildProcess process_;
+};
+
+}  // namespace baton::testing
