@@ -1,8 +1,8 @@
 // Durable append throughput of baton::store::EventStore (synced WAL, ~200-byte envelopes):
-// one event per sync, batches of 100 per call, and 4 / 32 concurrent appenders of one event per
-// call, which the store's group commit gathers into shared synced batches. Each case uses a fresh
-// store under $TMPDIR (or --dir). Prints figures; with --json one object per line:
-// {"name": ..., "value": ..., "unit": ...}. Build Release; results in bench/README.md.
+// one event per sync, batches of 100 per call, 4 / 32 concurrent appenders of one event per call
+// (which the store's group commit gathers into shared synced batches), and two appenders of
+// 100-event batches. Each case uses a fresh store under $TMPDIR (or --dir). Prints figures; with
+// --json one object per line: {"name": ..., "value": ..., "unit": ...}. Build Release.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -148,6 +148,8 @@ int RunMain(int argc, char** argv) {
     bench.Run("append_batch_100", 1, 3000, 100);
     bench.Run("append_concurrent_4", 4, 2500, 1);
     bench.Run("append_concurrent_32", 32, 1500, 1);
+    // Two replication-sized batches in flight, as when peers deliver while a commit syncs.
+    bench.Run("append_batch_100_2_threads", 2, 1500, 100);
   }
   if (own_dir) std::filesystem::remove_all(options.dir);
   return 0;

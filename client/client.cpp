@@ -133,11 +133,15 @@ Result<json> Client::Exchange(const std::string& op, const json& args) {
       }
       zmq::message_t frame;
       if (!socket_->recv(frame, zmq::recv_flags::dontwait)) continue;
-      last_heard_ = Clock::now();
       auto msg = ParseServerMessage(frame.to_string_view());
       if (!msg.ok()) return msg.status();
       if (msg->is_push()) {
-        if (watching_ && msg->id == watch_id_) pushes_.push_back(json::parse(frame.to_string()));
+        // Only the watch's own pushes prove the watch is alive: replies to other requests come
+        // from a daemon that may have restarted and forgotten the watch.
+        if (watching_ && msg->id == watch_id_) {
+          last_heard_ = Clock::now();
+          pushes_.push_back(json::parse(frame.to_string()));
+        }
         continue;
       }
       // A reply without an id answers the only request in flight (it could not be parsed).

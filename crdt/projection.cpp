@@ -5,16 +5,15 @@
 #include "crdt/projection.h"
 
 #include <algorithm>
-#include <cstring>
-#include <sstream>
-#include <type_traits>
-
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/utility.hpp>
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
+#include <cstring>
+#include <sstream>
+#include <type_traits>
 
 namespace baton::crdt {
 
@@ -66,9 +65,7 @@ Projection::Projection() : names_(std::make_shared<NameTable>()) {}
 
 Status Projection::Apply(const Event& e) {
   if (e.seq == 0) return Status::InvalidArgument("event " + e.id().ToString() + ": seq 0");
-  if (event_count_ == 0) {
-    runbook_id_ = e.runbook_id;
-  } else if (e.runbook_id != runbook_id_) {
+  if (event_count_ > 0 && e.runbook_id != runbook_id_) {
     return Status::InvalidArgument("event " + e.id().ToString() + ": runbook \"" + e.runbook_id +
                                    "\" is not this projection's \"" + runbook_id_ + "\"");
   }
@@ -79,7 +76,7 @@ Status Projection::Apply(const Event& e) {
                                    std::to_string(seen) + " of origin \"" + e.origin + "\"");
   }
   vv_.Set(e.origin, e.seq);
-  ++event_count_;
+  if (event_count_++ == 0) runbook_id_ = e.runbook_id;
   InvalidateViews();
 
   std::visit(
@@ -102,8 +99,8 @@ Status Projection::Apply(const Event& e) {
               Malformed(e, "lists a task with an empty id (entry " + std::to_string(i + 1) +
                                " is ignored)");
             } else if (last[spec.id] != i) {
-              Malformed(e, "lists task \"" + spec.id + "\" twice (entry " +
-                               std::to_string(i + 1) + " is ignored)");
+              Malformed(e, "lists task \"" + spec.id + "\" twice (entry " + std::to_string(i + 1) +
+                               " is ignored)");
             } else {
               TaskFor(spec.id).AddListing(e, spec, b.supersedes, *names_);
             }
@@ -179,7 +176,7 @@ const Projection::HeaderState& Projection::Header() const {
                                                    "the plan")});
       continue;
     }
-    plans.push_back(RecordId{r->id.seq, names_->Intern(r->id.origin)});
+    plans.push_back(RecordId::Of(names_->Intern(r->id.origin), r->id.seq));
     h.name.Put(r->id, r->hlc, d.plan.name, d.supersedes);
     h.timezone.Put(r->id, r->hlc, d.plan.timezone, d.supersedes);
     h.window_start.Put(r->id, r->hlc, d.plan.window_start_ms, d.supersedes);
@@ -208,10 +205,10 @@ const Projection::HeaderState& Projection::Header() const {
     if (role == kManager || role == static_cast<uint8_t>(SiteRole::kSite)) {
       h.notes.Add(Note{r.hlc, r.id, r.actor, n.text});
     } else {
-      h.flags.push_back(Flag{r.id, PlanFlagReason("note_added", r.id.origin,
-                                                  role == Authority::kNone
-                                                      ? "site is not on the roster"
-                                                      : "an observer may not add notes")});
+      h.flags.push_back(
+          Flag{r.id, PlanFlagReason("note_added", r.id.origin,
+                                    role == Authority::kNone ? "site is not on the roster"
+                                                             : "an observer may not add notes")});
     }
   }
 
@@ -391,8 +388,8 @@ std::string Projection::CanonicalBytes() const {
     for (const std::string* id : ids) {
       const TaskState& t = Derived(tasks_.find(*id)->second);
       ar(t.id(), t.exists(), t.removed(), t.spec(), t.ConflictingFields(),
-         static_cast<uint8_t>(t.status()), t.StatusConflict(), t.LiveReports(),
-         t.actual_start_ms(), t.actual_finish_ms(), t.LiveGateDecisions(),
+         static_cast<uint8_t>(t.status()), t.StatusConflict(), t.LiveReports(), t.actual_start_ms(),
+         t.actual_finish_ms(), t.LiveGateDecisions(),
          std::vector<Note>(t.notes().begin(), t.notes().end()),
          static_cast<uint8_t>(EffectiveStatus(*id)));
     }

@@ -6,15 +6,14 @@
 #pragma once
 
 #include <algorithm>
-#include <map>
-#include <set>
-#include <utility>
-#include <vector>
-
 #include <cereal/types/map.hpp>
 #include <cereal/types/set.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
 
 #include "crdt/event.h"
 #include "crdt/hlc.h"
@@ -57,9 +56,8 @@ class MvRegister {
     std::vector<Entry> out;
     out.reserve(live_.size());
     for (const EventId& id : live_) out.push_back(entries_.at(id));
-    std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
-      return WinsOver(a.hlc, a.id, b.hlc, b.id);
-    });
+    std::sort(out.begin(), out.end(),
+              [](const Entry& a, const Entry& b) { return WinsOver(a.hlc, a.id, b.hlc, b.id); });
     return out;
   }
 

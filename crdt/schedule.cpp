@@ -75,11 +75,11 @@ int64_t FinishBound(DependencyType type, int64_t lag_ms, int64_t pred_start, int
 std::string FormatDuration(int64_t ms) {
   std::string out = ms < 0 ? "-" : "";
   ms = ms < 0 ? -ms : ms;
-  if (ms % 60000 != 0) {
+  if (ms < 60000) {
     out += ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
     return out;
   }
-  int64_t minutes = ms / 60000;
+  int64_t minutes = ms / 60000;  // Sub-minute remainders are not worth a person's attention.
   int64_t h = minutes / 60;
   int64_t m = minutes % 60;
   if (h != 0) out += std::to_string(h) + "h";

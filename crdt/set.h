@@ -2,10 +2,9 @@
 // T's order, so every replica holding the same elements iterates them identically.
 #pragma once
 
+#include <cereal/types/set.hpp>
 #include <set>
 #include <utility>
-
-#include <cereal/types/set.hpp>
 
 namespace baton::crdt {
 

@@ -20,9 +20,9 @@ constexpr uint8_t kNote = 6;
 constexpr uint8_t kGate = 7;
 
 const char* BodyIndexName(uint8_t body) {
-  static constexpr const char* kNames[] = {"plan_defined",  "plan_amended",  "task_added",
-                                           "task_changed",  "task_removed",  "task_reported",
-                                           "note_added",    "gate_decided"};
+  static constexpr const char* kNames[] = {"plan_defined", "plan_amended", "task_added",
+                                           "task_changed", "task_removed", "task_reported",
+                                           "note_added",   "gate_decided"};
   return body < std::size(kNames) ? kNames[body] : "unknown";
 }
 
@@ -42,85 +42,145 @@ enum Field : int {
 };
 
 const char* FieldName(int field) {
-  static constexpr const char* kNames[] = {
-      "title",         "phase",       "team",         "site",
-      "kind",          "planned_start_ms", "not_before_ms", "duration_ms",
-      "predecessors",  "backout_task", "is_backout"};
+  static constexpr const char* kNames[] = {"title",         "phase",       "team",
+                                           "site",          "kind",        "planned_start_ms",
+                                           "not_before_ms", "duration_ms", "predecessors",
+                                           "backout_task",  "is_backout"};
   return kNames[field];
 }
 
 void CopyField(const TaskSpec& from, int field, TaskSpec& to) {
   switch (field) {
-    case kTitle: to.title = from.title; break;
-    case kPhase: to.phase = from.phase; break;
-    case kTeam: to.team = from.team; break;
-    case kSite: to.site = from.site; break;
-    case kKind: to.kind = from.kind; break;
-    case kPlannedStart: to.planned_start_ms = from.planned_start_ms; break;
-    case kNotBefore: to.not_before_ms = from.not_before_ms; break;
-    case kDuration: to.duration_ms = from.duration_ms; break;
-    case kPredecessors: to.predecessors = from.predecessors; break;
-    case kBackoutTask: to.backout_task = from.backout_task; break;
-    case kIsBackout: to.is_backout = from.is_backout; break;
-    default: break;
+    case kTitle:
+      to.title = from.title;
+      break;
+    case kPhase:
+      to.phase = from.phase;
+      break;
+    case kTeam:
+      to.team = from.team;
+      break;
+    case kSite:
+      to.site = from.site;
+      break;
+    case kKind:
+      to.kind = from.kind;
+      break;
+    case kPlannedStart:
+      to.planned_start_ms = from.planned_start_ms;
+      break;
+    case kNotBefore:
+      to.not_before_ms = from.not_before_ms;
+      break;
+    case kDuration:
+      to.duration_ms = from.duration_ms;
+      break;
+    case kPredecessors:
+      to.predecessors = from.predecessors;
+      break;
+    case kBackoutTask:
+      to.backout_task = from.backout_task;
+      break;
+    case kIsBackout:
+      to.is_backout = from.is_backout;
+      break;
+    default:
+      break;
   }
 }
 
 // Copies the patched field into `to`; false if the patch leaves it unset.
 bool CopyPatchField(const TaskPatch& p, int field, TaskSpec& to) {
   switch (field) {
-    case kTitle: return p.title && (to.title = *p.title, true);
-    case kPhase: return p.phase && (to.phase = *p.phase, true);
-    case kTeam: return p.team && (to.team = *p.team, true);
-    case kSite: return p.site && (to.site = *p.site, true);
-    case kPlannedStart: return p.planned_start_ms && (to.planned_start_ms = *p.planned_start_ms, true);
-    case kNotBefore: return p.not_before_ms && (to.not_before_ms = *p.not_before_ms, true);
-    case kDuration: return p.duration_ms && (to.duration_ms = *p.duration_ms, true);
-    case kPredecessors: return p.predecessors && (to.predecessors = *p.predecessors, true);
-    case kBackoutTask: return p.backout_task && (to.backout_task = *p.backout_task, true);
-    default: return false;  // kind and is_backout come from adds only.
+    case kTitle:
+      return p.title && (to.title = *p.title, true);
+    case kPhase:
+      return p.phase && (to.phase = *p.phase, true);
+    case kTeam:
+      return p.team && (to.team = *p.team, true);
+    case kSite:
+      return p.site && (to.site = *p.site, true);
+    case kPlannedStart:
+      return p.planned_start_ms && (to.planned_start_ms = *p.planned_start_ms, true);
+    case kNotBefore:
+      return p.not_before_ms && (to.not_before_ms = *p.not_before_ms, true);
+    case kDuration:
+      return p.duration_ms && (to.duration_ms = *p.duration_ms, true);
+    case kPredecessors:
+      return p.predecessors && (to.predecessors = *p.predecessors, true);
+    case kBackoutTask:
+      return p.backout_task && (to.backout_task = *p.backout_task, true);
+    default:
+      return false;  // kind and is_backout come from adds only.
   }
 }
 
 bool PatchSets(const TaskPatch& p, int field) {
   switch (field) {
-    case kTitle: return p.title.has_value();
-    case kPhase: return p.phase.has_value();
-    case kTeam: return p.team.has_value();
-    case kSite: return p.site.has_value();
-    case kPlannedStart: return p.planned_start_ms.has_value();
-    case kNotBefore: return p.not_before_ms.has_value();
-    case kDuration: return p.duration_ms.has_value();
-    case kPredecessors: return p.predecessors.has_value();
-    case kBackoutTask: return p.backout_task.has_value();
-    default: return false;
+    case kTitle:
+      return p.title.has_value();
+    case kPhase:
+      return p.phase.has_value();
+    case kTeam:
+      return p.team.has_value();
+    case kSite:
+      return p.site.has_value();
+    case kPlannedStart:
+      return p.planned_start_ms.has_value();
+    case kNotBefore:
+      return p.not_before_ms.has_value();
+    case kDuration:
+      return p.duration_ms.has_value();
+    case kPredecessors:
+      return p.predecessors.has_value();
+    case kBackoutTask:
+      return p.backout_task.has_value();
+    default:
+      return false;
   }
 }
 
 bool FieldEquals(const TaskSpec& a, const TaskSpec& b, int field) {
   switch (field) {
-    case kTitle: return a.title == b.title;
-    case kPhase: return a.phase == b.phase;
-    case kTeam: return a.team == b.team;
-    case kSite: return a.site == b.site;
-    case kKind: return a.kind == b.kind;
-    case kPlannedStart: return a.planned_start_ms == b.planned_start_ms;
-    case kNotBefore: return a.not_before_ms == b.not_before_ms;
-    case kDuration: return a.duration_ms == b.duration_ms;
-    case kPredecessors: return a.predecessors == b.predecessors;
-    case kBackoutTask: return a.backout_task == b.backout_task;
-    case kIsBackout: return a.is_backout == b.is_backout;
-    default: return true;
+    case kTitle:
+      return a.title == b.title;
+    case kPhase:
+      return a.phase == b.phase;
+    case kTeam:
+      return a.team == b.team;
+    case kSite:
+      return a.site == b.site;
+    case kKind:
+      return a.kind == b.kind;
+    case kPlannedStart:
+      return a.planned_start_ms == b.planned_start_ms;
+    case kNotBefore:
+      return a.not_before_ms == b.not_before_ms;
+    case kDuration:
+      return a.duration_ms == b.duration_ms;
+    case kPredecessors:
+      return a.predecessors == b.predecessors;
+    case kBackoutTask:
+      return a.backout_task == b.backout_task;
+    case kIsBackout:
+      return a.is_backout == b.is_backout;
+    default:
+      return true;
   }
 }
 
 TaskStatus StatusOf(ReportKind kind) {
   switch (kind) {
-    case ReportKind::kStarted: return TaskStatus::kRunning;
-    case ReportKind::kDone: return TaskStatus::kDone;
-    case ReportKind::kFailed: return TaskStatus::kFailed;
-    case ReportKind::kSkipped: return TaskStatus::kSkipped;
-    case ReportKind::kReset: return TaskStatus::kPending;
+    case ReportKind::kStarted:
+      return TaskStatus::kRunning;
+    case ReportKind::kDone:
+      return TaskStatus::kDone;
+    case ReportKind::kFailed:
+      return TaskStatus::kFailed;
+    case ReportKind::kSkipped:
+      return TaskStatus::kSkipped;
+    case ReportKind::kReset:
+      return TaskStatus::kPending;
   }
   return TaskStatus::kPending;
 }
@@ -129,24 +189,36 @@ TaskStatus StatusOf(ReportKind kind) {
 
 const char* TaskStatusName(TaskStatus status) {
   switch (status) {
-    case TaskStatus::kPending: return "pending";
-    case TaskStatus::kReady: return "ready";
-    case TaskStatus::kRunning: return "running";
-    case TaskStatus::kDone: return "done";
-    case TaskStatus::kFailed: return "failed";
-    case TaskStatus::kSkipped: return "skipped";
-    case TaskStatus::kBlocked: return "blocked";
+    case TaskStatus::kPending:
+      return "pending";
+    case TaskStatus::kReady:
+      return "ready";
+    case TaskStatus::kRunning:
+      return "running";
+    case TaskStatus::kDone:
+      return "done";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kSkipped:
+      return "skipped";
+    case TaskStatus::kBlocked:
+      return "blocked";
   }
   return "unknown";
 }
 
 const char* ReportKindName(ReportKind kind) {
   switch (kind) {
-    case ReportKind::kStarted: return "started";
-    case ReportKind::kDone: return "done";
-    case ReportKind::kFailed: return "failed";
-    case ReportKind::kSkipped: return "skipped";
-    case ReportKind::kReset: return "reset";
+    case ReportKind::kStarted:
+      return "started";
+    case ReportKind::kDone:
+      return "done";
+    case ReportKind::kFailed:
+      return "failed";
+    case ReportKind::kSkipped:
+      return "skipped";
+    case ReportKind::kReset:
+      return "reset";
   }
   return "unknown";
 }
@@ -169,8 +241,22 @@ uint32_t NameTable::Find(std::string_view name) const {
 
 // ---- Inputs -------------------------------------------------------------------------------------
 
+namespace {
+
+// Grows by a quarter instead of doubling: records are most of a projection's memory
+// (docs target: 10,000 tasks + 1,000,000 events in 64 MiB), and appends are amortized anyway.
+template <class T>
+void ReserveForAppend(std::vector<T>& v, size_t extra) {
+  if (v.size() + extra <= v.capacity()) return;
+  v.reserve(std::max(v.size() + extra, v.capacity() + v.capacity() / 4 + 4));
+}
+
+}  // namespace
+
 TaskState::Record& TaskState::NewRecord(const Event& e, uint8_t body, NameTable& names,
                                         const std::vector<EventId>& supersedes) {
+  ReserveForAppend(records_, 1);
+  ReserveForAppend(sups_, supersedes.size());
   Record& r = records_.emplace_back();
   r.wall_ms = e.hlc.wall_ms;
   r.logical = e.hlc.logical;
@@ -179,8 +265,7 @@ TaskState::Record& TaskState::NewRecord(const Event& e, uint8_t body, NameTable&
   r.actor = names.Intern(e.actor);
   r.body = body;
   r.sup_begin = static_cast<uint32_t>(sups_.size());
-  r.sup_count = static_cast<uint32_t>(supersedes.size());
-  for (const EventId& s : supersedes) sups_.push_back(RecordId{s.seq, names.Intern(s.origin)});
+  for (const EventId& s : supersedes) sups_.push_back(RecordId::Of(names.Intern(s.origin), s.seq));
   dirty_ = true;
   return r;
 }
@@ -194,10 +279,10 @@ void TaskState::AddListing(const Event& e, const TaskSpec& spec,
 
 void TaskState::AddEvent(const Event& e, NameTable& names) {
   static const std::vector<EventId> kNone;
-  auto text = [this](const std::string& t) {
-    if (t.empty()) return kNoPayload;
-    texts_.push_back(t);
-    return static_cast<uint32_t>(texts_.size() - 1);
+  auto extra = [this](int64_t effective_ms, const std::string& text) {
+    if (effective_ms == kNoTime && text.empty()) return kNoPayload;
+    extras_.push_back(Extra{effective_ms, text});
+    return static_cast<uint32_t>(extras_.size() - 1);
   };
   std::visit(
       [&](const auto& b) {
@@ -215,16 +300,14 @@ void TaskState::AddEvent(const Event& e, NameTable& names) {
         } else if constexpr (std::is_same_v<T, TaskReported>) {
           Record& r = NewRecord(e, kReported, names, b.supersedes);
           r.kind = static_cast<uint8_t>(b.kind);
-          r.effective_ms = b.effective_ms;
-          r.payload = text(b.note);
+          r.payload = extra(b.effective_ms, b.note);
         } else if constexpr (std::is_same_v<T, NoteAdded>) {
           Record& r = NewRecord(e, kNote, names, kNone);
-          r.payload = text(b.text);
+          r.payload = extra(kNoTime, b.text);
         } else if constexpr (std::is_same_v<T, GateDecided>) {
           Record& r = NewRecord(e, kGate, names, b.supersedes);
           r.kind = b.go ? 1 : 0;
-          r.effective_ms = b.effective_ms;
-          r.payload = text(b.note);
+          r.payload = extra(b.effective_ms, b.note);
         }
         // PlanDefined (AddListing) and PlanAmended never reach a task.
       },
@@ -232,9 +315,11 @@ void TaskState::AddEvent(const Event& e, NameTable& names) {
 }
 
 bool TaskState::Valid(uint32_t name_count) const {
+  uint32_t sup_floor = 0;
   for (const Record& r : records_) {
     if (r.origin >= name_count || r.actor >= name_count) return false;
-    if (uint64_t{r.sup_begin} + r.sup_count > sups_.size()) return false;
+    if (r.sup_begin < sup_floor || r.sup_begin > sups_.size()) return false;
+    sup_floor = r.sup_begin;
     switch (r.body) {
       case kListing:
       case kAdded:
@@ -248,12 +333,15 @@ bool TaskState::Valid(uint32_t name_count) const {
         [[fallthrough]];
       case kNote:
       case kGate:
-        if (r.payload != kNoPayload && r.payload >= texts_.size()) return false;
+        if (r.payload != kNoPayload && r.payload >= extras_.size()) return false;
         break;
-      case kRemoved: break;
-      default: return false;
+      case kRemoved:
+        break;
+      default:
+        return false;
     }
   }
+  if (records_.empty() && !sups_.empty()) return false;
   for (const RecordId& s : sups_) {
     if (s.origin >= name_count) return false;
   }
@@ -276,27 +364,25 @@ bool TaskState::Wins(const Record& a, const Record& b, const NameTable& names) c
 std::vector<size_t> TaskState::LiveOf(const std::vector<size_t>& candidates,
                                       const NameTable& names) const {
   if (candidates.size() == 1) {  // The common case: one write, live unless it names itself.
-    const Record& r = records_[candidates[0]];
-    for (uint32_t k = 0; k < r.sup_count; ++k) {
-      if (sups_[r.sup_begin + k] == r.rid()) return {};
+    auto [first, last] = SupRange(candidates[0]);
+    for (size_t k = first; k < last; ++k) {
+      if (sups_[k] == records_[candidates[0]].rid()) return {};
     }
     return candidates;
   }
   std::vector<RecordId> hidden;
   for (size_t i : candidates) {
-    const Record& r = records_[i];
-    hidden.insert(hidden.end(), sups_.begin() + r.sup_begin,
-                  sups_.begin() + r.sup_begin + r.sup_count);
+    auto [first, last] = SupRange(i);
+    hidden.insert(hidden.end(), sups_.begin() + static_cast<std::ptrdiff_t>(first),
+                  sups_.begin() + static_cast<std::ptrdiff_t>(last));
   }
   std::sort(hidden.begin(), hidden.end());
   std::vector<size_t> live;
   for (size_t i : candidates) {
     if (!std::binary_search(hidden.begin(), hidden.end(), records_[i].rid())) live.push_back(i);
   }
-  std::sort(live.begin(), live.end(), [&](size_t a, size_t b) {
-    return Wins(records_[a], records_[b], names);
-  });
-  // The same event listed twice (a plan naming a task twice) stays one write per position.
+  std::sort(live.begin(), live.end(),
+            [&](size_t a, size_t b) { return Wins(records_[a], records_[b], names); });
   return live;
 }
 
@@ -318,8 +404,7 @@ void TaskState::Derive(const Authority& authority) const {
     uint8_t role = authority.RoleOf(r.origin);
     if (authority.IsManager(r.origin) || role == kSiteRole) {
       d_.counted[i] = true;
-      d_.notes.Add(Note{r.hlc(), IdOf(r, names), names.Name(r.actor),
-                        r.payload == kNoPayload ? std::string() : texts_[r.payload]});
+      d_.notes.Add(Note{r.hlc(), IdOf(r, names), names.Name(r.actor), TextOf(r)});
     }
   }
 
@@ -396,6 +481,7 @@ void TaskState::DeriveSpec(const Authority& authority) const {
         CopyField(specs_[r.payload], field, out);
       }
     };
+    for (size_t i : live) d_.live_edit_ids.push_back(IdOf(records_[i], names));
     load(live.front(), d_.spec);
     bool conflict = false;
     for (size_t k = 1; k < live.size() && !conflict; ++k) {
@@ -427,12 +513,8 @@ void TaskState::DeriveReports(const Authority& authority) const {
 
   auto to_report = [&](size_t i) {
     const Record& r = records_[i];
-    return Report{IdOf(r, names),
-                  r.hlc(),
-                  names.Name(r.actor),
-                  static_cast<ReportKind>(r.kind),
-                  r.effective_ms,
-                  r.payload == kNoPayload ? std::string() : texts_[r.payload]};
+    return Report{IdOf(r, names), r.hlc(),  names.Name(r.actor), static_cast<ReportKind>(r.kind),
+                  EffectiveOf(r), TextOf(r)};
   };
   for (size_t i : live) d_.live_reports.push_back(to_report(i));
   const Report& winner = d_.live_reports.front();
@@ -442,11 +524,16 @@ void TaskState::DeriveReports(const Authority& authority) const {
   }
 
   switch (winner.kind) {
-    case ReportKind::kStarted: d_.actual_start_ms = winner.time_ms(); return;
-    case ReportKind::kReset: return;
+    case ReportKind::kStarted:
+      d_.actual_start_ms = winner.time_ms();
+      return;
+    case ReportKind::kReset:
+      return;
     case ReportKind::kDone:
     case ReportKind::kFailed:
-    case ReportKind::kSkipped: d_.actual_finish_ms = winner.time_ms(); break;
+    case ReportKind::kSkipped:
+      d_.actual_finish_ms = winner.time_ms();
+      break;
   }
   // Walk back from the winner through what it superseded, to the latest started report
   // before any reset.
@@ -468,8 +555,9 @@ void TaskState::DeriveReports(const Authority& authority) const {
       continue;
     }
     if (kind == ReportKind::kReset) continue;
-    for (uint32_t k = 0; k < r.sup_count; ++k) {
-      RecordId s = sups_[r.sup_begin + k];
+    auto [first, last] = SupRange(index);
+    for (size_t k = first; k < last; ++k) {
+      RecordId s = sups_[k];
       auto it = std::lower_bound(by_id.begin(), by_id.end(), std::make_pair(s, size_t{0}));
       if (it == by_id.end() || it->first != s || seen[it->second]) continue;
       seen[it->second] = true;
@@ -497,9 +585,7 @@ void TaskState::DeriveGate(const Authority& authority) const {
   for (size_t i : LiveOf(gates, names)) {
     const Record& r = records_[i];
     d_.live_gates.push_back(GateDecision{IdOf(r, names), r.hlc(), names.Name(r.actor), r.kind == 1,
-                                         r.effective_ms,
-                                         r.payload == kNoPayload ? std::string()
-                                                                 : texts_[r.payload]});
+                                         EffectiveOf(r), TextOf(r)});
   }
   for (const GateDecision& g : d_.live_gates) {
     if (g.go != d_.live_gates.front().go) d_.gate_conflict = true;
@@ -507,6 +593,13 @@ void TaskState::DeriveGate(const Authority& authority) const {
 }
 
 // ---- Views --------------------------------------------------------------------------------------
+
+std::vector<EventId> TaskState::LiveEditIds() const {
+  std::vector<EventId> ids = d_.live_edit_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
 
 std::vector<EventId> TaskState::LiveReportIds() const {
   std::vector<EventId> ids;
@@ -528,15 +621,14 @@ std::vector<HistoryEntry> TaskState::History() const {
   const NameTable& names = *d_.names;
   std::vector<size_t> order(records_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return Wins(records_[b], records_[a], names);
-  });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return Wins(records_[b], records_[a], names); });
   out.reserve(order.size());
   for (size_t i : order) {
     const Record& r = records_[i];
     bool counted = i < d_.counted.size() ? static_cast<bool>(d_.counted[i]) : true;
-    out.push_back(HistoryEntry{IdOf(r, names), r.hlc(), names.Name(r.actor),
-                               BodyIndexName(r.body), counted});
+    out.push_back(
+        HistoryEntry{IdOf(r, names), r.hlc(), names.Name(r.actor), BodyIndexName(r.body), counted});
   }
   return out;
 }

@@ -128,16 +128,21 @@ class NameTable {
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
 };
 
-// An event id with an interned origin.
+// An event id with an interned origin, 12 bytes (one per supersedes entry kept).
 struct RecordId {
-  uint64_t seq = 0;
   uint32_t origin = 0;
+  uint32_t seq_hi = 0;
+  uint32_t seq_lo = 0;
 
+  static RecordId Of(uint32_t origin, uint64_t seq) {
+    return RecordId{origin, static_cast<uint32_t>(seq >> 32), static_cast<uint32_t>(seq)};
+  }
+  uint64_t seq() const { return (uint64_t{seq_hi} << 32) | seq_lo; }
   friend bool operator==(const RecordId&, const RecordId&) = default;
   friend auto operator<=>(const RecordId&, const RecordId&) = default;  // Local order only.
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(seq, origin);
+    ar(origin, seq_hi, seq_lo);
   }
 };
 
@@ -163,7 +168,7 @@ class TaskState {
   // ---- Inputs (Projection::Apply). Each event is added once; order does not matter. --------
   // `supersedes` are the ids the event names; `actor` and record origins are interned.
   void AddListing(const Event& e, const TaskSpec& spec, const std::vector<EventId>& supersedes,
-                  NameTable& names);  // A task listed in PlanDefined.
+                  NameTable& names);                // A task listed in PlanDefined.
   void AddEvent(const Event& e, NameTable& names);  // TaskAdded ... GateDecided on this task.
 
   // ---- Derivation (Projection calls it when inputs or authority changed). ------------------
@@ -182,6 +187,9 @@ class TaskState {
   bool FieldConflict() const { return !d_.conflicting_fields.empty(); }
   // Names of fields whose live values differ: "title", "duration_ms", ...
   const std::vector<std::string>& ConflictingFields() const { return d_.conflicting_fields; }
+  // Sorted ids of the live writes of every field: what a new TaskChanged should supersede
+  // (naming a write of another field is harmless: registers are per field).
+  std::vector<EventId> LiveEditIds() const;
 
   // Status from the winning live report: started->running, done, failed, skipped, reset and
   // none->pending. Never kReady/kBlocked: those depend on other tasks (Projection).
@@ -212,11 +220,11 @@ class TaskState {
   // ---- Persistence (Projection's snapshot) ----------------------------------------------------
   template <class Archive>
   void save(Archive& ar) const {
-    ar(id_, records_, sups_, texts_, specs_, patches_);
+    ar(id_, records_, sups_, extras_, specs_, patches_);
   }
   template <class Archive>
   void load(Archive& ar) {
-    ar(id_, records_, sups_, texts_, specs_, patches_);
+    ar(id_, records_, sups_, extras_, specs_, patches_);
     dirty_ = true;
   }
   // False if some index is out of range (corrupt snapshot).
@@ -225,25 +233,35 @@ class TaskState {
  private:
   static constexpr uint32_t kNoPayload = 0xffffffff;
 
+  // 40 bytes: the bulk of a projection's memory is one of these per report.
   struct Record {
     int64_t wall_ms = 0;
-    int64_t effective_ms = kNoTime;
     uint64_t seq = 0;
     uint32_t logical = 0;
     uint32_t origin = 0;
     uint32_t actor = 0;
-    uint32_t payload = kNoPayload;  // Index into texts_, specs_ or patches_ (by body).
-    uint32_t sup_begin = 0;         // Supersedes: sups_[sup_begin, sup_begin + sup_count).
-    uint32_t sup_count = 0;
+    uint32_t payload = kNoPayload;  // Index into extras_, specs_ or patches_ (by body).
+    // Supersedes: sups_[sup_begin, next record's sup_begin or sups_.size()). Records and their
+    // supersedes are appended together, so the ranges are contiguous and in record order.
+    uint32_t sup_begin = 0;
     uint8_t body = 0;  // Body alternative index.
     uint8_t kind = 0;  // ReportKind; 1 = go for a gate decision.
 
-    RecordId rid() const { return RecordId{seq, origin}; }
+    RecordId rid() const { return RecordId::Of(origin, seq); }
     Hlc hlc() const { return Hlc{wall_ms, logical}; }
     template <class Archive>
     void serialize(Archive& ar) {
-      ar(wall_ms, effective_ms, seq, logical, origin, actor, payload, sup_begin, sup_count, body,
-         kind);
+      ar(wall_ms, seq, logical, origin, actor, payload, sup_begin, body, kind);
+    }
+  };
+
+  // The rarer parts of reports, gate decisions and notes.
+  struct Extra {
+    int64_t effective_ms = kNoTime;
+    std::string text;  // Report or decision note, or the note's text.
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(effective_ms, text);
     }
   };
 
@@ -252,6 +270,7 @@ class TaskState {
     bool removed = false;
     TaskSpec spec;
     std::vector<std::string> conflicting_fields;
+    std::vector<EventId> live_edit_ids;  // Per field, possibly repeated across fields.
     TaskStatus status = TaskStatus::kPending;
     bool status_conflict = false;
     std::vector<Report> live_reports;
@@ -268,6 +287,17 @@ class TaskState {
   Record& NewRecord(const Event& e, uint8_t body, NameTable& names,
                     const std::vector<EventId>& supersedes);
   EventId IdOf(const Record& r, const NameTable& names) const;
+  // Supersedes of records_[i] as [first, last) indices into sups_.
+  std::pair<size_t, size_t> SupRange(size_t i) const {
+    size_t end = i + 1 < records_.size() ? records_[i + 1].sup_begin : sups_.size();
+    return {records_[i].sup_begin, end};
+  }
+  int64_t EffectiveOf(const Record& r) const {
+    return r.payload == kNoPayload ? kNoTime : extras_[r.payload].effective_ms;
+  }
+  std::string TextOf(const Record& r) const {
+    return r.payload == kNoPayload ? std::string() : extras_[r.payload].text;
+  }
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
@@ -278,7 +308,7 @@ class TaskState {
   std::string id_;
   std::vector<Record> records_;
   std::vector<RecordId> sups_;
-  std::vector<std::string> texts_;
+  std::vector<Extra> extras_;
   std::vector<TaskSpec> specs_;
   std::vector<TaskPatch> patches_;
 

@@ -89,10 +89,14 @@ std::string VersionVector::ToString() const {
 
 const char* VersionOrderName(VersionVector::Order order) {
   switch (order) {
-    case VersionVector::Order::kEqual: return "equal";
-    case VersionVector::Order::kBefore: return "before";
-    case VersionVector::Order::kAfter: return "after";
-    case VersionVector::Order::kConcurrent: return "concurrent";
+    case VersionVector::Order::kEqual:
+      return "equal";
+    case VersionVector::Order::kBefore:
+      return "before";
+    case VersionVector::Order::kAfter:
+      return "after";
+    case VersionVector::Order::kConcurrent:
+      return "concurrent";
   }
   return "unknown";
 }

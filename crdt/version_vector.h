@@ -3,13 +3,12 @@
 // and idempotent. No entry is ever 0: an origin not seen is absent. No I/O.
 #pragma once
 
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <cereal/types/map.hpp>
-#include <cereal/types/string.hpp>
 
 #include "crdt/event.h"
 #include "crdt/status.h"

@@ -13,9 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "client/cli/render.h"
 #include "client/cli/views.h"
@@ -63,9 +62,9 @@ std::string Join(const std::vector<std::string>& words) {
 }
 
 Result<Client> ConnectTo(const GlobalOptions& g) {
-  BATON_ASSIGN_OR_RETURN(std::string endpoint,
-                         ResolveEndpoint(g.endpoint, g.data, Env("BATON_ENDPOINT"),
-                                         Env("BATON_DATA")));
+  BATON_ASSIGN_OR_RETURN(
+      std::string endpoint,
+      ResolveEndpoint(g.endpoint, g.data, Env("BATON_ENDPOINT"), Env("BATON_DATA")));
   ClientOptions options;
   options.timeout_ms = g.timeout_ms;
   auto client = Client::Connect(endpoint, options);
@@ -123,13 +122,18 @@ int Print(const GlobalOptions& g, Client& client, const Result<json>& result, Re
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kInvalidArgument:
+      return kExitUsage;
     case StatusCode::kUnavailable:
-    case StatusCode::kIOError: return kExitUnreachable;
+    case StatusCode::kIOError:
+      return kExitUnreachable;
     case StatusCode::kNotFound:
-    case StatusCode::kRejected: return kExitRejected;
-    case StatusCode::kCorruption: return kExitInternal;
+    case StatusCode::kRejected:
+      return kExitRejected;
+    case StatusCode::kCorruption:
+      return kExitInternal;
   }
   return kExitInternal;
 }
@@ -154,8 +158,8 @@ Result<std::string> ResolveEndpoint(const std::string& endpoint_flag, const std:
 
 int PlanImport(const GlobalOptions& g, const PlanImportOptions& o) {
   tools::ImportOptions options;
-  options.runbook_id = o.runbook_id.empty() ? std::filesystem::path(o.file).stem().string()
-                                            : o.runbook_id;
+  options.runbook_id =
+      o.runbook_id.empty() ? std::filesystem::path(o.file).stem().string() : o.runbook_id;
   options.name = o.name.empty() ? options.runbook_id : o.name;
   options.timezone = o.timezone.empty() ? "UTC" : o.timezone;
   options.window_start = o.window_start;
@@ -182,6 +186,17 @@ int PlanImport(const GlobalOptions& g, const PlanImportOptions& o) {
     return kExitUsage;
   }
   for (const auto& w : imported->warnings) std::cerr << "warning: " << w << "\n";
+  if (!o.rebase.empty()) {
+    const int64_t now = NowMs();
+    int64_t target = now;
+    if (o.rebase != "now") {
+      auto at = ParseAtTime(o.rebase, options.timezone, now, "--rebase");
+      if (!at.ok()) return Usage(at.status().message());
+      target = *at;
+    }
+    Status rebased = tools::RebasePlan(&imported->plan, target);
+    if (!rebased.ok()) return Usage("--rebase: " + rebased.message());
+  }
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
   auto reply = client->Call("plan.import", json{{"plan", ToJson(imported->plan)}});
@@ -191,8 +206,7 @@ int PlanImport(const GlobalOptions& g, const PlanImportOptions& o) {
     return kExitOk;
   }
   std::cout << "imported runbook " << reply->value("runbook", options.runbook_id) << ": "
-            << reply->value("tasks", 0) << " tasks (event " << reply->value("event", "?")
-            << ")\n";
+            << reply->value("tasks", 0) << " tasks (event " << reply->value("event", "?") << ")\n";
   return kExitOk;
 }
 
@@ -227,8 +241,9 @@ int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
   if (!o.removes.empty()) args["task_remove"] = o.removes;
   if (!o.name.empty()) args["name"] = o.name;
   if (args.empty() && o.window_end.empty()) {
-    return Usage("plan amend: nothing to change (give --duration, --remove, --window-end or "
-                 "--name)");
+    return Usage(
+        "plan amend: nothing to change (give --duration, --remove, --window-end or "
+        "--name)");
   }
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
@@ -260,7 +275,8 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
   std::string note = o.note;
   if (!o.words.empty()) {
     if (!note.empty()) {
-      return Usage(o.kind + " " + o.task + ": give the note either with --note or after the task "
+      return Usage(o.kind + " " + o.task +
+                   ": give the note either with --note or after the task "
                    "id, not both");
     }
     note = Join(o.words);
@@ -283,7 +299,7 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
     std::cout << o.task << " " << PastTense(o.kind) << " (event " << reply->value("event", "?")
               << ")";
     const std::string now = reply->value("status", "");
-    const std::string expected = o.kind == "start"  ? "running"
+    const std::string expected = o.kind == "start"   ? "running"
                                  : o.kind == "reset" ? ""
                                                      : PastTense(o.kind);
     if (!now.empty() && now != expected) {
@@ -296,7 +312,8 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
     const Style err{tty};
     std::cerr << err.Paint("WARNING: " + o.task +
                                " has conflicting reports (another site reported concurrently); "
-                               "see `baton show " + o.task + "` and settle it with a new report",
+                               "see `baton show " +
+                               o.task + "` and settle it with a new report",
                            Color::kRed)
               << "\n";
   }
@@ -434,6 +451,9 @@ int Export(const GlobalOptions& g, const std::string& out_file) {
 
 namespace {
 
+// Three heartbeat intervals (the daemon sends one every 2 s) and a little more.
+constexpr std::chrono::milliseconds kSilenceLimit{6500};
+
 class Board {
  public:
   Board(const GlobalOptions& g, const WatchOptions& o, Client* client)
@@ -500,7 +520,7 @@ class Board {
     using Clock = std::chrono::steady_clock;
     if (clear_) std::fputs("\x1b[?25l\x1b[2J", stdout);  // Hide the cursor, clear once.
     bool connected = true;
-    bool dirty = false;     // An event arrived: re-query status, redraw.
+    bool dirty = false;  // An event arrived: re-query status, redraw.
     auto next_tick = Clock::now();
     auto last_query = Clock::now();
     last_heard_ = Clock::now();
@@ -542,10 +562,13 @@ class Board {
         continue;  // Drain what is queued before drawing.
       }
       const auto now = Clock::now();
-      if (now - last_heard_ > std::chrono::milliseconds(4500) && banner_.empty()) {
-        // Heartbeats come every 2 s: the daemon is gone or restarting. NextPush resumes the
-        // watch by itself after three silent intervals.
+      if (now - last_heard_ > kSilenceLimit) {
+        // Heartbeats come every 2 s: the daemon is gone or restarted (and forgot the watch).
+        // Replies to status calls do not prove that the watch is alive, so resume it here.
+        connected = false;
         SetBanner("reconnecting to " + client_->endpoint() + "... (no word from batond)");
+        DrawIfChanged();
+        continue;
       }
       if (dirty || now - last_query >= std::chrono::seconds(5)) {
         Status q = Query();

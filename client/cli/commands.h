@@ -33,7 +33,7 @@ struct GlobalOptions {
   bool json = false;     // Print the raw result JSON (pretty) instead of text.
   bool no_color = false;
   int timeout_ms = 5000;
-  std::string actor;     // --as NAME: the person behind a report.
+  std::string actor;  // --as NAME: the person behind a report.
 };
 
 // The daemon's client endpoint: --endpoint, else --data, else $BATON_ENDPOINT, else $BATON_DATA
@@ -49,6 +49,7 @@ struct PlanImportOptions {
   std::string window_start, window_end;
   bool month_first = false;
   std::vector<std::string> columns;  // "field=Header".
+  std::string rebase;  // "now" or a time: move the plan so its window starts then.
 };
 int PlanImport(const GlobalOptions& g, const PlanImportOptions& o);
 int PlanShow(const GlobalOptions& g);

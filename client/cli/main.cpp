@@ -1,11 +1,10 @@
 // baton: the command-line front-end of a site's batond. Declares the command line (CLI11) and
 // hands parsed values to client/cli/commands.h; exit codes are listed in `baton --help`.
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "client/cli/commands.h"
 
@@ -72,14 +71,18 @@ int Run(int argc, char** argv) {
       ->excludes(day_first_flag);
   plan_import->add_option("--column", import.columns,
                           "Header of a field, e.g. --column \"duration=Est. time\" (repeatable)");
-  plan_import->footer(Footer(
-      "baton plan import examples/cutover-plan.csv --tz Europe/Berlin \\\n"
-      "      --window-start \"2026-03-27 20:00\" --window-end \"2026-03-30 06:00\""));
+  plan_import->add_option("--rebase", import.rebase,
+                          "Move the plan so its window starts at this time (\"now\", \"20:00\", "
+                          "\"2026-12-04 20:00\"): rehearse a run book before its weekend");
+  plan_import->footer(
+      Footer("baton plan import examples/cutover-plan.csv --tz Europe/Berlin \\\n"
+             "      --window-start \"2026-03-27 20:00\" --window-end \"2026-03-30 06:00\""));
   CLI::App* plan_show = plan->add_subcommand("show", "The runbook header and every task");
   plan_show->footer(Footer("baton plan show --data ./data/hq"));
   PlanAmendOptions amend;
-  CLI::App* plan_amend = plan->add_subcommand("amend", "Change durations, remove tasks, move "
-                                                       "the window end");
+  CLI::App* plan_amend = plan->add_subcommand("amend",
+                                              "Change durations, remove tasks, move "
+                                              "the window end");
   plan_amend->add_option("--duration", amend.durations, "TASK=DURATION, e.g. T-042=45m")
       ->type_name("TASK=DUR");
   plan_amend->add_option("--remove", amend.removes, "Remove a task from the plan")
@@ -87,8 +90,9 @@ int Run(int argc, char** argv) {
   plan_amend->add_option("--window-end", amend.window_end,
                          "New window end (\"2026-03-30 08:00\", runbook time zone)");
   plan_amend->add_option("--name", amend.name, "New runbook name");
-  plan_amend->footer(Footer("baton plan amend --duration T-042=45m --remove T-050 "
-                            "--window-end \"2026-03-30 08:00\""));
+  plan_amend->footer(
+      Footer("baton plan amend --duration T-042=45m --remove T-050 "
+             "--window-end \"2026-03-30 08:00\""));
 
   // ---- reports ----
   struct ReportCommand {
@@ -122,10 +126,10 @@ int Run(int argc, char** argv) {
 
   std::vector<std::string> note_words;
   CLI::App* note = app.add_subcommand("note", "Add a note to a task or to the runbook");
-  note->add_option("WORDS", note_words, "[TASK] TEXT: one argument notes the runbook")
-      ->required();
-  note->footer(Footer("baton note T-042 \"DBA on call is now Priya\"\n  baton note \"bridge "
-                      "moved to room 4\""));
+  note->add_option("WORDS", note_words, "[TASK] TEXT: one argument notes the runbook")->required();
+  note->footer(
+      Footer("baton note T-042 \"DBA on call is now Priya\"\n  baton note \"bridge "
+             "moved to room 4\""));
 
   GateOptions gate;
   CLI::App* gate_cmd = app.add_subcommand("gate", "Record the decision at a go/no-go gate");
@@ -161,8 +165,8 @@ int Run(int argc, char** argv) {
   ls->add_option("--team", list.team, "Only this owner team");
   ls->add_option("--site", list.site, "Only tasks executed at this site");
   ls->add_option("--status", list.status, "Only this status")
-      ->check(CLI::IsMember({"pending", "ready", "running", "done", "failed", "skipped",
-                             "blocked"}));
+      ->check(
+          CLI::IsMember({"pending", "ready", "running", "done", "failed", "skipped", "blocked"}));
   ls->add_flag("--late", list.late, "Only late or running-over tasks");
   ls->footer(Footer("baton ls --team dba --status running"));
   std::string mine_team, mine_site;

@@ -1,6 +1,8 @@
 // See client/cli/render.h. date::'s exceptions (unknown zone, bad local time) stop here.
 #include "client/cli/render.h"
 
+#include <date/date.h>
+#include <date/tz.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -11,9 +13,6 @@
 #include <cstdlib>
 #include <exception>
 #include <optional>
-
-#include <date/date.h>
-#include <date/tz.h>
 
 #include "client/protocol.h"
 #include "crdt/event.h"
@@ -111,8 +110,7 @@ Result<std::vector<int64_t>> Resolve(const date::time_zone* zone, date::local_se
     case date::local_info::nonexistent:
       break;
   }
-  return Status::InvalidArgument(what + ": " + LocalText(t) +
-                                 " does not exist in " + zone->name() +
+  return Status::InvalidArgument(what + ": " + LocalText(t) + " does not exist in " + zone->name() +
                                  " (clocks jump forward for daylight saving time)");
 }
 
@@ -142,7 +140,8 @@ std::string FormatTime(int64_t utc_ms, const std::string& tz, TimeStyle style) {
   const date::sys_time<std::chrono::minutes> t =
       date::floor<std::chrono::minutes>(date::sys_time<milliseconds>{milliseconds{utc_ms}});
   const date::time_zone* zone = FindZone(tz);
-  if (zone == nullptr) return date::format(style == TimeStyle::kShort ? "%H:%M" : "%F %H:%M UTC", t);
+  if (zone == nullptr)
+    return date::format(style == TimeStyle::kShort ? "%H:%M" : "%F %H:%M UTC", t);
   return date::format(pattern, date::make_zoned(zone, t));
 }
 
@@ -187,18 +186,16 @@ Result<int64_t> ParseAtTime(std::string_view raw, const std::string& tz, int64_t
       const date::local_seconds t = date::local_days{ymd} + seconds{*tod};
       BATON_ASSIGN_OR_RETURN(std::vector<int64_t> candidates, Resolve(zone, t, what));
       if (candidates.size() > 1) {
-        return Status::InvalidArgument(
-            what + ": " + LocalText(t) + " happens twice in " + zone->name() +
-            " (clocks go back); give an offset, e.g. " +
-            date::format("%Y-%m-%dT%H:%M", t) + "+01:00");
+        return Status::InvalidArgument(what + ": " + LocalText(t) + " happens twice in " +
+                                       zone->name() + " (clocks go back); give an offset, e.g. " +
+                                       date::format("%Y-%m-%dT%H:%M", t) + "+01:00");
       }
       return candidates.front();
     }
   }
   auto iso = ParseIsoTime(text);
   if (iso.ok()) return *iso;
-  return Status::InvalidArgument(what +
-                                 ": expected 02:10, 2026-03-28 02:10 (in " + zone->name() +
+  return Status::InvalidArgument(what + ": expected 02:10, 2026-03-28 02:10 (in " + zone->name() +
                                  ") or ISO 8601 with an offset (2026-03-28T01:10:00Z)");
 }
 
@@ -208,15 +205,32 @@ std::string Style::Paint(std::string_view text, Color c) const {
   if (!color || c == Color::kNone || text.empty()) return std::string(text);
   const char* code = "";
   switch (c) {
-    case Color::kNone: return std::string(text);
-    case Color::kBold: code = "1"; break;
-    case Color::kDim: code = "2"; break;
-    case Color::kRed: code = "31"; break;
-    case Color::kGreen: code = "32"; break;
-    case Color::kYellow: code = "33"; break;
-    case Color::kBlue: code = "34"; break;
-    case Color::kCyan: code = "36"; break;
-    case Color::kInverse: code = "7"; break;
+    case Color::kNone:
+      return std::string(text);
+    case Color::kBold:
+      code = "1";
+      break;
+    case Color::kDim:
+      code = "2";
+      break;
+    case Color::kRed:
+      code = "31";
+      break;
+    case Color::kGreen:
+      code = "32";
+      break;
+    case Color::kYellow:
+      code = "33";
+      break;
+    case Color::kBlue:
+      code = "34";
+      break;
+    case Color::kCyan:
+      code = "36";
+      break;
+    case Color::kInverse:
+      code = "7";
+      break;
   }
   return std::string("\x1b[") + code + "m" + std::string(text) + "\x1b[0m";
 }
@@ -320,7 +334,8 @@ std::string Table::Render(int max_width, const Style& style, size_t min_flex) co
     for (size_t c = 0; c < n; ++c) {
       if (!columns_[c].flexible) continue;
       const size_t excess = total - static_cast<size_t>(max_width);
-      const size_t floor = std::min(widths[c], std::max(min_flex, DisplayWidth(columns_[c].header)));
+      const size_t floor =
+          std::min(widths[c], std::max(min_flex, DisplayWidth(columns_[c].header)));
       widths[c] = std::max(floor, widths[c] > excess ? widths[c] - excess : 0);
       break;
     }

@@ -81,14 +81,25 @@ Color RemarkColor(const json& row) {
   return Bool(row, "critical") ? Color::kYellow : Color::kNone;
 }
 
+// `line` cut to the terminal width (unlimited when o.width is 0).
+std::string Fit(const std::string& line, const ViewOptions& o) {
+  return o.width > 0 ? Truncate(line, static_cast<size_t>(o.width)) : line;
+}
+
 std::string Heading(const std::string& text, const ViewOptions& o) {
   return o.style.Paint(text, Color::kBold) + "\n";
 }
 
 // The running tasks with elapsed time against the plan.
 std::string RunningTable(const json& rows, const ViewOptions& o) {
-  Table t({{"ID"}, {"TITLE", false, true}, {"TEAM"}, {"SITE"}, {"STARTED"},
-           {"ELAPSED", true}, {"PLAN", true}, {"REMARKS"}});
+  Table t({{"ID"},
+           {"TITLE", false, true},
+           {"TEAM"},
+           {"SITE"},
+           {"STARTED"},
+           {"ELAPSED", true},
+           {"PLAN", true},
+           {"REMARKS"}});
   for (const auto& r : rows) {
     const int64_t start = TimeOf(r, "actual_start");
     const int64_t plan = Int(r, "duration_ms");
@@ -107,8 +118,7 @@ std::string RunningTable(const json& rows, const ViewOptions& o) {
 }
 
 std::string LateTable(const json& rows, const ViewOptions& o) {
-  Table t({{"ID"}, {"TITLE", false, true}, {"STATUS"}, {"TEAM"}, {"PLANNED", false},
-           {"REMARKS"}});
+  Table t({{"ID"}, {"TITLE", false, true}, {"STATUS"}, {"TEAM"}, {"PLANNED", false}, {"REMARKS"}});
   for (const auto& r : rows) {
     const std::string status = Str(r, "status");
     t.AddRow({{Str(r, "id"), Color::kRed},
@@ -141,8 +151,11 @@ std::string Summary(const json& status, const ViewOptions& o) {
     return "no plan imported at site " + Or(Str(rb, "site")) +
            " (import one with `baton plan import FILE`)\n";
   }
-  out += o.style.Paint(Or(Str(rb, "name"), Str(rb, "id").c_str()), Color::kBold) + "  (runbook " +
-         Str(rb, "id") + ", site " + Or(Str(rb, "site")) + ", " + o.tz + ")\n";
+  out +=
+      Fit(o.style.Paint(Or(Str(rb, "name"), Str(rb, "id").c_str()), Color::kBold) + "  (runbook " +
+              Str(rb, "id") + ", site " + Or(Str(rb, "site")) + ", " + o.tz + ")",
+          o) +
+      "\n";
   out += "Window    " + When(TimeOf(rb, "window_start"), o, TimeStyle::kFull) + " -> " +
          When(TimeOf(rb, "window_end"), o, TimeStyle::kFull) + "\n";
   const int64_t total = Int(status, "total");
@@ -151,10 +164,19 @@ std::string Summary(const json& status, const ViewOptions& o) {
          "  " + std::to_string(finished) + "/" + std::to_string(total) + " done or skipped\n";
   out += "          " + CountsLine(status, o) + "\n";
   const json& f = Member(status, "forecast");
-  out += "Forecast  " + ForecastLine(f, o) + "\n";
+  std::string forecast = "Forecast  " + ForecastLine(f, o);
+  if (o.width > 0 && DisplayWidth(forecast) > static_cast<size_t>(o.width) && f.is_object()) {
+    // Narrow terminal: the verdict on a line of its own.
+    forecast = "Forecast  finish " + When(TimeOf(f, "forecast_finish"), o, TimeStyle::kFull) +
+               "\n          window end " + When(TimeOf(f, "window_end"), o, TimeStyle::kFull) +
+               "\n          " + Verdict(f, o.style);
+  }
+  out += forecast + "\n";
   for (const auto& c : Arr(f, "causes")) {
-    out += "          " + o.style.Paint("cause", Color::kRed) + ": " +
-           Or(Str(c, "explanation"), (Str(c, "task") + " " + Str(c, "kind")).c_str()) + "\n";
+    out += Fit("          " + o.style.Paint("cause", Color::kRed) + ": " +
+                   Or(Str(c, "explanation"), (Str(c, "task") + " " + Str(c, "kind")).c_str()),
+               o) +
+           "\n";
   }
   if (const json& conflicts = Arr(status, "conflicts"); !conflicts.empty()) {
     out += o.style.Paint("Conflicts " + Join(conflicts), Color::kRed) +
@@ -221,8 +243,15 @@ std::string RenderStatus(const json& status, const ViewOptions& o) {
 
 std::string RenderTaskTable(const json& rows, const ViewOptions& o) {
   if (!rows.is_array() || rows.empty()) return "(no tasks)\n";
-  Table t({{"ID"}, {"STATUS"}, {"TITLE", false, true}, {"TEAM"}, {"SITE"}, {"START"},
-           {"FINISH"}, {"DUR", true}, {"REMARKS"}});
+  Table t({{"ID"},
+           {"STATUS"},
+           {"TITLE", false, true},
+           {"TEAM"},
+           {"SITE"},
+           {"START"},
+           {"FINISH"},
+           {"DUR", true},
+           {"REMARKS"}});
   for (const auto& r : rows) {
     const std::string status = Str(r, "status");
     int64_t start = TimeOf(r, "actual_start");
@@ -296,9 +325,10 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
   const json& live = Arr(task, "live_reports");
   if (!live.empty()) {
     const bool conflict = live.size() > 1;
-    out += "\n" + Heading(conflict ? "Live reports (CONFLICT: concurrent, none supersedes the other)"
-                                   : "Live report",
-                          o);
+    out +=
+        "\n" + Heading(conflict ? "Live reports (CONFLICT: concurrent, none supersedes the other)"
+                                : "Live report",
+                       o);
     for (const auto& r : live) {
       out += "  " + Str(r, "event") + "  " + ReportWord(Str(r, "kind")) + " at " +
              When(TimeOf(r, "at"), o) + " by " + Str(r, "actor");
@@ -307,9 +337,10 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
     }
   }
   if (const json& g = Member(task, "gate"); g.is_object()) {
-    out += "\n" + Heading("Gate decision", o) + "  " +
-           o.style.Paint(Bool(g, "go") ? "GO" : "NO-GO", Bool(g, "go") ? Color::kGreen : Color::kRed) +
-           " by " + Str(g, "actor") + " (" + Str(g, "event") + ")";
+    out +=
+        "\n" + Heading("Gate decision", o) + "  " +
+        o.style.Paint(Bool(g, "go") ? "GO" : "NO-GO", Bool(g, "go") ? Color::kGreen : Color::kRed) +
+        " by " + Str(g, "actor") + " (" + Str(g, "event") + ")";
     if (Bool(g, "conflict")) out += "  " + o.style.Paint("CONFLICT", Color::kRed);
     if (const std::string n = Str(g, "note"); !n.empty()) out += "  \"" + n + "\"";
     out += "\n";
@@ -318,7 +349,8 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
   if (!notes.empty()) {
     out += "\n" + Heading("Notes", o);
     for (const auto& n : notes) {
-      out += "  " + When(TimeOf(n, "at"), o) + "  " + Str(n, "actor") + ": " + Str(n, "text") + "\n";
+      out +=
+          "  " + When(TimeOf(n, "at"), o) + "  " + Str(n, "actor") + ": " + Str(n, "text") + "\n";
     }
   }
   const json& history = Arr(task, "history");
@@ -349,8 +381,8 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
       if (Member(e, "counted").is_boolean() && !Bool(e, "counted")) {
         detail = "NOT COUNTED (refused by authorization)" + (detail.empty() ? "" : "; " + detail);
       }
-      h.AddRow({{When(TimeOf(e, "at"), o)}, {Str(e, "event")}, {what}, {Str(e, "actor")},
-                {detail}});
+      h.AddRow(
+          {{When(TimeOf(e, "at"), o)}, {Str(e, "event")}, {what}, {Str(e, "actor")}, {detail}});
     }
     out += h.Render(o.width, o.style);
   }
@@ -398,7 +430,9 @@ std::string RenderForecast(const json& f, const ViewOptions& o) {
     if (!steps.empty()) {
       Table t({{"STEP"}, {"UNDOES", false, true}, {"START"}, {"FINISH"}});
       for (const auto& s : steps) {
-        t.AddRow({{Str(s, "task")}, {Join(Arr(s, "undoes"))}, {When(TimeOf(s, "start"), o)},
+        t.AddRow({{Str(s, "task")},
+                  {Join(Arr(s, "undoes"))},
+                  {When(TimeOf(s, "start"), o)},
                   {When(TimeOf(s, "finish"), o)}});
       }
       std::string table = t.Render(o.width > 4 ? o.width - 4 : o.width, o.style);
@@ -428,8 +462,15 @@ std::string RenderPlan(const json& status, const json& rows, const ViewOptions& 
   const int64_t ws = TimeOf(rb, "window_start"), we = TimeOf(rb, "window_end");
   if (ws != crdt::kNoTime && we != crdt::kNoTime) out += " (" + FormatDuration(we - ws) + ")";
   out += "\n  tasks     " + std::to_string(rows.is_array() ? rows.size() : 0) + "\n\n";
-  Table t({{"ID"}, {"PHASE"}, {"KIND"}, {"TITLE", false, true}, {"TEAM"}, {"SITE"},
-           {"PLANNED START"}, {"DUR", true}, {"STATUS"}});
+  Table t({{"ID"},
+           {"PHASE"},
+           {"KIND"},
+           {"TITLE", false, true},
+           {"TEAM"},
+           {"SITE"},
+           {"PLANNED START"},
+           {"DUR", true},
+           {"STATUS"}});
   for (const auto& r : rows) {
     std::string kind = Str(r, "kind");
     if (Bool(r, "backout")) kind += " (back-out)";
@@ -467,8 +508,8 @@ std::string DescribeEvent(const json& e, const ViewOptions& o) {
     const std::string t = Str(body, "task");
     what = "note" + (t.empty() ? std::string() : " on " + t) + ": " + Str(body, "text");
   } else if (kind == "plan_defined") {
-    what = "plan imported (" + std::to_string(Arr(Member(body, "plan"), "tasks").size()) +
-           " tasks)";
+    what =
+        "plan imported (" + std::to_string(Arr(Member(body, "plan"), "tasks").size()) + " tasks)";
   } else if (kind == "plan_amended") {
     what = "plan amended";
   } else if (kind == "task_added") {
@@ -502,8 +543,7 @@ std::string RenderBoard(const json& status, const std::deque<std::string>& recen
         out += LateTable(late, o);
       } else {
         out += LateTable(json(late.begin(), late.begin() + kMaxLateRows), o);
-        out += "  ... and " + std::to_string(late.size() - kMaxLateRows) +
-               " more (baton late)\n";
+        out += "  ... and " + std::to_string(late.size() - kMaxLateRows) + " more (baton late)\n";
       }
     }
     const json& ready = Arr(status, "ready");

@@ -6,9 +6,8 @@
 
 #include <cstdint>
 #include <deque>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "client/cli/render.h"
 
@@ -16,9 +15,9 @@ namespace baton::client::cli {
 
 struct ViewOptions {
   Style style;
-  int width = 0;            // Terminal columns; 0: unlimited.
-  std::string tz = "UTC";   // The runbook's IANA zone, for every instant shown.
-  int64_t now_ms = 0;       // For elapsed times of running tasks.
+  int width = 0;           // Terminal columns; 0: unlimited.
+  std::string tz = "UTC";  // The runbook's IANA zone, for every instant shown.
+  int64_t now_ms = 0;      // For elapsed times of running tasks.
 };
 
 // Epoch ms of `j[key]`; crdt::kNoTime when absent, null or not an integer.

@@ -54,6 +54,9 @@ const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec
   if (st == crdt::TaskStatus::kReady || st == crdt::TaskStatus::kBlocked ||
       st == crdt::TaskStatus::kPending) {
     if (spec.is_backout || ts == nullptr) return "pending";
+    // A decided gate: the schedule counts go as done and no-go as failed.
+    if (ts->status == crdt::Progress::kDone) return "done";
+    if (ts->status == crdt::Progress::kFailed) return "failed";
     if (ts->blocked) return "blocked";
     if (ts->ready) return "ready";
     return "pending";
@@ -497,7 +500,7 @@ Result<json> ClientService::TaskDetail(const client::Request& req) {
   json live = json::array();
   for (const auto& r : st->LiveReports()) {
     live.push_back({{"event", r.id.ToString()},
-                    {"kind", crdt::ReportKindName(r.kind)},
+                    {"kind", client::ReportKindName(r.kind)},
                     {"actor", r.actor},
                     {"at", r.time_ms()},
                     {"note", r.note}});
@@ -523,8 +526,11 @@ Result<json> ClientService::TaskDetail(const client::Request& req) {
                {"actor", h.actor},
                {"at", h.hlc.wall_ms},
                {"counted", h.counted}};
-    auto e = ledger_->EventById(h.id);
-    if (e.ok()) entry["body"] = client::ToJson(*e)["body"];
+    // A plan definition's body is the whole plan: the history names it, `plan show` shows it.
+    if (std::string_view(h.kind) != "plan_defined") {
+      auto e = ledger_->EventById(h.id);
+      if (e.ok()) entry["body"] = client::ToJson(*e)["body"];
+    }
     history.push_back(entry);
   }
   out["history"] = history;

@@ -2,12 +2,11 @@
 // monotonicity across restarts.
 #include "crdt/hlc.h"
 
-#include <limits>
-#include <random>
-
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <limits>
+#include <random>
 
 namespace baton::crdt {
 namespace {
@@ -105,8 +104,7 @@ BOOST_AUTO_TEST_CASE(restore_keeps_timestamps_monotonic_across_a_restart) {
 
 // Random walks of local events and receipts: every timestamp issued is strictly greater than
 // all before it, and greater than every merged remote.
-BOOST_DATA_TEST_CASE(timestamps_are_strictly_increasing_under_any_mix, data::xrange(0, 300),
-                     seed) {
+BOOST_DATA_TEST_CASE(timestamps_are_strictly_increasing_under_any_mix, data::xrange(0, 300), seed) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     std::mt19937_64 rng(static_cast<uint64_t>(seed));
     std::uniform_int_distribution<int64_t> jitter(-5'000, 5'000);
@@ -132,8 +130,8 @@ BOOST_DATA_TEST_CASE(timestamps_are_strictly_increasing_under_any_mix, data::xra
         clock = restarted;
         continue;
       }
-      BOOST_TEST((next > prev), "step " << step << ": " << next.ToString() << " after "
-                                        << prev.ToString());
+      BOOST_TEST((next > prev),
+                 "step " << step << ": " << next.ToString() << " after " << prev.ToString());
       BOOST_TEST(next.wall_ms >= wall - 5'000);
       prev = next;
     }

@@ -3,12 +3,11 @@
 // duplicates, split across replicas and merged later: equal sets give equal CanonicalBytes.
 #include "crdt/projection.h"
 
-#include <map>
-#include <random>
-
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <map>
+#include <random>
 
 #include "tests/support/event_gen.h"
 
@@ -154,8 +153,8 @@ BOOST_AUTO_TEST_CASE(reports_drive_status_and_actual_times) {
   BOOST_TEST(t->actual_finish_ms() == kNoTime);
   BOOST_TEST((p.EffectiveStatus("T-2") == TaskStatus::kPending));
 
-  Event done = log.Make("site-a", 40, Rep("T-1", ReportKind::kDone, {started.id()},
-                                          kT0 + 35 * kMinute));
+  Event done =
+      log.Make("site-a", 40, Rep("T-1", ReportKind::kDone, {started.id()}, kT0 + 35 * kMinute));
   BOOST_TEST(p.Apply(done).ok());
   t = p.Task("T-1");
   BOOST_TEST((t->status() == TaskStatus::kDone));
@@ -199,8 +198,8 @@ BOOST_AUTO_TEST_CASE(concurrent_reports_conflict_everywhere_until_one_supersedes
   }
   BOOST_TEST(one.CanonicalBytes() == two.CanonicalBytes());
 
-  Event resolve = log.Make("site-a", 12, Rep("T-1", ReportKind::kDone,
-                                             one.Task("T-1")->LiveReportIds()));
+  Event resolve =
+      log.Make("site-a", 12, Rep("T-1", ReportKind::kDone, one.Task("T-1")->LiveReportIds()));
   BOOST_TEST(one.Apply(resolve).ok());
   BOOST_TEST(two.Apply(resolve).ok());
   BOOST_TEST(!one.Task("T-1")->StatusConflict());
@@ -229,6 +228,9 @@ BOOST_AUTO_TEST_CASE(concurrent_field_edits_conflict_per_field) {
   BOOST_TEST((t->ConflictingFields() == std::vector<std::string>{"title"}));
   BOOST_TEST(t->spec().duration_ms == 45 * kMinute);
   BOOST_TEST(t->spec().title == "Stop the application");  // Same hlc: origin "hq2" wins.
+  std::vector<EventId> live = t->LiveEditIds();
+  BOOST_TEST_REQUIRE(live.size() == 3u);  // The plan (other fields), edit_a, edit_b.
+  BOOST_TEST((live == std::vector<EventId>{plan.id(), edit_a.id(), edit_b.id()}));
   TaskChanged fix{"T-1", {}, {edit_a.id(), edit_b.id()}};
   fix.patch.title = "Stop the app server";
   BOOST_TEST(p.Apply(log.Make("hq", 3, fix)).ok());
@@ -262,8 +264,8 @@ BOOST_AUTO_TEST_CASE(unauthorized_events_are_kept_flagged_and_not_counted) {
   BOOST_TEST(t->notes().begin()->text == "waiting on A");
   BOOST_TEST(p.name().Winner()->value == "Cut-over");
   BOOST_TEST(p.notes().empty());
-  for (const Event* e : {&wrong_site, &site_edit, &observer_note, &stranger_note, &rogue_plan,
-                         &rogue_amend}) {
+  for (const Event* e :
+       {&wrong_site, &site_edit, &observer_note, &stranger_note, &rogue_plan, &rogue_amend}) {
     BOOST_TEST(Flagged(p, e->id()), e->id().ToString());
   }
   BOOST_TEST(!Flagged(p, site_note.id()));
@@ -445,7 +447,9 @@ BOOST_AUTO_TEST_CASE(snapshot_round_trip_then_more_events_equals_folding_all) {
 BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
   Projection p = Fold(GenerateEvents(3, GenOptions{}));
   std::string snap = p.SerializeSnapshot();
-  auto code = [](std::string_view bytes) { return Projection::FromSnapshot(bytes).status().code(); };
+  auto code = [](std::string_view bytes) {
+    return Projection::FromSnapshot(bytes).status().code();
+  };
   BOOST_TEST((code("") == StatusCode::kCorruption));
   BOOST_TEST((code(std::string_view(snap).substr(0, snap.size() / 2)) == StatusCode::kCorruption));
   std::mt19937_64 rng(11);
@@ -479,8 +483,7 @@ void Deliver(Projection& p, const std::vector<Event>& events) {
   }
 }
 
-BOOST_DATA_TEST_CASE(any_order_with_duplicates_gives_the_same_bytes, data::xrange(0, 400),
-                     seed) {
+BOOST_DATA_TEST_CASE(any_order_with_duplicates_gives_the_same_bytes, data::xrange(0, 400), seed) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed), OptionsFor(seed));
     std::string reference = Fold(events).CanonicalBytes();
@@ -500,8 +503,8 @@ BOOST_DATA_TEST_CASE(any_order_with_duplicates_gives_the_same_bytes, data::xrang
 BOOST_DATA_TEST_CASE(split_replicas_converge_after_exchange, data::xrange(0, 300), seed) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     std::mt19937_64 rng(static_cast<uint64_t>(seed) ^ 0x9e3779b97f4a7c15ULL);
-    std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed) + 10'000,
-                                               OptionsFor(seed));
+    std::vector<Event> events =
+        GenerateEvents(static_cast<uint64_t>(seed) + 10'000, OptionsFor(seed));
     std::map<EventId, const Event*> by_id;
     std::map<SiteId, uint64_t> counts;
     for (const Event& e : events) {
@@ -529,7 +532,8 @@ BOOST_DATA_TEST_CASE(split_replicas_converge_after_exchange, data::xrange(0, 300
     auto send = [&](const Projection& from, Projection& to) {
       std::vector<Event> batch;
       for (const SeqRange& r : from.version_vector().MissingFrom(to.version_vector())) {
-        for (uint64_t q = r.first; q <= r.last; ++q) batch.push_back(*by_id.at(EventId{r.origin, q}));
+        for (uint64_t q = r.first; q <= r.last; ++q)
+          batch.push_back(*by_id.at(EventId{r.origin, q}));
       }
       Deliver(to, batch);
     };

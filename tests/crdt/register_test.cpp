@@ -3,12 +3,11 @@
 #include "crdt/register.h"
 
 #include <algorithm>
-#include <random>
-#include <string>
-
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <random>
+#include <string>
 
 #include "crdt/set.h"
 

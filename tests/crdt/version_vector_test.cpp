@@ -2,13 +2,12 @@
 // MissingFrom as the exact difference, and Compare's partial order.
 #include "crdt/version_vector.h"
 
-#include <random>
-#include <sstream>
-
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cereal/archives/portable_binary.hpp>
+#include <random>
+#include <sstream>
 
 namespace baton::crdt {
 namespace {
@@ -112,8 +111,7 @@ BOOST_AUTO_TEST_CASE(serializes_with_cereal) {
   BOOST_TEST((back == vv));
 }
 
-BOOST_DATA_TEST_CASE(merge_is_commutative_associative_and_idempotent, data::xrange(0, 300),
-                     seed) {
+BOOST_DATA_TEST_CASE(merge_is_commutative_associative_and_idempotent, data::xrange(0, 300), seed) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     std::mt19937_64 rng(static_cast<uint64_t>(seed));
     VersionVector a = RandomVv(rng), b = RandomVv(rng), c = RandomVv(rng);

@@ -250,15 +250,7 @@ class Simulation {
         c.patch.predecessors = std::vector<crdt::Dependency>{};
         break;
     }
-    if (!Chance(opt_.concurrent_probability)) {
-      for (const crdt::HistoryEntry& h : s.view.Task(task)->History()) {
-        std::string kind = h.kind;
-        if (h.counted &&
-            (kind == "task_added" || kind == "task_changed" || kind == "plan_defined")) {
-          c.supersedes.push_back(h.id);
-        }
-      }
-    }
+    if (!Chance(opt_.concurrent_probability)) c.supersedes = s.view.Task(task)->LiveEditIds();
     Emit(s, c);
   }
 

@@ -712,5 +712,38 @@ BOOST_AUTO_TEST_CASE(the_cutover_example_imports_and_fits_its_window) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(rebase)
+
+BOOST_AUTO_TEST_CASE(rebase_shifts_window_starts_and_time_locks_by_the_same_amount) {
+  crdt::Plan plan;
+  plan.window_start_ms = 1000;
+  plan.window_end_ms = 5000;
+  crdt::TaskSpec a;
+  a.id = "A";
+  a.planned_start_ms = 1500;
+  a.not_before_ms = 2000;
+  a.duration_ms = 60000;
+  crdt::TaskSpec b;
+  b.id = "B";  // Derived start: stays derived.
+  plan.tasks = {a, b};
+  BOOST_REQUIRE(RebasePlan(&plan, 101000).ok());
+  BOOST_TEST(plan.window_start_ms == 101000);
+  BOOST_TEST(plan.window_end_ms == 105000);
+  BOOST_TEST(plan.tasks[0].planned_start_ms == 101500);
+  BOOST_TEST(plan.tasks[0].not_before_ms == 102000);
+  BOOST_TEST(plan.tasks[0].duration_ms == 60000);
+  BOOST_TEST(plan.tasks[1].planned_start_ms == crdt::kNoTime);
+  BOOST_TEST(plan.tasks[1].not_before_ms == crdt::kNoTime);
+}
+
+BOOST_AUTO_TEST_CASE(rebase_refuses_a_plan_without_a_window) {
+  crdt::Plan plan;
+  Status s = RebasePlan(&plan, 5);
+  BOOST_TEST(!s.ok());
+  BOOST_TEST(s.message().find("window") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace baton::tools

@@ -1096,4 +1096,21 @@ std::string FormatLocalTime(int64_t utc_ms, const std::string& timezone) {
   }
 }
 
+Status RebasePlan(crdt::Plan* plan, int64_t new_window_start_ms) {
+  if (plan->window_start_ms == crdt::kNoTime) {
+    return Status::InvalidArgument("cannot rebase a plan without a window start");
+  }
+  const int64_t delta = new_window_start_ms - plan->window_start_ms;
+  auto shift = [delta](int64_t& t) {
+    if (t != crdt::kNoTime) t += delta;
+  };
+  shift(plan->window_start_ms);
+  shift(plan->window_end_ms);
+  for (auto& t : plan->tasks) {
+    shift(t.planned_start_ms);
+    shift(t.not_before_ms);
+  }
+  return Status::Ok();
+}
+
 }  // namespace baton::tools

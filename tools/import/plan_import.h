@@ -68,6 +68,12 @@ Result<ImportResult> ImportPlanFile(const std::filesystem::path& path, ImportOpt
 // "45", "45m", "2h", "2h 30m", "2h30m", "1:30", "90 min", "1.5h", "0" -> milliseconds.
 Result<int64_t> ParseDurationMs(std::string_view text);
 
+// Moves the whole plan in time so that its window starts at `new_window_start_ms`: the window
+// and every absolute planned start and time lock shift by the same amount (elapsed time, so
+// durations are kept; local clock times differ if the shift crosses a DST change). For
+// rehearsing a run book before its real weekend. kInvalidArgument if the plan has no window.
+Status RebasePlan(crdt::Plan* plan, int64_t new_window_start_ms);
+
 // "Fri 2026-03-27 20:00 CET": a UTC instant shown in `timezone` (IANA); "?" if unknown.
 std::string FormatLocalTime(int64_t utc_ms, const std::string& timezone);
 
