@@ -25,7 +25,15 @@ void InitSodium() {
 
 std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
-std::string Quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
+// Built by appending: g++ 12 -O3 reports a false -Wrestrict on `"\"" + std::string&&`.
+std::string Quoted(const std::filesystem::path& p) {
+  std::string out;
+  out.reserve(p.native().size() + 2);
+  out += '"';
+  out += p.native();
+  out += '"';
+  return out;
+}
 
 // Creates `path` with `contents` and `mode`, atomically and without replacing anything.
 Status WriteNewFile(const std::filesystem::path& path, const std::string& contents, mode_t mode) {

@@ -811,30 +811,34 @@ class Importer {
       }
     }
     if (!current.empty()) tokens.push_back(std::move(current));
-    std::optional<LinkPart> last;  // What the previous id already has; none before the first.
+    // What the previous id already has; none before the first. (A plain struct and flag, not an
+    // optional: g++ 12 -O3 reports a false -Wmaybe-uninitialized on the optional.)
+    bool have_last = false;
+    LinkPart last;
     for (const std::string& token : tokens) {
       crdt::Dependency dep;
-      if (last) {
+      if (have_last) {
         auto part = LinkOnly(token, &dep);
-        if (part && !(part->has_type && (last->has_type || last->has_lag)) &&
-            !(part->has_lag && last->has_lag)) {
+        if (part && !(part->has_type && (last.has_type || last.has_lag)) &&
+            !(part->has_lag && last.has_lag)) {
           auto& prev = task->predecessors.back();
           if (part->has_type) prev.type = dep.type;
           if (part->has_lag) prev.lag_ms = dep.lag_ms;
           origin->predecessor_texts.back() += " " + token;
-          last->has_type |= part->has_type;
-          last->has_lag |= part->has_lag;
+          last.has_type |= part->has_type;
+          last.has_lag |= part->has_lag;
           continue;
         }
       }
       if (!SplitPredecessor(token, &dep)) {
         Error(cell.line, cell.column, "predecessors", token,
               "is not a predecessor (try T-012, T-012 FS+30m, T-012SS, T-012:FF-15)");
-        last.reset();
+        have_last = false;
         continue;
       }
       const bool split = dep.task_id != token;
       last = LinkPart{split, split && dep.lag_ms != 0};
+      have_last = true;
       task->predecessors.push_back(std::move(dep));
       origin->predecessor_texts.push_back(token);
     }
