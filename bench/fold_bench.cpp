@@ -49,6 +49,7 @@ struct Options {
   int tasks = 10'000;
   int64_t events = 1'000'000;  // After the plan.
   std::string only;            // fold, digest, rebuild, memory; empty: all.
+  bool simple = false;         // Reports only, by hq, tasks in turn: the cheapest fold.
   std::filesystem::path dir;   // Parent of the temporary data directory.
 };
 
@@ -72,8 +73,9 @@ long RssKib() {
 class Workload {
  public:
   // `site_keys`: the roster's public keys, one per kSites entry.
-  Workload(int tasks, std::vector<std::string> site_keys)
-      : tasks_(tasks), site_keys_(std::move(site_keys)), rng_(42) {
+  // `simple`: only reports, all by hq, on the tasks in turn, each superseding the previous one.
+  Workload(int tasks, std::vector<std::string> site_keys, bool simple)
+      : tasks_(tasks), simple_(simple), site_keys_(std::move(site_keys)), rng_(42) {
     live_.resize(static_cast<size_t>(tasks));
     before_last_.resize(static_cast<size_t>(tasks));
     phase_.resize(static_cast<size_t>(tasks), 0);
@@ -116,6 +118,7 @@ class Workload {
   // the live reports its author saw. About 1% of reports are concurrent (they miss the latest
   // report, so the task shows a conflict until the next one), 2% of "done" are failures.
   crdt::Event Next() {
+    if (simple_) return NextSimple();
     const auto task = static_cast<size_t>(rng_() % static_cast<uint64_t>(tasks_));
     const size_t site = rng_() % 20 == 0 ? 0 : task % kSiteCount;
     if (rng_() % 10 == 0) {
@@ -148,6 +151,20 @@ class Workload {
  private:
   static constexpr int64_t kStartMs = 1'774'641'600'000;  // 2026-03-27T20:00:00Z
 
+  crdt::Event NextSimple() {
+    const auto task = static_cast<size_t>(next_task_++ % static_cast<uint64_t>(tasks_));
+    crdt::TaskReported r;
+    r.task_id = TaskId(static_cast<int>(task));
+    const uint8_t step = phase_[task];
+    phase_[task] = static_cast<uint8_t>((step + 1) % 3);
+    r.kind = step == 0 ? crdt::ReportKind::kStarted
+                       : step == 2 ? crdt::ReportKind::kReset : crdt::ReportKind::kDone;
+    r.supersedes = live_[task];
+    crdt::Event e = Make(0, std::move(r));
+    live_[task] = {e.id()};
+    return e;
+  }
+
   static std::string TaskId(int i) {
     char buf[16];
     std::snprintf(buf, sizeof(buf), "T-%05d", i);
@@ -173,6 +190,8 @@ class Workload {
   }
 
   int tasks_;
+  bool simple_;
+  uint64_t next_task_ = 0;
   std::vector<std::string> site_keys_;
   std::mt19937_64 rng_;
   uint64_t seq_[kSiteCount] = {};
@@ -201,7 +220,7 @@ struct FoldResult {
 
 FoldResult RunFold(const Options& o, const Reporter& r, bool report) {
   FoldResult out;
-  out.workload = std::make_unique<Workload>(o.tasks, FakeKeys());
+  out.workload = std::make_unique<Workload>(o.tasks, FakeKeys(), o.simple);
   crdt::Event plan = out.workload->Plan();
   auto start = SteadyClock::now();
   Apply(out.projection, plan);
@@ -293,7 +312,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
     so.runbook_id = kRunbook;
     auto store = store::EventStore::Open(so);
     if (!store.ok()) Fail("opening the store", store.status());
-    Workload workload(o.tasks, public_keys);
+    Workload workload(o.tasks, public_keys, o.simple);
     const auto write_start = SteadyClock::now();
     constexpr size_t kBatch = 10'000;
     std::vector<crdt::Event> generated;
@@ -349,6 +368,56 @@ void RunRebuild(const Options& o, const Reporter& r) {
     *digest = (*ledger)->StateDigest();
     return s;
   };
+  // Where a rebuild's time goes: reading the arrivals, then decoding envelope + payload.
+  {
+    store::StoreOptions so;
+    so.path = config.StorePath();
+    so.site = "hq";
+    so.read_only = true;
+    auto store = store::EventStore::Open(so);
+    if (!store.ok()) Fail("opening the store read-only", store.status());
+    double scan_s = 0, decode_s = 0;
+    uint64_t cursor = 0, seen = 0;
+    std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+    while (true) {
+      auto start = SteadyClock::now();
+      if (Status s = (*store)->ScanArrivals(cursor, 4096, &raw); !s.ok()) Fail("scanning", s);
+      scan_s += SecondsSince(start);
+      if (raw.empty()) break;
+      start = SteadyClock::now();
+      for (const auto& [at, stored] : raw) {
+        auto envelope = crdt::DecodeEnvelope(stored.envelope);
+        if (!envelope.ok()) Fail("decoding an envelope", envelope.status());
+        auto event = crdt::DecodeEvent(envelope->payload);
+        if (!event.ok()) Fail("decoding an event", event.status());
+        cursor = at;
+      }
+      decode_s += SecondsSince(start);
+      seen += raw.size();
+    }
+    BATON_CHECK(seen == total);
+    // The alternative a rebuild could use: each origin's events in seq order (any interleaving
+    // of origins folds to the same state), a plain iteration of the events column family.
+    const auto start = SteadyClock::now();
+    std::vector<store::StoredEvent> by_origin;
+    seen = 0;
+    for (const auto& [origin, head] : (*store)->Heads()) {
+      for (uint64_t from = 1; from <= head.seq; from += by_origin.size()) {
+        if (Status s = (*store)->ScanOrigin(origin, from, 4096, &by_origin); !s.ok()) {
+          Fail("scanning " + origin, s);
+        }
+        if (by_origin.empty()) break;
+        seen += by_origin.size();
+      }
+    }
+    const double origin_scan_s = SecondsSince(start);
+    BATON_CHECK(seen == total);
+    r.Report("rebuild_part_scan_s", scan_s, "s", "", "EventStore::ScanArrivals, 4096 a call");
+    r.Report("rebuild_part_scan_by_origin_s", origin_scan_s, "s", "",
+             "EventStore::ScanOrigin per origin, 4096 a call (for comparison)");
+    r.Report("rebuild_part_decode_s", decode_s, "s", "", "DecodeEnvelope + DecodeEvent");
+  }
+
   std::vector<double> full, with_snapshot;
   std::string digest_full, digest_snap;
   for (int i = 0; i < 3; ++i) full.push_back(open("Ledger::Open without a snapshot", &digest_full));
@@ -379,7 +448,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
 
 // Resident memory growth while folding the workload, streaming (the events are not kept).
 void RunMemory(const Options& o, const Reporter& r) {
-  Workload workload(o.tasks, FakeKeys());
+  Workload workload(o.tasks, FakeKeys(), o.simple);
   crdt::Projection projection;
   const long before = RssKib();
   Apply(projection, workload.Plan());
@@ -400,6 +469,7 @@ void SpawnMemory(const Options& o, char* self) {
   std::vector<std::string> args = {self,       "--only", "memory", "--tasks", std::to_string(o.tasks),
                                    "--events", std::to_string(o.events)};
   if (o.json) args.emplace_back("--json");
+  if (o.simple) args.emplace_back("--simple");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -422,7 +492,7 @@ int Main(int argc, char** argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fold_bench [--json] [--quick] [--tasks N] [--events N] "
-                 "[--only fold|digest|rebuild|memory] [--dir DIR]\n");
+                 "[--simple] [--only fold|digest|rebuild|memory] [--dir DIR]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -437,6 +507,8 @@ int Main(int argc, char** argv) {
       o.tasks = std::atoi(argv[++i]);
     } else if (arg == "--events" && has_value) {
       o.events = std::atoll(argv[++i]);
+    } else if (arg == "--simple") {
+      o.simple = true;
     } else if (arg == "--only" && has_value) {
       o.only = argv[++i];
     } else if (arg == "--dir" && has_value) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "client/protocol.h"
+#include "daemon/curve_keys.h"
 
 namespace baton::daemon {
 namespace {
@@ -27,6 +28,17 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
   }
   eo.ipc_path = ep.substr(prefix.size());
   eo.ipc_mode = 0600;
+  if (!config.client_tcp.empty()) {
+    // Remote clients: tcp, always with CURVE; only keys listed as client_key are admitted.
+    BATON_ASSIGN_OR_RETURN(CurveKeyPair curve, ReadCurveKeys(config.KeyDir()));
+    if (config.client_keys.empty()) {
+      return Status::InvalidArgument(
+          "client_tcp is set but no client_key is listed; add one with `batond allow-client`");
+    }
+    eo.tcp_bind = config.client_tcp;
+    eo.curve_secret_z85 = curve.secret_z85;
+    eo.allowed_client_keys_z85 = config.client_keys;
+  }
   BATON_ASSIGN_OR_RETURN(d->endpoint_, ClientEndpoint::Open(d->context_, eo));
   d->service_ = std::make_unique<ClientService>(d->ledger_.get());
   return d;

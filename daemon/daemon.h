@@ -29,6 +29,7 @@ class Daemon {
   Status Run(const std::atomic<bool>& stop);
 
   const Ledger& ledger() const { return *ledger_; }
+  const ClientEndpoint& endpoint() const { return *endpoint_; }
 
  private:
   struct Watcher {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "crdt/event_codec.h"
+#include "daemon/curve_keys.h"
 
 namespace baton::daemon {
 
@@ -33,6 +34,7 @@ Status Ledger::Create(const Config& config) {
                                    ": an event log already exists here; refusing to replace it");
   }
   BATON_TRY(identity::WriteKeyFiles(config.KeyDir(), identity::GenerateKeyPair()));
+  BATON_TRY(WriteCurveKeys(config.KeyDir(), GenerateCurveKeyPair()));
   store::StoreOptions so;
   so.path = config.StorePath();
   so.site = config.site;

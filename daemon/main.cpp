@@ -9,7 +9,12 @@
 #include <iostream>
 #include <string>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "client/curve_file.h"
 #include "daemon/config.h"
+#include "daemon/curve_keys.h"
 #include "daemon/daemon.h"
 #include "daemon/ledger.h"
 
@@ -59,6 +64,48 @@ int Init(const std::string& data, const std::string& site, const std::string& na
   return kExitOk;
 }
 
+// Creates a remote client's credentials file and admits its key (docs/operations.md).
+int AllowClient(const std::string& data, const std::string& out, const std::string& listen) {
+  auto config = baton::daemon::LoadConfig(data);
+  if (!config.ok()) {
+    std::cerr << "batond allow-client: " << config.status().message() << "\n";
+    return ExitFor(config.status());
+  }
+  auto server = baton::daemon::ReadCurveKeys(config->KeyDir());
+  if (!server.ok()) {
+    std::cerr << "batond allow-client: " << server.status().message() << "\n";
+    return kExitDataDir;
+  }
+  if (!listen.empty()) config->client_tcp = listen;
+  if (config->client_tcp.empty()) {
+    std::cerr << "batond allow-client: no tcp endpoint yet; pass --listen tcp://ADDRESS:PORT\n";
+    return kExitUsage;
+  }
+  const baton::daemon::CurveKeyPair client_keys = baton::daemon::GenerateCurveKeyPair();
+  baton::client::CurveCredentials file{server->public_z85, client_keys.public_z85,
+                                       client_keys.secret_z85};
+  const std::string text = baton::client::FormatCurveCredentials(file);
+  int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    std::cerr << "batond allow-client: " << out << ": cannot create (does it exist already?)\n";
+    if (fd >= 0) close(fd);
+    return kExitUsage;
+  }
+  close(fd);
+  config->client_keys.push_back(file.public_z85);
+  baton::Status saved = baton::daemon::SaveConfig(*config);
+  if (!saved.ok()) {
+    std::cerr << "batond allow-client: " << saved.message() << "\n";
+    return kExitDataDir;
+  }
+  std::cout << "wrote " << out << " (give it to the remote user; mode 0600)\n"
+            << "admitted client key " << file.public_z85 << " on " << config->client_tcp
+            << "\nrestart batond to apply; the client connects with:\n"
+            << "  baton --endpoint " << config->client_tcp << " --curve-file " << out
+            << " status\n";
+  return kExitOk;
+}
+
 int Run(const std::string& data) {
   auto config = baton::daemon::LoadConfig(data);
   if (!config.ok()) {
@@ -81,6 +128,10 @@ int Run(const std::string& data) {
   std::cerr << "batond: site \"" << config->site << "\" serving " << config->ClientEndpoint()
             << " (runbook \"" << ledger.runbook_id() << "\", " << ledger.last_arrival()
             << " events)" << std::endl;
+  if (!(*daemon)->endpoint().tcp_endpoint().empty()) {
+    std::cerr << "batond: remote clients (CURVE) on " << (*daemon)->endpoint().tcp_endpoint()
+              << std::endl;
+  }
   baton::Status s = (*daemon)->Run(g_stop);
   if (!s.ok()) {
     std::cerr << "batond: " << s.ToString() << "\n";
@@ -112,8 +163,19 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Serve a data directory in the foreground");
     run->add_option("--data", data, "Data directory made by `batond init`")->required();
     run->footer("Example: batond run --data ./data/hq   (stop with Ctrl-C or SIGTERM)");
+    std::string out, listen;
+    auto* allow = app.add_subcommand(
+        "allow-client", "Create credentials for a remote client (tcp + CURVE) and admit its key");
+    allow->add_option("--data", data, "Data directory")->required();
+    allow->add_option("--out", out, "Credentials file to create (mode 0600)")->required();
+    allow->add_option("--listen", listen,
+                      "tcp endpoint for remote clients, e.g. tcp://0.0.0.0:7300 (sets client_tcp)");
+    allow->footer(
+        "Example: batond allow-client --data ./data/hq --out alice.curve "
+        "--listen tcp://0.0.0.0:7300");
     CLI11_PARSE(app, argc, argv);
     if (init->parsed()) return Init(data, site, name, role);
+    if (allow->parsed()) return AllowClient(data, out, listen);
     return Run(data);
   } catch (const std::exception& e) {
     std::cerr << "batond: internal error: " << e.what() << "\n";

@@ -19,6 +19,7 @@
 #include "client/cli/render.h"
 #include "client/cli/views.h"
 #include "client/client.h"
+#include "client/curve_file.h"
 #include "client/protocol.h"
 #include "tools/import/plan_import.h"
 
@@ -67,6 +68,18 @@ Result<Client> ConnectTo(const GlobalOptions& g) {
       ResolveEndpoint(g.endpoint, g.data, Env("BATON_ENDPOINT"), Env("BATON_DATA")));
   ClientOptions options;
   options.timeout_ms = g.timeout_ms;
+  const std::string curve_file = g.curve_file.empty() ? Env("BATON_CURVE_FILE") : g.curve_file;
+  if (!curve_file.empty()) {
+    std::ifstream in(curve_file);
+    if (!in) return Status::InvalidArgument("--curve-file " + curve_file + ": cannot read");
+    std::stringstream text;
+    text << in.rdbuf();
+    BATON_ASSIGN_OR_RETURN(CurveCredentials f, ParseCurveCredentials(text.str(), curve_file));
+    options.curve = CurveClientKeys{f.server_public_z85, f.public_z85, f.secret_z85};
+  } else if (endpoint.rfind("tcp://", 0) == 0) {
+    return Status::InvalidArgument("a tcp endpoint needs --curve-file (made by `batond "
+                                   "allow-client`)");
+  }
   auto client = Client::Connect(endpoint, options);
   // A bad endpoint is the user's input, but a daemon we cannot reach is "unreachable".
   if (!client.ok() && client.status().code() == StatusCode::kIOError) {

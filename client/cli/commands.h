@@ -34,6 +34,7 @@ struct GlobalOptions {
   bool no_color = false;
   int timeout_ms = 5000;
   std::string actor;  // --as NAME: the person behind a report.
+  std::string curve_file;  // --curve-file FILE (or $BATON_CURVE_FILE): tcp + CURVE credentials.
 };
 
 // The daemon's client endpoint: --endpoint, else --data, else $BATON_ENDPOINT, else $BATON_DATA
