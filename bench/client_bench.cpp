@@ -37,9 +37,10 @@ using nlohmann::json;
 
 struct Options {
   bool json = false;
-  int reports = 2000;    // Sequential report calls.
-  int clients = 4;       // Concurrent clients; `reports` calls between them.
-  int cli_runs = 50;     // `baton done` commands.
+  int reports = 2000;   // Sequential report calls.
+  int clients = 4;      // Concurrent clients; `reports` calls between them.
+  int cli_runs = 50;    // `baton done` commands.
+  int extra_tasks = 0;  // More tasks in the plan (nobody reports on them): a bigger projection.
   std::filesystem::path dir;
 };
 
@@ -174,10 +175,10 @@ json Plan(int tasks) {
                     {"backout_task", ""},
                     {"is_backout", false}});
   }
-  return json{{"runbook_id", "rb-bench"},          {"name", "Bench weekend"},
-              {"timezone", "Europe/Berlin"},       {"window_start_ms", start},
+  return json{{"runbook_id", "rb-bench"},           {"name", "Bench weekend"},
+              {"timezone", "Europe/Berlin"},        {"window_start_ms", start},
               {"window_end_ms", start + 48 * hour}, {"sites", json::array()},
-              {"teams", json::array({"ops"})},     {"tasks", list}};
+              {"teams", json::array({"ops"})},      {"tasks", list}};
 }
 
 // `count` reports on tasks first_task .. first_task + 3, cycling start/done/reset on each;
@@ -219,26 +220,32 @@ int Main(int argc, char** argv) {
       o.clients = std::atoi(argv[++i]);
     } else if (arg == "--cli-runs" && has_value) {
       o.cli_runs = std::atoi(argv[++i]);
+    } else if (arg == "--tasks" && has_value) {
+      o.extra_tasks = std::atoi(argv[++i]);
     } else if (arg == "--dir" && has_value) {
       o.dir = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: client_bench [--json] [--quick] [--reports N] [--clients N] "
-                   "[--cli-runs N] [--dir DIR]\n");
+                   "[--cli-runs N] [--tasks EXTRA] [--dir DIR]\n");
       return 2;
     }
   }
-  if (o.reports < 1 || o.clients < 1 || o.clients > 64 || o.cli_runs < 1 || o.cli_runs > 1000) {
-    Fail("--reports, --clients (1..64) and --cli-runs (1..1000) must be positive");
+  if (o.reports < 1 || o.clients < 1 || o.clients > 64 || o.cli_runs < 1 || o.cli_runs > 1000 ||
+      o.extra_tasks < 0 || o.extra_tasks > 100'000) {
+    Fail("--reports, --clients (1..64), --cli-runs (1..1000) or --tasks (0..100000) out of range");
   }
   Reporter r(o.json);
   Daemon d(o.dir);
   d.Start();
-  // Tasks: 1..4 sequential, 101.. one block of 4 per concurrent client, 1001.. the CLI runs.
-  const int cli_first = 1001;
+  // Tasks: 1..4 sequential, then a block of 4 per concurrent client, then one per CLI run.
+  const int concurrent_first = 5;
+  const int cli_first = concurrent_first + 4 * o.clients;
+  const int plan_tasks = cli_first + o.cli_runs - 1 + o.extra_tasks;
+  r.Note("plan of " + std::to_string(plan_tasks) + " tasks");
   {
     client::Client c = d.Connect();
-    auto imported = c.Call("plan.import", json{{"plan", Plan(cli_first + o.cli_runs)}});
+    auto imported = c.Call("plan.import", json{{"plan", Plan(plan_tasks)}});
     if (!imported.ok()) Fail("plan.import: " + imported.status().ToString());
 
     std::vector<double> ping;
@@ -268,9 +275,9 @@ int Main(int argc, char** argv) {
     std::vector<std::thread> threads;
     const auto start = SteadyClock::now();
     for (int t = 0; t < o.clients; ++t) {
-        threads.emplace_back([&, t] {
+      threads.emplace_back([&, t] {
         try {
-          Reports(clients[static_cast<size_t>(t)], 101 + 4 * t, each,
+          Reports(clients[static_cast<size_t>(t)], concurrent_first + 4 * t, each,
                   &per_client[static_cast<size_t>(t)]);
         } catch (const std::exception& e) {
           errors[static_cast<size_t>(t)] = e.what();
@@ -295,14 +302,13 @@ int Main(int argc, char** argv) {
     const std::string cli_log = d.log() + ".cli";
     for (int i = 0; i < o.cli_runs; ++i) {
       const auto start = SteadyClock::now();
-      pid_t pid = Spawn({BATON_PATH, "--data", d.data(), "--no-color", "done",
-                         TaskId(cli_first + i)},
-                        cli_log);
+      pid_t pid = Spawn(
+          {BATON_PATH, "--data", d.data(), "--no-color", "done", TaskId(cli_first + i)}, cli_log);
       if (pid < 0) Fail("cannot start " BATON_PATH);
       const int code = WaitExit(pid, 10'000);
       cli.push_back(SecondsSince(start) * 1e3);
-      if (code != 0) Fail("baton done exited with " + std::to_string(code) + ":\n" +
-                          ReadFile(cli_log));
+      if (code != 0)
+        Fail("baton done exited with " + std::to_string(code) + ":\n" + ReadFile(cli_log));
     }
     r.Report("cli_done_median_ms", Median(cli), "ms", "<= 30",
              "`baton done T-x`, spawn to exit; " + std::to_string(o.cli_runs) + " runs");

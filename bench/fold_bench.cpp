@@ -91,10 +91,9 @@ class Workload {
     plan.window_start_ms = kStartMs;
     plan.window_end_ms = kStartMs + 58LL * 3600 * 1000;
     for (size_t s = 0; s < kSiteCount; ++s) {
-      plan.sites.push_back(crdt::SiteInfo{kSites[s], std::string("Site ") + kSites[s],
-                                          site_keys_[s],
-                                          s == 0 ? crdt::SiteRole::kManager : crdt::SiteRole::kSite,
-                                          ""});
+      plan.sites.push_back(
+          crdt::SiteInfo{kSites[s], std::string("Site ") + kSites[s], site_keys_[s],
+                         s == 0 ? crdt::SiteRole::kManager : crdt::SiteRole::kSite, ""});
     }
     for (const char* team : kTeams) plan.teams.emplace_back(team);
     for (int i = 0; i < tasks_; ++i) {
@@ -129,8 +128,9 @@ class Workload {
     r.task_id = TaskId(static_cast<int>(task));
     const uint8_t step = phase_[task];
     phase_[task] = static_cast<uint8_t>((step + 1) % 3);
-    r.kind = step == 0 ? crdt::ReportKind::kStarted
-                       : step == 2 ? crdt::ReportKind::kReset : crdt::ReportKind::kDone;
+    r.kind = step == 0   ? crdt::ReportKind::kStarted
+             : step == 2 ? crdt::ReportKind::kReset
+                         : crdt::ReportKind::kDone;
     if (r.kind == crdt::ReportKind::kDone && rng_() % 50 == 0) {
       r.kind = crdt::ReportKind::kFailed;
       r.note = "timed out waiting for the replica";
@@ -157,8 +157,9 @@ class Workload {
     r.task_id = TaskId(static_cast<int>(task));
     const uint8_t step = phase_[task];
     phase_[task] = static_cast<uint8_t>((step + 1) % 3);
-    r.kind = step == 0 ? crdt::ReportKind::kStarted
-                       : step == 2 ? crdt::ReportKind::kReset : crdt::ReportKind::kDone;
+    r.kind = step == 0   ? crdt::ReportKind::kStarted
+             : step == 2 ? crdt::ReportKind::kReset
+                         : crdt::ReportKind::kDone;
     r.supersedes = live_[task];
     crdt::Event e = Make(0, std::move(r));
     live_[task] = {e.id()};
@@ -241,8 +242,8 @@ FoldResult RunFold(const Options& o, const Reporter& r, bool report) {
   if (report) {
     r.Report("fold_plan_ms", plan_s * 1e3, "ms", "",
              "apply the PlanDefined of " + std::to_string(o.tasks) + " tasks");
-    r.Report("fold_events_per_s", static_cast<double>(o.events) / apply_s, "events/s",
-             ">= 2000000", std::to_string(o.events) + " decoded events, Apply only");
+    r.Report("fold_events_per_s", static_cast<double>(o.events) / apply_s, "events/s", ">= 2000000",
+             std::to_string(o.events) + " decoded events, Apply only");
   }
   return out;
 }
@@ -345,8 +346,8 @@ void RunRebuild(const Options& o, const Reporter& r) {
         identity::VerifiedEvent& v = built[origin_of[i]][next[origin_of[i]]++];
         BATON_CHECK(v.event.id() == generated[i].id());
         if (arrival + i + 1 <= snapshot_at) Apply(snap_projection, v.event);
-        batch.push_back(store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash,
-                                           std::move(v.envelope)});
+        batch.push_back(
+            store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
       }
       if (Status s = (*store)->Append(std::move(batch)); !s.ok()) Fail("appending", s);
       arrival += generated.size();
@@ -460,14 +461,19 @@ void RunMemory(const Options& o, const Reporter& r) {
   r.Report("memory_fold_rss_mib", static_cast<double>(after_fold - before) / 1024, "MiB", "<= 64",
            std::to_string(o.tasks) + " tasks, " + std::to_string(o.events) +
                " events, VmRSS growth after Apply");
-  r.Report("memory_with_views_rss_mib", static_cast<double>(after_views - before) / 1024, "MiB",
-           "", "after deriving views and canonical bytes (" + digest.substr(0, 8) + ")");
+  r.Report("memory_with_views_rss_mib", static_cast<double>(after_views - before) / 1024, "MiB", "",
+           "after deriving views and canonical bytes (" + digest.substr(0, 8) + ")");
 }
 
 // Runs `--only memory` in a fresh process so that nothing else this run allocated counts.
 void SpawnMemory(const Options& o, char* self) {
-  std::vector<std::string> args = {self,       "--only", "memory", "--tasks", std::to_string(o.tasks),
-                                   "--events", std::to_string(o.events)};
+  std::vector<std::string> args = {self,
+                                   "--only",
+                                   "memory",
+                                   "--tasks",
+                                   std::to_string(o.tasks),
+                                   "--events",
+                                   std::to_string(o.events)};
   if (o.json) args.emplace_back("--json");
   if (o.simple) args.emplace_back("--simple");
   std::vector<char*> argv;

@@ -7,8 +7,8 @@ namespace baton::client {
 
 std::string FormatCurveCredentials(const CurveCredentials& f) {
   return "# baton remote client credentials: keep private (mode 0600)\n"
-         "server_key = " + f.server_public_z85 + "\n" +
-         "public_key = " + f.public_z85 + "\n" +
+         "server_key = " +
+         f.server_public_z85 + "\n" + "public_key = " + f.public_z85 + "\n" +
          "secret_key = " + f.secret_z85 + "\n";
 }
 

@@ -3,10 +3,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include <fstream>
-
-#include <zmq.h>
 
 namespace baton::daemon {
 namespace {

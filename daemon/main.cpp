@@ -1,6 +1,9 @@
 // batond: the per-site daemon. `batond init` creates a data directory (identity, config, event
 // log); `batond run` serves it in the foreground until SIGTERM/SIGINT. Exit codes are listed in
 // docs/operations.md#exit-codes and in `batond --help`.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -8,9 +11,6 @@
 #include <exception>
 #include <iostream>
 #include <string>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "client/curve_file.h"
 #include "daemon/config.h"

@@ -77,8 +77,9 @@ Result<Client> ConnectTo(const GlobalOptions& g) {
     BATON_ASSIGN_OR_RETURN(CurveCredentials f, ParseCurveCredentials(text.str(), curve_file));
     options.curve = CurveClientKeys{f.server_public_z85, f.public_z85, f.secret_z85};
   } else if (endpoint.rfind("tcp://", 0) == 0) {
-    return Status::InvalidArgument("a tcp endpoint needs --curve-file (made by `batond "
-                                   "allow-client`)");
+    return Status::InvalidArgument(
+        "a tcp endpoint needs --curve-file (made by `batond "
+        "allow-client`)");
   }
   auto client = Client::Connect(endpoint, options);
   // A bad endpoint is the user's input, but a daemon we cannot reach is "unreachable".

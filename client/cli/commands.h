@@ -33,7 +33,7 @@ struct GlobalOptions {
   bool json = false;     // Print the raw result JSON (pretty) instead of text.
   bool no_color = false;
   int timeout_ms = 5000;
-  std::string actor;  // --as NAME: the person behind a report.
+  std::string actor;       // --as NAME: the person behind a report.
   std::string curve_file;  // --curve-file FILE (or $BATON_CURVE_FILE): tcp + CURVE credentials.
 };
 
@@ -50,7 +50,7 @@ struct PlanImportOptions {
   std::string window_start, window_end;
   bool month_first = false;
   std::vector<std::string> columns;  // "field=Header".
-  std::string rebase;  // "now" or a time: move the plan so its window starts then.
+  std::string rebase;                // "now" or a time: move the plan so its window starts then.
 };
 int PlanImport(const GlobalOptions& g, const PlanImportOptions& o);
 int PlanShow(const GlobalOptions& g);

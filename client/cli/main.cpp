@@ -41,8 +41,9 @@ int Run(int argc, char** argv) {
   GlobalOptions g;
   app.add_option("--data", g.data, "batond's data directory (or $BATON_DATA)");
   app.add_option("--endpoint", g.endpoint, "batond's client endpoint (or $BATON_ENDPOINT)");
-  app.add_option("--curve-file", g.curve_file,
-                 "Credentials for a tcp endpoint, from `batond allow-client` (or $BATON_CURVE_FILE)");
+  app.add_option(
+      "--curve-file", g.curve_file,
+      "Credentials for a tcp endpoint, from `batond allow-client` (or $BATON_CURVE_FILE)");
   app.add_flag("--json", g.json, "Print the daemon's result as JSON");
   app.add_flag("--no-color", g.no_color, "No colour (also when NO_COLOR is set or not a terminal)");
   app.add_option("--timeout", g.timeout_ms, "Milliseconds to wait for batond per call")

@@ -7,11 +7,10 @@
 
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/support/process.h"
 #include "tests/support/site.h"
@@ -32,9 +31,15 @@ CommandResult Baton(const Site& site, std::vector<std::string> args) {
 }
 
 std::vector<std::string> ImportExample() {
-  return {"plan",           "import",          BATON_SOURCE_DIR "/examples/cutover-plan.csv",
-          "--tz",           "Europe/Berlin",   "--window-start",
-          "2026-03-27 20:00", "--window-end", "2026-03-30 06:00"};
+  return {"plan",
+          "import",
+          BATON_SOURCE_DIR "/examples/cutover-plan.csv",
+          "--tz",
+          "Europe/Berlin",
+          "--window-start",
+          "2026-03-27 20:00",
+          "--window-end",
+          "2026-03-30 06:00"};
 }
 
 // A loopback port that was free a moment ago.
@@ -72,8 +77,8 @@ BOOST_AUTO_TEST_CASE(remote_clients_use_tcp_with_curve_and_unknown_keys_are_refu
                              alice, "--listen", endpoint});
   BOOST_REQUIRE_MESSAGE(allowed.exit_code == 0, allowed.err);
   hq.Start();
-  auto remote = RunCommand({testing::BatonPath(), "--endpoint", endpoint, "--curve-file", alice,
-                            "status", "--json"});
+  auto remote = RunCommand(
+      {testing::BatonPath(), "--endpoint", endpoint, "--curve-file", alice, "status", "--json"});
   BOOST_REQUIRE_MESSAGE(remote.exit_code == 0, remote.err + "\n" + hq.Log());
   BOOST_TEST(json::parse(remote.out)["runbook"]["site"].get<std::string>() == "hq");
 
@@ -174,6 +179,33 @@ BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   auto absent = Baton(site, {"status"});
   BOOST_TEST(absent.exit_code == 2);
   BOOST_TEST(absent.err.find("batond") != std::string::npos, absent.err);
+}
+
+BOOST_AUTO_TEST_CASE(watch_board_follows_the_daemon_across_a_restart) {
+  Site site("hq");
+  site.Start();
+  BOOST_REQUIRE(Baton(site, ImportExample()).exit_code == 0);
+  testing::TempDir dir("baton-watch");
+  const std::string log = (dir / "watch.log").string();
+  testing::ChildProcess watch;
+  BOOST_REQUIRE(watch.Start({"/usr/bin/env", "NO_COLOR=1", testing::BatonPath(), "--data",
+                             site.data(), "watch", "--no-clear", "--no-color"},
+                            log));
+  auto wait_for = [&](const std::string& needle) {
+    for (int i = 0; i < 300; ++i) {  // At most 30 s.
+      if (ReadFile(log).find(needle) != std::string::npos) return true;
+      usleep(100 * 1000);
+    }
+    return false;
+  };
+  BOOST_REQUIRE(Baton(site, {"start", "T-001"}).exit_code == 0);
+  BOOST_REQUIRE_MESSAGE(wait_for("hq/2"), ReadFile(log));
+  BOOST_REQUIRE(site.Stop() == 0);
+  site.Start();
+  BOOST_REQUIRE(Baton(site, {"done", "T-001"}).exit_code == 0);
+  // The board reconnects and shows the event recorded after the restart.
+  BOOST_TEST(wait_for("hq/3"), ReadFile(log));
+  watch.Stop();
 }
 
 BOOST_AUTO_TEST_CASE(every_command_has_help_with_an_example) {
