@@ -254,13 +254,42 @@ int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
   if (!changes.empty()) args["task_change"] = changes;
   if (!o.removes.empty()) args["task_remove"] = o.removes;
   if (!o.name.empty()) args["name"] = o.name;
-  if (args.empty() && o.window_end.empty()) {
+  if (args.empty() && o.window_end.empty() && o.add_csv.empty()) {
     return Usage(
-        "plan amend: nothing to change (give --duration, --remove, --window-end or "
+        "plan amend: nothing to change (give --add-csv, --duration, --remove, --window-end or "
         "--name)");
   }
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
+  if (!o.add_csv.empty()) {
+    // New tasks are read like an import, in the runbook's zone and window, and may depend on
+    // tasks already in the plan. Every error is listed and nothing is sent.
+    auto status = client->Call("status");
+    if (!status.ok()) return Fail(status.status());
+    auto listed = client->Call("list", json::object());
+    if (!listed.ok()) return Fail(listed.status());
+    tools::ImportOptions options;
+    const json& rb = (*status)["runbook"];
+    options.runbook_id = rb.value("id", "");
+    options.timezone = ZoneOf(*status);
+    if (rb.contains("window_start") && rb["window_start"].is_number()) {
+      options.window_start = FormatIsoTime(rb["window_start"].get<int64_t>());
+    }
+    options.source_name = o.add_csv;
+    for (const auto& row : (*listed)["tasks"]) options.existing_ids.insert(row["id"]);
+    std::vector<tools::ImportError> errors;
+    auto added = tools::ImportPlanFile(o.add_csv, options, &errors);
+    if (!added.ok()) {
+      if (errors.empty()) std::cerr << "baton: " << added.status().message() << "\n";
+      for (const auto& e : errors) std::cerr << e.ToString() << "\n";
+      std::cerr << "baton: nothing was amended\n";
+      return kExitUsage;
+    }
+    for (const auto& w : added->warnings) std::cerr << "warning: " << w << "\n";
+    json tasks = json::array();
+    for (const auto& t : added->plan.tasks) tasks.push_back(ToJson(t));
+    args["task_add"] = tasks;
+  }
   if (!o.window_end.empty()) {
     auto tz = FetchZone(*client);
     if (!tz.ok()) return Fail(tz.status());

@@ -60,6 +60,7 @@ struct PlanAmendOptions {
   std::vector<std::string> removes;    // Task ids.
   std::string window_end;              // --at formats, in the runbook's zone.
   std::string name;
+  std::string add_csv;  // New tasks, in the import's CSV format; may name existing tasks.
 };
 int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o);
 

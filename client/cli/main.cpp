@@ -84,8 +84,10 @@ int Run(int argc, char** argv) {
   plan_show->footer(Footer("baton plan show --data ./data/hq"));
   PlanAmendOptions amend;
   CLI::App* plan_amend = plan->add_subcommand("amend",
-                                              "Change durations, remove tasks, move "
-                                              "the window end");
+                                              "Add tasks, change durations, remove tasks, "
+                                              "move the window end");
+  plan_amend->add_option("--add-csv", amend.add_csv,
+                         "CSV of new tasks (import format; may depend on existing tasks)");
   plan_amend->add_option("--duration", amend.durations, "TASK=DURATION, e.g. T-042=45m")
       ->type_name("TASK=DUR");
   plan_amend->add_option("--remove", amend.removes, "Remove a task from the plan")
@@ -95,7 +97,7 @@ int Run(int argc, char** argv) {
   plan_amend->add_option("--name", amend.name, "New runbook name");
   plan_amend->footer(
       Footer("baton plan amend --duration T-042=45m --remove T-050 "
-             "--window-end \"2026-03-30 08:00\""));
+             "--window-end \"2026-03-30 08:00\"\n  baton plan amend --add-csv extra-tasks.csv"));
 
   // ---- reports ----
   struct ReportCommand {

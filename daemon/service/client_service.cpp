@@ -81,6 +81,24 @@ const crdt::TaskSchedule* Lookup(const ScheduleIndex& index, std::string_view id
 
 }  // namespace
 
+namespace {
+
+// kInvalidArgument naming the problem (a dependency cycle, a repeated id) if `plan` cannot be
+// scheduled; every query would fail on such a plan, so it is refused before it is written.
+Status CheckSchedulable(const crdt::Plan& plan, int64_t now_ms) {
+  crdt::ScheduleInput in;
+  in.tasks = plan.tasks;
+  in.window_start_ms = plan.window_start_ms;
+  in.window_end_ms = plan.window_end_ms;
+  in.now_ms = now_ms;
+  auto s = crdt::ComputeSchedule(in);
+  if (!s.ok())
+    return Status::InvalidArgument("the plan cannot be scheduled: " + s.status().message());
+  return Status::Ok();
+}
+
+}  // namespace
+
 ClientService::Outcome ClientService::Handle(std::string_view text, const std::string& os_user) {
   Outcome out;
   auto req = client::ParseRequest(text);
@@ -213,6 +231,16 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
       }
     }
   }
+  {
+    // Tasks already here and not listed stay in the plan: check the union is schedulable.
+    crdt::Plan after = plan;
+    std::set<std::string> listed;
+    for (const auto& t : plan.tasks) listed.insert(t.id);
+    for (const auto& t : ledger_->projection().CurrentPlan().tasks) {
+      if (!listed.count(t.id)) after.tasks.push_back(t);
+    }
+    BATON_TRY(CheckSchedulable(after, ledger_->Now()));
+  }
   std::sort(plan.sites.begin(), plan.sites.end(),
             [](const crdt::SiteInfo& a, const crdt::SiteInfo& b) { return a.id < b.id; });
   crdt::PlanDefined def;
@@ -244,6 +272,24 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
   for (const auto& r : args.task_remove) {
     if (!known.count(r))
       return Status::NotFound("task_remove: task \"" + r + "\" is not in the plan");
+  }
+  {
+    // The amended plan must still be schedulable (no dependency cycle through old and new
+    // tasks): check it whole before anything is written.
+    crdt::Plan after = proj.CurrentPlan();
+    for (const auto& t : args.task_add) after.tasks.push_back(t);
+    for (auto& t : after.tasks) {
+      for (const auto& c : args.task_change) {
+        if (c.task_id != t.id) continue;
+        if (c.patch.duration_ms) t.duration_ms = *c.patch.duration_ms;
+        if (c.patch.predecessors) t.predecessors = *c.patch.predecessors;
+      }
+    }
+    std::erase_if(after.tasks, [&](const crdt::TaskSpec& t) {
+      return std::find(args.task_remove.begin(), args.task_remove.end(), t.id) !=
+             args.task_remove.end();
+    });
+    BATON_TRY(CheckSchedulable(after, ledger_->Now()));
   }
   json events = json::array();
   if (args.name || args.window_start_ms || args.window_end_ms) {

@@ -162,6 +162,32 @@ BOOST_AUTO_TEST_CASE(a_bad_plan_is_refused_whole_with_every_error_located) {
   BOOST_TEST(json::parse(status.out)["events"].get<int>() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(plan_amend_adds_tasks_that_depend_on_existing_ones) {
+  Site site("hq");
+  site.Start();
+  BOOST_REQUIRE(Baton(site, ImportExample()).exit_code == 0);
+  testing::TempDir dir("baton-amend");
+  const std::string extra = (dir / "extra.csv").string();
+  std::ofstream(extra) << "ID,Title,Team,Site,Duration,Predecessors\n"
+                       << "T-900,Extra smoke test of the teller UI,qa,hq,25m,T-024\n";
+  auto added = Baton(site, {"plan", "amend", "--add-csv", extra});
+  BOOST_REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+  auto show = Baton(site, {"show", "T-900", "--json"});
+  BOOST_REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+  BOOST_TEST(json::parse(show.out)["duration_ms"].get<int64_t>() == 25 * 60000);
+
+  const std::string dup = (dir / "dup.csv").string();
+  std::ofstream(dup) << "ID,Title,Duration,Predecessors\n"
+                     << "T-001,Clashes with an existing id,10m,\n"
+                     << "T-901,Depends on nothing known,10m,T-999\n";
+  auto refused = Baton(site, {"plan", "amend", "--add-csv", dup});
+  BOOST_TEST(refused.exit_code == 1);
+  BOOST_TEST(refused.err.find("dup.csv:2:") != std::string::npos, refused.err);
+  BOOST_TEST(refused.err.find("T-999") != std::string::npos, refused.err);
+  auto missing = Baton(site, {"show", "T-901"});
+  BOOST_TEST(missing.exit_code == 3);
+}
+
 BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   Site site("hq");
   site.Start();

@@ -167,6 +167,43 @@ BOOST_AUTO_TEST_CASE(bad_requests_are_named_and_change_nothing) {
   BOOST_TEST((*after)["digest"] == (*before)["digest"]);
 }
 
+BOOST_AUTO_TEST_CASE(plans_with_dependency_cycles_are_refused_on_import_and_amend) {
+  Site site("hq");
+  site.Start();
+  auto c = site.Connect();
+  json cyclic = SmallPlan();
+  cyclic["tasks"][0]["predecessors"] = json::array({{{"task", "T-3"}, {"type", "fs"}}});
+  auto refused = c.Call("plan.import", json{{"plan", cyclic}});
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.status().message().find("cycle") != std::string::npos,
+             refused.status().message());
+
+  BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+  const json before = *c.Call("status");
+  // T-1 after T-3 closes a loop T-1 -> T-2 -> G-1 -> T-3 -> T-1 through existing tasks.
+  json change = {{"task", "T-1"},
+                 {"predecessors", json::array({{{"task", "T-3"}, {"type", "fs"}}})}};
+  auto amended = c.Call("plan.amend", json{{"task_change", json::array({change})}});
+  BOOST_REQUIRE(!amended.ok());
+  BOOST_TEST(amended.status().message().find("cycle") != std::string::npos,
+             amended.status().message());
+  BOOST_TEST((*c.Call("status"))["events"] == before["events"]);
+
+  // A valid amendment: a new task after T-3, and a longer T-2.
+  json add = SmallPlan()["tasks"][3];
+  add["id"] = "T-4";
+  add["predecessors"] = json::array({{{"task", "T-3"}, {"type", "fs"}}});
+  auto ok =
+      c.Call("plan.amend",
+             json{{"task_add", json::array({add})},
+                  {"task_change", json::array({{{"task", "T-2"}, {"duration_ms", 10800000}}})}});
+  BOOST_REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  auto t4 = c.Call("task", json{{"task", "T-4"}});
+  BOOST_REQUIRE(t4.ok());
+  auto t2 = c.Call("task", json{{"task", "T-2"}});
+  BOOST_TEST((*t2)["duration_ms"].get<int64_t>() == 10800000);
+}
+
 BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
   Site site("hq");
   site.Start();

@@ -465,6 +465,7 @@ class Importer {
     }
     if (!MapHeader(table.rows[header_index])) return;
     header_width_ = table.rows[header_index].cells.size();
+    all_ids_ = options_.existing_ids;
     for (size_t r = header_index + 1; r < table.rows.size(); ++r) {
       all_ids_.insert(std::string(Cell(table.rows[r], Field::kId).text));
     }
@@ -878,6 +879,10 @@ class Importer {
     for (size_t i = 0; i < tasks_.size(); ++i) {
       const auto& id = tasks_[i].id;
       if (id.empty()) continue;
+      if (options_.existing_ids.count(id) > 0) {
+        Error(origins_[i].id, "id", "is already a task in the plan");
+        continue;
+      }
       auto [it, inserted] = index.emplace(id, i);
       if (!inserted) {
         Error(origins_[i].id, "id",
@@ -890,6 +895,9 @@ class Importer {
       const auto& origin = origins_[i];
       for (size_t k = 0; k < task.predecessors.size(); ++k) {
         auto it = index.find(task.predecessors[k].task_id);
+        if (it == index.end() && options_.existing_ids.count(task.predecessors[k].task_id) > 0) {
+          continue;  // A task already in the plan.
+        }
         if (it == index.end()) {
           Error(origin.predecessors.line, origin.predecessors.column, "predecessors",
                 origin.predecessor_texts[k],
@@ -903,7 +911,9 @@ class Importer {
       }
       if (!task.backout_task.empty()) {
         auto it = index.find(task.backout_task);
-        if (it == index.end()) {
+        if (it == index.end() && options_.existing_ids.count(task.backout_task) > 0) {
+          // A back-out task already in the plan.
+        } else if (it == index.end()) {
           Error(origin.backout, "backout", "is not a task in this plan");
         } else if (it->second == i) {
           Error(origin.backout, "backout", "is the task itself");

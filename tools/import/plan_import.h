@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ struct ImportOptions {
   // site, start, duration, predecessors, kind, not_before, backout, is_backout.
   std::map<std::string, std::string> columns;
   std::string source_name;  // Used in messages ("plan.csv").
+  // For amendments: the ids of tasks already in the plan. New tasks may name them as
+  // predecessors or back-out tasks; a new task may not reuse one. (Cycles through existing
+  // tasks are caught by the daemon, which holds the whole plan.)
+  std::set<std::string> existing_ids;
 };
 
 // One problem in the input. line/column are 1-based; 0 when they do not apply (e.g. an option).
