@@ -196,6 +196,16 @@ Status ClientService::MayReportOn(const crdt::TaskSpec& task) const {
                           " (it belongs to site " + task.site + ")");
 }
 
+Result<const crdt::TaskState*> ClientService::ReportableTask(const std::string& id,
+                                                             const char* noun) const {
+  const crdt::TaskState* task = ledger_->projection().Task(id);
+  if (task == nullptr || !task->exists() || task->removed()) {
+    return Status::NotFound(std::string(noun) + " \"" + id + "\" is not in the plan");
+  }
+  BATON_TRY(MayReportOn(task->spec()));
+  return task;
+}
+
 Result<json> ClientService::PlanImport(const client::Request& req, const std::string& actor) {
   BATON_ASSIGN_OR_RETURN(client::PlanImportArgs args, client::ParsePlanImportArgs(req));
   crdt::Plan& plan = args.plan;
@@ -333,12 +343,7 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
 Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::ReportArgs args, client::ParseReportArgs(req));
-  const auto& proj = ledger_->projection();
-  const crdt::TaskState* task = proj.Task(args.task_id);
-  if (task == nullptr || !task->exists() || task->removed()) {
-    return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
-  }
-  BATON_TRY(MayReportOn(task->spec()));
+  BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task, ReportableTask(args.task_id, "task"));
   crdt::TaskReported r;
   r.task_id = args.task_id;
   r.kind = args.kind;
@@ -372,14 +377,10 @@ Result<json> ClientService::Note(const client::Request& req, const std::string& 
 Result<json> ClientService::Gate(const client::Request& req, const std::string& os_user) {
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::GateArgs args, client::ParseGateArgs(req));
-  const crdt::TaskState* task = ledger_->projection().Task(args.task_id);
-  if (task == nullptr || !task->exists() || task->removed()) {
-    return Status::NotFound("gate \"" + args.task_id + "\" is not in the plan");
-  }
+  BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task, ReportableTask(args.task_id, "gate"));
   if (task->spec().kind != crdt::TaskKind::kGate) {
     return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
   }
-  BATON_TRY(MayReportOn(task->spec()));
   crdt::GateDecided g;
   g.task_id = args.task_id;
   g.go = args.go;

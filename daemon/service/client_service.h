@@ -13,6 +13,7 @@
 #include "client/protocol.h"
 #include "crdt/schedule.h"
 #include "crdt/status.h"
+#include "crdt/task_state.h"
 #include "daemon/ledger.h"
 
 namespace baton::daemon {
@@ -59,6 +60,8 @@ class ClientService {
   std::string Actor(const std::string& os_user, const std::string& given) const;
   Status RequirePlan() const;
   Status MayReportOn(const crdt::TaskSpec& task) const;
+  // The task `id` if it is in the plan and this site may report on it; `noun` names it in errors.
+  Result<const crdt::TaskState*> ReportableTask(const std::string& id, const char* noun) const;
   Status MayAmendPlan() const;
   crdt::ScheduleInput MakeScheduleInput(int64_t now_ms) const;
   nlohmann::json TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* sched) const;
