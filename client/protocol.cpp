@@ -242,7 +242,7 @@ const std::vector<OpSpec>& OpSpecs() {
       {"report", {"task", "kind", "note", "at", "actor"}},
       {"note", {"task", "text", "actor"}},
       {"gate", {"task", "decision", "note", "at", "actor"}},
-      {"status", {}},
+      {"status", {"digest"}},
       {"task", {"task"}},
       {"list", {"team", "site", "status", "late"}},
       {"ready", {}},

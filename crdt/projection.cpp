@@ -20,7 +20,7 @@ namespace baton::crdt {
 namespace {
 
 constexpr char kSnapshotMagic[8] = {'B', 'T', 'N', 'S', 'N', 'A', 'P', '1'};
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;  // 2: compact task records.
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 14695981039346656037ULL;

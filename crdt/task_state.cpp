@@ -4,6 +4,7 @@
 #include "crdt/task_state.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace baton::crdt {
@@ -241,33 +242,64 @@ uint32_t NameTable::Find(std::string_view name) const {
 
 // ---- Inputs -------------------------------------------------------------------------------------
 
-namespace {
-
-// Grows by a quarter instead of doubling: records are most of a projection's memory
-// (docs target: 10,000 tasks + 1,000,000 events in 64 MiB), and appends are amortized anyway.
-template <class T>
-void ReserveForAppend(std::vector<T>& v, size_t extra) {
-  if (v.size() + extra <= v.capacity()) return;
-  v.reserve(std::max(v.size() + extra, v.capacity() + v.capacity() / 4 + 4));
-}
-
-}  // namespace
-
 TaskState::Record& TaskState::NewRecord(const Event& e, uint8_t body, NameTable& names,
                                         const std::vector<EventId>& supersedes) {
-  ReserveForAppend(records_, 1);
-  ReserveForAppend(sups_, supersedes.size());
-  Record& r = records_.emplace_back();
-  r.wall_ms = e.hlc.wall_ms;
-  r.logical = e.hlc.logical;
-  r.seq = e.seq;
-  r.origin = names.Intern(e.origin);
-  r.actor = names.Intern(e.actor);
-  r.body = body;
+  const uint32_t origin = names.Intern(e.origin);
+  const uint32_t actor = names.Intern(e.actor);
+  if (records_.empty()) base_ms_ = e.hlc.wall_ms;
+  const auto index = static_cast<uint32_t>(records_.size());
+  Record& r = records_.push_back(Record{});
+  int64_t delta = 0;
+  const bool narrow = !__builtin_sub_overflow(e.hlc.wall_ms, base_ms_, &delta) &&
+                      delta >= INT32_MIN && delta <= INT32_MAX && e.seq <= UINT32_MAX &&
+                      e.hlc.logical <= UINT16_MAX && origin <= UINT16_MAX && actor <= UINT16_MAX;
+  if (narrow) {
+    r.wall_delta = static_cast<int32_t>(delta);
+    r.seq = static_cast<uint32_t>(e.seq);
+    r.logical = static_cast<uint16_t>(e.hlc.logical);
+    r.origin = static_cast<uint16_t>(origin);
+    r.actor = static_cast<uint16_t>(actor);
+    r.tag = body;
+  } else {
+    r.seq = static_cast<uint32_t>(wide_.size());
+    wide_.push_back(WideId{e.hlc.wall_ms, e.seq, e.hlc.logical, origin, actor});
+    r.tag = static_cast<uint8_t>(body | kWideTag);
+  }
   r.sup_begin = static_cast<uint32_t>(sups_.size());
-  for (const EventId& s : supersedes) sups_.push_back(RecordId::Of(names.Intern(s.origin), s.seq));
+  // Earlier supersedes naming this record now resolve to it.
+  for (size_t k = 0; k < unresolved_.size();) {
+    if (unresolved_[k].id.origin == origin && unresolved_[k].id.seq() == e.seq) {
+      sups_[unresolved_[k].slot] = index;
+      unresolved_[k] = unresolved_.back();
+      unresolved_.pop_back();
+    } else {
+      ++k;
+    }
+  }
+  for (const EventId& s : supersedes) {
+    const uint32_t s_origin = names.Intern(s.origin);
+    const uint32_t found = FindRecord(s_origin, s.seq);
+    if (found == kUnresolved) {
+      unresolved_.push_back(
+          Unresolved{RecordId::Of(s_origin, s.seq), static_cast<uint32_t>(sups_.size())});
+    }
+    sups_.push_back(found);
+  }
   dirty_ = true;
   return r;
+}
+
+uint32_t TaskState::FindRecord(uint32_t origin, uint64_t seq) const {
+  // Each origin's events arrive in seq order, so its records here are in increasing seq
+  // order: walking back, the first of its records with a lower seq ends the search.
+  for (size_t i = records_.size(); i-- > 0;) {
+    const Record& r = records_[i];
+    if (OriginOf(r) != origin) continue;
+    const uint64_t s = SeqOf(r);
+    if (s == seq) return static_cast<uint32_t>(i);
+    if (s < seq) break;
+  }
+  return kUnresolved;
 }
 
 void TaskState::AddListing(const Event& e, const TaskSpec& spec,
@@ -281,7 +313,10 @@ void TaskState::AddEvent(const Event& e, NameTable& names) {
   static const std::vector<EventId> kNone;
   auto extra = [this](int64_t effective_ms, const std::string& text) {
     if (effective_ms == kNoTime && text.empty()) return kNoPayload;
-    extras_.push_back(Extra{effective_ms, text});
+    BATON_CHECK(text_.size() + text.size() <= UINT32_MAX);  // 4 GiB of notes on one task.
+    extras_.push_back(Extra{effective_ms, static_cast<uint32_t>(text_.size()),
+                            static_cast<uint32_t>(text.size())});
+    for (char c : text) text_.push_back(c);
     return static_cast<uint32_t>(extras_.size() - 1);
   };
   std::visit(
@@ -316,11 +351,24 @@ void TaskState::AddEvent(const Event& e, NameTable& names) {
 
 bool TaskState::Valid(uint32_t name_count) const {
   uint32_t sup_floor = 0;
-  for (const Record& r : records_) {
-    if (r.origin >= name_count || r.actor >= name_count) return false;
+  std::vector<std::pair<uint32_t, uint64_t>> last_seq;  // Per origin seen: the seq order.
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    if (IsWide(r) && r.seq >= wide_.size()) return false;
+    const uint32_t origin = OriginOf(r);
+    if (origin >= name_count || ActorOf(r) >= name_count) return false;
     if (r.sup_begin < sup_floor || r.sup_begin > sups_.size()) return false;
     sup_floor = r.sup_begin;
-    switch (r.body) {
+    auto it = std::find_if(last_seq.begin(), last_seq.end(),
+                           [&](const auto& entry) { return entry.first == origin; });
+    if (it == last_seq.end()) {
+      last_seq.emplace_back(origin, SeqOf(r));
+    } else if (it->second >= SeqOf(r)) {
+      return false;
+    } else {
+      it->second = SeqOf(r);
+    }
+    switch (BodyOf(r)) {
       case kListing:
       case kAdded:
         if (r.payload >= specs_.size()) return false;
@@ -333,7 +381,11 @@ bool TaskState::Valid(uint32_t name_count) const {
         [[fallthrough]];
       case kNote:
       case kGate:
-        if (r.payload != kNoPayload && r.payload >= extras_.size()) return false;
+        if (r.payload == kNoPayload) break;
+        if (r.payload >= extras_.size()) return false;
+        if (uint64_t{extras_[r.payload].text_begin} + extras_[r.payload].text_size > text_.size()) {
+          return false;
+        }
         break;
       case kRemoved:
         break;
@@ -342,23 +394,53 @@ bool TaskState::Valid(uint32_t name_count) const {
     }
   }
   if (records_.empty() && !sups_.empty()) return false;
-  for (const RecordId& s : sups_) {
-    if (s.origin >= name_count) return false;
+  size_t unresolved = 0;
+  for (size_t k = 0; k < sups_.size(); ++k) {
+    const uint32_t s = sups_[k];
+    if (s == kUnresolved) {
+      ++unresolved;
+    } else if (s >= records_.size()) {
+      return false;
+    }
   }
-  return true;
+  if (unresolved != unresolved_.size()) return false;
+  for (const Unresolved& u : unresolved_) {
+    if (u.id.origin >= name_count || u.slot >= sups_.size() || sups_[u.slot] != kUnresolved) {
+      return false;
+    }
+    if (FindRecord(u.id.origin, u.id.seq()) != kUnresolved) return false;
+  }
+  // Distinct slots: with the count check above, every kUnresolved entry is listed once.
+  std::vector<uint32_t> slots;
+  slots.reserve(unresolved_.size());
+  for (const Unresolved& u : unresolved_) slots.push_back(u.slot);
+  std::sort(slots.begin(), slots.end());
+  return std::adjacent_find(slots.begin(), slots.end()) == slots.end();
+}
+
+std::string TaskState::TextOf(const Record& r) const {
+  std::string text;
+  if (r.payload == kNoPayload) return text;
+  const Extra& x = extras_[r.payload];
+  text.resize(x.text_size);
+  for (uint32_t i = 0; i < x.text_size; ++i) text[i] = text_[size_t{x.text_begin} + i];
+  return text;
 }
 
 // ---- Derivation -------------------------------------------------------------------------------
 
 EventId TaskState::IdOf(const Record& r, const NameTable& names) const {
-  return EventId{names.Name(r.origin), r.seq};
+  return EventId{names.Name(OriginOf(r)), SeqOf(r)};
 }
 
 bool TaskState::Wins(const Record& a, const Record& b, const NameTable& names) const {
-  if (a.wall_ms != b.wall_ms) return a.wall_ms > b.wall_ms;
-  if (a.logical != b.logical) return a.logical > b.logical;
-  if (a.origin != b.origin) return names.Name(a.origin) > names.Name(b.origin);
-  return a.seq > b.seq;
+  const int64_t a_wall = WallOf(a), b_wall = WallOf(b);
+  if (a_wall != b_wall) return a_wall > b_wall;
+  const uint32_t a_logical = LogicalOf(a), b_logical = LogicalOf(b);
+  if (a_logical != b_logical) return a_logical > b_logical;
+  const uint32_t a_origin = OriginOf(a), b_origin = OriginOf(b);
+  if (a_origin != b_origin) return names.Name(a_origin) > names.Name(b_origin);
+  return SeqOf(a) > SeqOf(b);
 }
 
 std::vector<size_t> TaskState::LiveOf(const std::vector<size_t>& candidates,
@@ -366,20 +448,21 @@ std::vector<size_t> TaskState::LiveOf(const std::vector<size_t>& candidates,
   if (candidates.size() == 1) {  // The common case: one write, live unless it names itself.
     auto [first, last] = SupRange(candidates[0]);
     for (size_t k = first; k < last; ++k) {
-      if (sups_[k] == records_[candidates[0]].rid()) return {};
+      if (sups_[k] == candidates[0]) return {};
     }
     return candidates;
   }
-  std::vector<RecordId> hidden;
+  std::vector<uint32_t> hidden;
   for (size_t i : candidates) {
     auto [first, last] = SupRange(i);
-    hidden.insert(hidden.end(), sups_.begin() + static_cast<std::ptrdiff_t>(first),
-                  sups_.begin() + static_cast<std::ptrdiff_t>(last));
+    for (size_t k = first; k < last; ++k) {
+      if (sups_[k] != kUnresolved) hidden.push_back(sups_[k]);
+    }
   }
   std::sort(hidden.begin(), hidden.end());
   std::vector<size_t> live;
   for (size_t i : candidates) {
-    if (!std::binary_search(hidden.begin(), hidden.end(), records_[i].rid())) live.push_back(i);
+    if (!std::binary_search(hidden.begin(), hidden.end(), i)) live.push_back(i);
   }
   std::sort(live.begin(), live.end(),
             [&](size_t a, size_t b) { return Wins(records_[a], records_[b], names); });
@@ -400,25 +483,27 @@ void TaskState::Derive(const Authority& authority) const {
   const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (r.body != kNote) continue;
-    uint8_t role = authority.RoleOf(r.origin);
-    if (authority.IsManager(r.origin) || role == kSiteRole) {
+    if (BodyOf(r) != kNote) continue;
+    const uint32_t origin = OriginOf(r);
+    uint8_t role = authority.RoleOf(origin);
+    if (authority.IsManager(origin) || role == kSiteRole) {
       d_.counted[i] = true;
-      d_.notes.Add(Note{r.hlc(), IdOf(r, names), names.Name(r.actor), TextOf(r)});
+      d_.notes.Add(Note{HlcOf(r), IdOf(r, names), names.Name(ActorOf(r)), TextOf(r)});
     }
   }
 
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (d_.counted[i] || r.body == kListing) continue;  // Plan-level flags name the plan.
-    const std::string& origin = names.Name(r.origin);
-    std::string reason = std::string(BodyIndexName(r.body)) + " on task \"" + id_ +
+    const uint8_t body = BodyOf(r);
+    if (d_.counted[i] || body == kListing) continue;  // Plan-level flags name the plan.
+    const std::string& origin = names.Name(OriginOf(r));
+    std::string reason = std::string(BodyIndexName(body)) + " on task \"" + id_ +
                          "\" from site \"" + origin + "\": ";
-    if (authority.RoleOf(r.origin) == Authority::kNone) {
+    if (authority.RoleOf(OriginOf(r)) == Authority::kNone) {
       reason += "site is not on the roster";
-    } else if (r.body == kAdded || r.body == kChanged || r.body == kRemoved) {
+    } else if (body == kAdded || body == kChanged || body == kRemoved) {
       reason += "only a manager may edit the plan";
-    } else if (r.body == kNote) {
+    } else if (body == kNote) {
       reason += "an observer may not add notes";
     } else {
       reason += "neither the task's site (\"" + d_.spec.site + "\") nor a manager";
@@ -437,29 +522,31 @@ void TaskState::DeriveSpec(const Authority& authority) const {
   std::vector<size_t> existence;  // Counted adds, listings and removals.
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
+    const uint8_t body = BodyOf(r);
     bool counts = false;
-    if (r.body == kListing) {
-      counts = std::binary_search(authority.plans.begin(), authority.plans.end(), r.rid());
-    } else if (r.body == kAdded || r.body == kChanged || r.body == kRemoved) {
-      counts = authority.IsManager(r.origin);
+    if (body == kListing) {
+      counts = std::binary_search(authority.plans.begin(), authority.plans.end(),
+                                  RecordId::Of(OriginOf(r), SeqOf(r)));
+    } else if (body == kAdded || body == kChanged || body == kRemoved) {
+      counts = authority.IsManager(OriginOf(r));
     } else {
       continue;
     }
     if (!counts) continue;
     d_.counted[i] = true;
-    if (r.body != kRemoved) edits.push_back(i);
-    if (r.body != kChanged) existence.push_back(i);
+    if (body != kRemoved) edits.push_back(i);
+    if (body != kChanged) existence.push_back(i);
   }
 
   for (size_t i : existence) {
-    if (records_[i].body != kRemoved) d_.exists = true;
+    if (BodyOf(records_[i]) != kRemoved) d_.exists = true;
   }
   if (d_.exists) {
     size_t last = existence.front();
     for (size_t i : existence) {
       if (Wins(records_[i], records_[last], names)) last = i;
     }
-    d_.removed = records_[last].body == kRemoved;
+    d_.removed = BodyOf(records_[last]) == kRemoved;
   }
 
   std::vector<size_t> setters;
@@ -468,14 +555,14 @@ void TaskState::DeriveSpec(const Authority& authority) const {
     setters.clear();
     for (size_t i : edits) {
       const Record& r = records_[i];
-      if (r.body != kChanged || PatchSets(patches_[r.payload], field)) setters.push_back(i);
+      if (BodyOf(r) != kChanged || PatchSets(patches_[r.payload], field)) setters.push_back(i);
     }
     if (setters.empty()) continue;
     std::vector<size_t> live = LiveOf(setters, names);
     if (live.empty()) continue;  // Only possible with a cycle of supersedes.
     auto load = [&](size_t i, TaskSpec& out) {
       const Record& r = records_[i];
-      if (r.body == kChanged) {
+      if (BodyOf(r) == kChanged) {
         CopyPatchField(patches_[r.payload], field, out);
       } else {
         CopyField(specs_[r.payload], field, out);
@@ -500,9 +587,9 @@ void TaskState::DeriveReports(const Authority& authority) const {
   std::vector<size_t> reports;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (r.body != kReported) continue;
-    if (authority.IsManager(r.origin) ||
-        (r.origin == site && authority.RoleOf(r.origin) == kSiteRole)) {
+    if (BodyOf(r) != kReported) continue;
+    const uint32_t origin = OriginOf(r);
+    if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
       d_.counted[i] = true;
       reports.push_back(i);
     }
@@ -513,7 +600,7 @@ void TaskState::DeriveReports(const Authority& authority) const {
 
   auto to_report = [&](size_t i) {
     const Record& r = records_[i];
-    return Report{IdOf(r, names), r.hlc(),  names.Name(r.actor), static_cast<ReportKind>(r.kind),
+    return Report{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)), static_cast<ReportKind>(r.kind),
                   EffectiveOf(r), TextOf(r)};
   };
   for (size_t i : live) d_.live_reports.push_back(to_report(i));
@@ -537,10 +624,6 @@ void TaskState::DeriveReports(const Authority& authority) const {
   }
   // Walk back from the winner through what it superseded, to the latest started report
   // before any reset.
-  std::vector<std::pair<RecordId, size_t>> by_id;
-  by_id.reserve(reports.size());
-  for (size_t i : reports) by_id.emplace_back(records_[i].rid(), i);
-  std::sort(by_id.begin(), by_id.end());
   std::vector<bool> seen(records_.size(), false);
   std::vector<size_t> stack{live.front()};
   seen[live.front()] = true;
@@ -557,11 +640,12 @@ void TaskState::DeriveReports(const Authority& authority) const {
     if (kind == ReportKind::kReset) continue;
     auto [first, last] = SupRange(index);
     for (size_t k = first; k < last; ++k) {
-      RecordId s = sups_[k];
-      auto it = std::lower_bound(by_id.begin(), by_id.end(), std::make_pair(s, size_t{0}));
-      if (it == by_id.end() || it->first != s || seen[it->second]) continue;
-      seen[it->second] = true;
-      stack.push_back(it->second);
+      const uint32_t s = sups_[k];  // Only counted reports lead on.
+      if (s == kUnresolved || seen[s] || BodyOf(records_[s]) != kReported || !d_.counted[s]) {
+        continue;
+      }
+      seen[s] = true;
+      stack.push_back(s);
     }
   }
   if (started) d_.actual_start_ms = to_report(*started).time_ms();
@@ -574,9 +658,9 @@ void TaskState::DeriveGate(const Authority& authority) const {
   std::vector<size_t> gates;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (r.body != kGate) continue;
-    if (authority.IsManager(r.origin) ||
-        (r.origin == site && authority.RoleOf(r.origin) == kSiteRole)) {
+    if (BodyOf(r) != kGate) continue;
+    const uint32_t origin = OriginOf(r);
+    if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
       d_.counted[i] = true;
       gates.push_back(i);
     }
@@ -584,8 +668,8 @@ void TaskState::DeriveGate(const Authority& authority) const {
   if (gates.empty()) return;
   for (size_t i : LiveOf(gates, names)) {
     const Record& r = records_[i];
-    d_.live_gates.push_back(GateDecision{IdOf(r, names), r.hlc(), names.Name(r.actor), r.kind == 1,
-                                         EffectiveOf(r), TextOf(r)});
+    d_.live_gates.push_back(GateDecision{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
+                                         r.kind == 1, EffectiveOf(r), TextOf(r)});
   }
   for (const GateDecision& g : d_.live_gates) {
     if (g.go != d_.live_gates.front().go) d_.gate_conflict = true;
@@ -627,8 +711,8 @@ std::vector<HistoryEntry> TaskState::History() const {
   for (size_t i : order) {
     const Record& r = records_[i];
     bool counted = i < d_.counted.size() ? static_cast<bool>(d_.counted[i]) : true;
-    out.push_back(
-        HistoryEntry{IdOf(r, names), r.hlc(), names.Name(r.actor), BodyIndexName(r.body), counted});
+    out.push_back(HistoryEntry{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
+                               BodyIndexName(BodyOf(r)), counted});
   }
   return out;
 }

@@ -6,6 +6,8 @@
 // Site ids and actors are interned in a NameTable owned by the Projection, to keep records small.
 #pragma once
 
+#include <cereal/cereal.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -128,7 +130,7 @@ class NameTable {
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
 };
 
-// An event id with an interned origin, 12 bytes (one per supersedes entry kept).
+// An event id with an interned origin, 12 bytes (plans that count; unresolved supersedes).
 struct RecordId {
   uint32_t origin = 0;
   uint32_t seq_hi = 0;
@@ -159,6 +161,64 @@ struct Authority {
   bool IsManager(uint32_t name) const {
     return RoleOf(name) == static_cast<uint8_t>(SiteRole::kManager);
   }
+};
+
+// An append-only sequence stored in fixed chunks of kChunk elements: appends never move
+// elements (references stay valid) and never free memory, so thousands of sequences growing
+// side by side do not fragment the heap the way growing vectors do. Saved as a Cereal sequence.
+template <class T, size_t kChunk>
+class ChunkedVector {
+ public:
+  static_assert((kChunk & (kChunk - 1)) == 0, "kChunk must be a power of two");
+
+  ChunkedVector() = default;
+  ChunkedVector(ChunkedVector&&) noexcept = default;
+  ChunkedVector& operator=(ChunkedVector&&) noexcept = default;
+  ChunkedVector(const ChunkedVector& other) { *this = other; }
+  ChunkedVector& operator=(const ChunkedVector& other) {
+    if (this == &other) return *this;
+    clear();
+    for (size_t i = 0; i < other.size(); ++i) push_back(other[i]);
+    return *this;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  T& back() { return (*this)[size_ - 1]; }
+  T& push_back(T value) {
+    if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    T& slot = chunks_.back()[size_ % kChunk];
+    slot = std::move(value);
+    ++size_;
+    return slot;
+  }
+  void clear() {
+    chunks_.clear();
+    size_ = 0;
+  }
+
+  template <class Archive>
+  void save(Archive& ar) const {
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(size_)));
+    for (size_t i = 0; i < size_; ++i) ar((*this)[i]);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    cereal::size_type n = 0;
+    ar(cereal::make_size_tag(n));
+    clear();
+    for (cereal::size_type i = 0; i < n; ++i) {  // A short stream throws before n is reached.
+      T value;
+      ar(value);
+      push_back(std::move(value));
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  size_t size_ = 0;
 };
 
 class TaskState {
@@ -220,11 +280,11 @@ class TaskState {
   // ---- Persistence (Projection's snapshot) ----------------------------------------------------
   template <class Archive>
   void save(Archive& ar) const {
-    ar(id_, records_, sups_, extras_, specs_, patches_);
+    ar(id_, base_ms_, records_, wide_, sups_, unresolved_, extras_, text_, specs_, patches_);
   }
   template <class Archive>
   void load(Archive& ar) {
-    ar(id_, records_, sups_, extras_, specs_, patches_);
+    ar(id_, base_ms_, records_, wide_, sups_, unresolved_, extras_, text_, specs_, patches_);
     dirty_ = true;
   }
   // False if some index is out of range (corrupt snapshot).
@@ -232,36 +292,65 @@ class TaskState {
 
  private:
   static constexpr uint32_t kNoPayload = 0xffffffff;
+  // A supersedes entry naming an event that is not (yet) a record of this task.
+  static constexpr uint32_t kUnresolved = 0xffffffff;
+  static constexpr uint8_t kWideTag = 0x80;  // Record::tag bit: the id and hlc are in wide_.
 
-  // 40 bytes: the bulk of a projection's memory is one of these per report.
+  // 24 bytes: the bulk of a projection's memory is one of these per report. Ids and clocks
+  // that do not fit the narrow fields (wall time more than 24 days from the task's first
+  // record, seq or name index past 16/32 bits) live in wide_, indexed by `seq`.
   struct Record {
+    int32_t wall_delta = 0;         // wall_ms - base_ms_.
+    uint32_t seq = 0;               // Or the index into wide_ (tag & kWideTag).
+    uint32_t payload = kNoPayload;  // Index into extras_, specs_ or patches_ (by body).
+    // Supersedes: sups_[sup_begin, next record's sup_begin or sups_.size()). Records and their
+    // supersedes are appended together, so the ranges are contiguous and in record order.
+    uint32_t sup_begin = 0;
+    uint16_t origin = 0;
+    uint16_t actor = 0;
+    uint16_t logical = 0;
+    uint8_t tag = 0;   // Body alternative index, | kWideTag.
+    uint8_t kind = 0;  // ReportKind; 1 = go for a gate decision.
+
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(wall_delta, seq, payload, sup_begin, origin, actor, logical, tag, kind);
+    }
+  };
+  static_assert(sizeof(Record) == 24);
+
+  // The id and hlc of a record whose values do not fit Record's narrow fields.
+  struct WideId {
     int64_t wall_ms = 0;
     uint64_t seq = 0;
     uint32_t logical = 0;
     uint32_t origin = 0;
     uint32_t actor = 0;
-    uint32_t payload = kNoPayload;  // Index into extras_, specs_ or patches_ (by body).
-    // Supersedes: sups_[sup_begin, next record's sup_begin or sups_.size()). Records and their
-    // supersedes are appended together, so the ranges are contiguous and in record order.
-    uint32_t sup_begin = 0;
-    uint8_t body = 0;  // Body alternative index.
-    uint8_t kind = 0;  // ReportKind; 1 = go for a gate decision.
-
-    RecordId rid() const { return RecordId::Of(origin, seq); }
-    Hlc hlc() const { return Hlc{wall_ms, logical}; }
     template <class Archive>
     void serialize(Archive& ar) {
-      ar(wall_ms, seq, logical, origin, actor, payload, sup_begin, body, kind);
+      ar(wall_ms, seq, logical, origin, actor);
     }
   };
 
-  // The rarer parts of reports, gate decisions and notes.
-  struct Extra {
-    int64_t effective_ms = kNoTime;
-    std::string text;  // Report or decision note, or the note's text.
+  // A supersedes entry (sups_[slot] == kUnresolved) waiting for the record it names.
+  struct Unresolved {
+    RecordId id;
+    uint32_t slot = 0;
     template <class Archive>
     void serialize(Archive& ar) {
-      ar(effective_ms, text);
+      ar(id, slot);
+    }
+  };
+
+  // The rarer parts of reports, gate decisions and notes. The text's bytes are
+  // text_[text_begin, text_begin + text_size).
+  struct Extra {
+    int64_t effective_ms = kNoTime;
+    uint32_t text_begin = 0;
+    uint32_t text_size = 0;
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(effective_ms, text_begin, text_size);
     }
   };
 
@@ -286,6 +375,18 @@ class TaskState {
 
   Record& NewRecord(const Event& e, uint8_t body, NameTable& names,
                     const std::vector<EventId>& supersedes);
+  // Index of the record with this id, or kUnresolved.
+  uint32_t FindRecord(uint32_t origin, uint64_t seq) const;
+  static uint8_t BodyOf(const Record& r) { return r.tag & static_cast<uint8_t>(~kWideTag); }
+  bool IsWide(const Record& r) const { return (r.tag & kWideTag) != 0; }
+  uint32_t OriginOf(const Record& r) const { return IsWide(r) ? wide_[r.seq].origin : r.origin; }
+  uint32_t ActorOf(const Record& r) const { return IsWide(r) ? wide_[r.seq].actor : r.actor; }
+  uint64_t SeqOf(const Record& r) const { return IsWide(r) ? wide_[r.seq].seq : r.seq; }
+  int64_t WallOf(const Record& r) const {
+    return IsWide(r) ? wide_[r.seq].wall_ms : base_ms_ + r.wall_delta;
+  }
+  uint32_t LogicalOf(const Record& r) const { return IsWide(r) ? wide_[r.seq].logical : r.logical; }
+  Hlc HlcOf(const Record& r) const { return Hlc{WallOf(r), LogicalOf(r)}; }
   EventId IdOf(const Record& r, const NameTable& names) const;
   // Supersedes of records_[i] as [first, last) indices into sups_.
   std::pair<size_t, size_t> SupRange(size_t i) const {
@@ -295,9 +396,7 @@ class TaskState {
   int64_t EffectiveOf(const Record& r) const {
     return r.payload == kNoPayload ? kNoTime : extras_[r.payload].effective_ms;
   }
-  std::string TextOf(const Record& r) const {
-    return r.payload == kNoPayload ? std::string() : extras_[r.payload].text;
-  }
+  std::string TextOf(const Record& r) const;
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
@@ -306,9 +405,13 @@ class TaskState {
   void DeriveGate(const Authority& authority) const;
 
   std::string id_;
-  std::vector<Record> records_;
-  std::vector<RecordId> sups_;
-  std::vector<Extra> extras_;
+  int64_t base_ms_ = 0;  // Wall time of the first record: narrow records are relative to it.
+  ChunkedVector<Record, 32> records_;
+  std::vector<WideId> wide_;
+  ChunkedVector<uint32_t, 64> sups_;  // Record indices, or kUnresolved (see unresolved_).
+  std::vector<Unresolved> unresolved_;
+  ChunkedVector<Extra, 16> extras_;
+  ChunkedVector<char, 256> text_;  // Texts of extras_, back to back.
   std::vector<TaskSpec> specs_;
   std::vector<TaskPatch> patches_;
 

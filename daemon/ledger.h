@@ -77,6 +77,7 @@ class Ledger {
  private:
   Ledger(Config config, WallClock clock);
   Status LoadProjection();
+  Status FoldWholeLog();
   Status MaybeSnapshot();
 
   Config config_;

@@ -89,11 +89,11 @@ step "The critical path (first lines)"
 "$BATON" critical | head -n 12
 
 step "kill -9 the daemon, restart it: every acknowledged report is still there"
-BEFORE=$("$BATON" status --json | grep -o '"digest": *"[0-9a-f]*"')
+BEFORE=$("$BATON" status --digest --json | grep -o '"digest": *"[0-9a-f]*"')
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 start_daemon
-AFTER=$("$BATON" status --json | grep -o '"digest": *"[0-9a-f]*"')
+AFTER=$("$BATON" status --digest --json | grep -o '"digest": *"[0-9a-f]*"')
 echo "state digest before: $BEFORE"
 echo "state digest after:  $AFTER"
 [ "$BEFORE" = "$AFTER" ] || { echo "digest changed across kill -9" >&2; exit 1; }

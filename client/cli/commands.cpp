@@ -415,7 +415,8 @@ int Gate(const GlobalOptions& g, const GateOptions& o) {
 int Query(const GlobalOptions& g, const std::string& op) {
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
-  auto result = client->Call(op);
+  auto result =
+      client->Call(op, op == "status" && g.digest ? json{{"digest", true}} : json(nullptr));
   if (op == "status") {
     if (!result.ok()) return Fail(result.status());
     if (g.json) {
@@ -423,6 +424,10 @@ int Query(const GlobalOptions& g, const std::string& op) {
       return kExitOk;
     }
     std::cout << RenderStatus(*result, MakeView(g, ZoneOf(*result)));
+    if (result->contains("digest")) {
+      std::cout << "State digest  " << (*result)["digest"].get<std::string>() << "  ("
+                << result->value("events", 0) << " events)\n";
+    }
     return kExitOk;
   }
   if (op == "forecast") return Print(g, *client, result, RenderForecast);

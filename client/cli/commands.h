@@ -35,6 +35,7 @@ struct GlobalOptions {
   int timeout_ms = 5000;
   std::string actor;       // --as NAME: the person behind a report.
   std::string curve_file;  // --curve-file FILE (or $BATON_CURVE_FILE): tcp + CURVE credentials.
+  bool digest = false;     // status --digest: also the state digest (costs a full pass).
 };
 
 // The daemon's client endpoint: --endpoint, else --data, else $BATON_ENDPOINT, else $BATON_DATA

@@ -162,6 +162,10 @@ int Run(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, std::string>> queries;
   for (const auto& qc : query_commands) {
     CLI::App* sub = app.add_subcommand(qc.name, qc.help);
+    if (std::string(qc.name) == "status") {
+      sub->add_flag("--digest", g.digest,
+                    "Also print the state digest: equal digests at two sites, equal state");
+    }
     sub->footer(Footer(std::string("baton ") + qc.name + "   (add --json for the raw result)"));
     queries.emplace_back(sub, qc.name);
   }

@@ -150,7 +150,7 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
     *mutated = r.ok();
     return r;
   }
-  if (op == "status") return StatusSummary();
+  if (op == "status") return StatusSummary(req.args.value("digest", false));
   if (op == "task") return TaskDetail(req);
   if (op == "list" || op == "ready" || op == "late" || op == "blocked" || op == "mine") {
     return List(req, op);
@@ -355,7 +355,8 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
   const crdt::TaskState* after = ledger_->projection().Task(args.task_id);
   return json{{"event", id.ToString()},
               {"task", args.task_id},
-              {"status", crdt::TaskStatusName(ledger_->projection().EffectiveStatus(args.task_id))},
+              // The task's own status; readiness (a whole-plan pass) is left to queries.
+              {"status", after != nullptr ? crdt::TaskStatusName(after->status()) : "pending"},
               {"conflict", after != nullptr && after->StatusConflict()}};
 }
 
@@ -476,13 +477,13 @@ json ClientService::ForecastJson(const crdt::Schedule& s) const {
               {"critical_path", s.critical_path}};
 }
 
-Result<json> ClientService::StatusSummary() {
+Result<json> ClientService::StatusSummary(bool with_digest) {
   const auto& proj = ledger_->projection();
   json runbook{{"id", ledger_->runbook_id()}, {"site", ledger_->config().site}};
-  json result{{"runbook", runbook},
-              {"cursor", ledger_->last_arrival()},
-              {"events", proj.event_count()},
-              {"digest", ledger_->StateDigest()}};
+  json result{
+      {"runbook", runbook}, {"cursor", ledger_->last_arrival()}, {"events", proj.event_count()}};
+  // On request only: the digest hashes the whole canonical state, a full pass per new event.
+  if (with_digest) result["digest"] = ledger_->StateDigest();
   if (ledger_->runbook_id().empty()) {
     result["total"] = 0;
     return result;

@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -104,7 +105,7 @@ BOOST_AUTO_TEST_CASE(import_report_and_query) {
   auto done = c.Call("report", json{{"task", "T-1"}, {"kind", "done"}, {"note", "all frozen"}});
   BOOST_REQUIRE(done.ok());
 
-  auto status = c.Call("status");
+  auto status = c.Call("status", json{{"digest", true}});
   BOOST_REQUIRE(status.ok());
   BOOST_TEST((*status)["counts"]["done"].get<int>() == 1);
   BOOST_TEST((*status)["counts"]["ready"].get<int>() == 1);  // T-2
@@ -137,7 +138,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_are_named_and_change_nothing) {
   BOOST_TEST(early.status().message().find("no plan") != std::string::npos);
 
   BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
-  auto before = c.Call("status");
+  auto before = c.Call("status", json{{"digest", true}});
   BOOST_REQUIRE(before.ok());
 
   auto unknown = c.Call("report", json{{"task", "T-999"}, {"kind", "done"}});
@@ -161,7 +162,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_are_named_and_change_nothing) {
   auto unknown_op = c.Call("launch-missiles");
   BOOST_REQUIRE(!unknown_op.ok());
 
-  auto after = c.Call("status");
+  auto after = c.Call("status", json{{"digest", true}});
   BOOST_REQUIRE(after.ok());
   BOOST_TEST((*after)["events"] == (*before)["events"]);
   BOOST_TEST((*after)["digest"] == (*before)["digest"]);
@@ -179,7 +180,7 @@ BOOST_AUTO_TEST_CASE(plans_with_dependency_cycles_are_refused_on_import_and_amen
              refused.status().message());
 
   BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
-  const json before = *c.Call("status");
+  const json before = *c.Call("status", json{{"digest", true}});
   // T-1 after T-3 closes a loop T-1 -> T-2 -> G-1 -> T-3 -> T-1 through existing tasks.
   json change = {{"task", "T-1"},
                  {"predecessors", json::array({{{"task", "T-3"}, {"type", "fs"}}})}};
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE(plans_with_dependency_cycles_are_refused_on_import_and_amen
   BOOST_REQUIRE(!amended.ok());
   BOOST_TEST(amended.status().message().find("cycle") != std::string::npos,
              amended.status().message());
-  BOOST_TEST((*c.Call("status"))["events"] == before["events"]);
+  BOOST_TEST((*c.Call("status", json{{"digest", true}}))["events"] == before["events"]);
 
   // A valid amendment: a new task after T-3, and a longer T-2.
   json add = SmallPlan()["tasks"][3];
@@ -215,7 +216,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
     BOOST_REQUIRE(r.ok());
     auto r2 = c.Call("report", json{{"task", "T-1"}, {"kind", "done"}});
     BOOST_REQUIRE(r2.ok());
-    digest = (*c.Call("status"))["digest"].get<std::string>();
+    digest = (*c.Call("status", json{{"digest", true}}))["digest"].get<std::string>();
   }
   site.Kill9();
   site.Start();
@@ -223,13 +224,44 @@ BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
   auto task = c.Call("task", json{{"task", "T-1"}});
   BOOST_REQUIRE(task.ok());
   BOOST_TEST((*task)["status"].get<std::string>() == "done");
-  auto status = c.Call("status");
+  auto status = c.Call("status", json{{"digest", true}});
   BOOST_TEST((*status)["events"].get<int>() == 3);
   BOOST_TEST((*status)["digest"].get<std::string>() == digest);
   // The chain continues after the restart.
   auto more = c.Call("report", json{{"task", "T-2"}, {"kind", "start"}});
   BOOST_REQUIRE_MESSAGE(more.ok(), more.status().ToString());
   BOOST_TEST((*more)["event"].get<std::string>() == "hq/4");
+}
+
+BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold) {
+  Site site("hq");
+  {
+    std::ofstream conf(site.data() + "/batond.conf", std::ios::app);
+    conf << "snapshot_every = 3\n";  // Snapshots at events 3 and 6; events 7.. come from the log.
+  }
+  site.Start();
+  std::string digest;
+  {
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+    for (const char* kind : {"start", "done"}) {
+      BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", kind}}).ok());
+      BOOST_REQUIRE(c.Call("report", json{{"task", "T-2"}, {"kind", kind}}).ok());
+    }
+    BOOST_REQUIRE(c.Call("note", json{{"task", "T-3"}, {"text", "after the snapshot"}}).ok());
+    BOOST_REQUIRE(c.Call("report", json{{"task", "G-1"}, {"kind", "start"}}).ok());
+    digest = (*c.Call("status", json{{"digest", true}}))["digest"].get<std::string>();
+  }
+  BOOST_TEST(site.Stop() == 0);
+  site.Start();
+  auto c = site.Connect();
+  auto status = c.Call("status", json{{"digest", true}});
+  BOOST_REQUIRE(status.ok());
+  BOOST_TEST((*status)["digest"].get<std::string>() == digest);
+  BOOST_TEST((*status)["events"].get<int>() == 7);
+  auto t3 = c.Call("task", json{{"task", "T-3"}});
+  BOOST_REQUIRE(t3.ok());
+  BOOST_TEST((*t3)["notes"].size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(watch_resumes_after_a_daemon_restart_without_gaps_or_duplicates) {
