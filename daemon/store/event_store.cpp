@@ -4,8 +4,6 @@
 #include "daemon/store/event_store.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
@@ -23,7 +21,6 @@
 #include <thread>
 
 #include "daemon/store/keys.h"
-#include "daemon/store/wal_file_system.h"
 
 namespace baton::store {
 namespace {
@@ -125,13 +122,8 @@ struct AppendRequest {
 
 class EventStore::Impl {
  public:
-  Impl(const StoreOptions& options, std::unique_ptr<rocksdb::Env> env, rocksdb::DB* db,
-       std::vector<rocksdb::ColumnFamilyHandle*> cfs)
-      : options_(options),
-        where_(options.path.string()),
-        env_(std::move(env)),
-        db_(db),
-        families_(std::move(cfs)) {
+  Impl(const StoreOptions& options, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs)
+      : options_(options), where_(options.path.string()), db_(db), families_(std::move(cfs)) {
     write_options_.sync = options.sync;
   }
 
@@ -198,7 +190,6 @@ class EventStore::Impl {
 
   const StoreOptions options_;
   const std::string where_;  // The path, for messages.
-  std::unique_ptr<rocksdb::Env> env_;  // The database's; outlives it.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by Family.
   rocksdb::WriteOptions write_options_;
@@ -688,12 +679,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
     if (ec) return Status::IOError("creating event store " + where + ": " + ec.message());
   }
 
-  // Synced WAL appends land in space already written and synced: fdatasync need not commit
-  // the file's metadata (see wal_file_system.h). Durability is unchanged: sync stays on.
-  std::unique_ptr<rocksdb::Env> env =
-      rocksdb::NewCompositeEnv(NewPrewrittenWalFileSystem(rocksdb::FileSystem::Default()));
   rocksdb::DBOptions db_options;
-  db_options.env = env.get();
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.keep_log_file_num = 4;
@@ -730,7 +716,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
   }
   BATON_TRY(FromRocks(s, "opening event store " + where));
 
-  auto impl = std::make_unique<Impl>(options, std::move(env), raw, std::move(handles));
+  auto impl = std::make_unique<Impl>(options, raw, std::move(handles));
   BATON_TRY(impl->LoadIdentity(!exists));
   BATON_TRY(impl->LoadAndCheckHeads());
   if (!options.read_only) impl->StartCommitter();
