@@ -61,7 +61,7 @@ struct Dependency {
 };
 
 struct TaskSpec {
-  std::string id;     // Chosen by the planner: "T-042".
+  std::string id;  // Chosen by the planner: "T-042".
   std::string title;
   std::string phase;  // Phase or stream: "freeze", "backup", "deploy", ...
   std::string team;   // Owner team.
@@ -196,8 +196,8 @@ enum class ReportKind : uint8_t {
 struct TaskReported {
   std::string task_id;
   ReportKind kind = ReportKind::kStarted;
-  int64_t effective_ms = kNoTime;  // When it really happened, if the reporter says so.
-  std::string note;                // Reason for a failure, or a remark.
+  int64_t effective_ms = kNoTime;   // When it really happened, if the reporter says so.
+  std::string note;                 // Reason for a failure, or a remark.
   std::vector<EventId> supersedes;  // The status reports the author saw for this task.
   template <class Archive>
   void serialize(Archive& ar) {
@@ -242,8 +242,8 @@ struct Event {
   std::string runbook_id;
   SiteId origin;
   uint64_t seq = 0;
-  Hlc hlc;          // Recording time.
-  Hash prev_hash{};  // BLAKE2b-256 of the origin's previous payload; zeros for seq 1.
+  Hlc hlc;            // Recording time.
+  Hash prev_hash{};   // BLAKE2b-256 of the origin's previous payload; zeros for seq 1.
   std::string actor;  // Who reported: "alice@vendor-de" (OS user, optionally a name).
   Body body;
 

@@ -30,7 +30,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
@@ -58,13 +60,20 @@ class [[nodiscard]] Status {
 
 inline const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kCorruption: return "Corruption";
-    case StatusCode::kIOError: return "IOError";
-    case StatusCode::kRejected: return "Rejected";
-    case StatusCode::kUnavailable: return "Unavailable";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kCorruption:
+      return "Corruption";
+    case StatusCode::kIOError:
+      return "IOError";
+    case StatusCode::kRejected:
+      return "Rejected";
+    case StatusCode::kUnavailable:
+      return "Unavailable";
   }
   return "Unknown";
 }
@@ -80,19 +89,19 @@ inline Status Status::WithContext(const std::string& context) const {
 }
 
 // Aborts with a message, in every build type: durability depends on these invariants.
-#define BATON_CHECK(cond)                                                               \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define BATON_CHECK(cond)                                                                 \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
       std::fprintf(stderr, "%s:%d: BATON_CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)
 
 // A value or the Status that explains its absence (StatusOr surface).
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design.
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design.
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design.
     BATON_CHECK(!std::get<Status>(v_).ok());
   }
@@ -134,10 +143,10 @@ Status ToStatus(const Result<T>& r) {
 }  // namespace baton
 
 // Returns early with the failure of a Status or Result expression.
-#define BATON_TRY(expr)                                                \
-  do {                                                                 \
-    auto baton_try_status_ = ::baton::internal::ToStatus((expr));      \
-    if (!baton_try_status_.ok()) return baton_try_status_;             \
+#define BATON_TRY(expr)                                           \
+  do {                                                            \
+    auto baton_try_status_ = ::baton::internal::ToStatus((expr)); \
+    if (!baton_try_status_.ok()) return baton_try_status_;        \
   } while (0)
 
 #define BATON_CONCAT_INNER(a, b) a##b
