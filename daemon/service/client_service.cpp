@@ -64,6 +64,11 @@ const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec
   return crdt::TaskStatusName(st);
 }
 
+// A task a few seconds past its planned start is not news: people report by the minute.
+constexpr int64_t kLateGraceMs = 60 * 1000;
+bool IsLate(const crdt::TaskSchedule& t) { return t.late && t.late_by_ms >= kLateGraceMs; }
+bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
+
 using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
 
 // Schedule::Find is linear; queries over every task look them up through this index.
@@ -450,9 +455,9 @@ json ClientService::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule
     row["forecast_finish"] = Ms(s->earliest_finish_ms);
     row["float_ms"] = s->total_float_ms;
     row["critical"] = s->critical;
-    row["late"] = s->late;
+    row["late"] = IsLate(*s);
     row["late_by_ms"] = s->late_by_ms;
-    row["running_over"] = s->running_over;
+    row["running_over"] = IsOver(*s);
     row["over_by_ms"] = s->over_by_ms;
     row["blocked_by"] = s->blocked_by;
   }
@@ -509,7 +514,7 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
     if (sched != nullptr && sched->status == crdt::Progress::kRunning) {
       running.push_back(TaskRow(t, sched));
     }
-    if (sched != nullptr && (sched->late || sched->running_over)) late.push_back(TaskRow(t, sched));
+    if (sched != nullptr && (IsLate(*sched) || IsOver(*sched))) late.push_back(TaskRow(t, sched));
     if (t.is_backout) continue;
     ++total;
     const std::string shown = ShownStatus(proj, t, sched);
@@ -606,7 +611,7 @@ Result<json> ClientService::List(const client::Request& req, const std::string& 
     if (args.team && t.team != *args.team) continue;
     if (args.site && t.site != *args.site) continue;
     if (args.status && status != *args.status) continue;
-    const bool late = ts != nullptr && (ts->late || ts->running_over);
+    const bool late = ts != nullptr && (IsLate(*ts) || IsOver(*ts));
     if ((args.late_only || filter == "late") && !late) continue;
     if (filter == "ready" && status != "ready") continue;
     if (filter == "blocked" && status != "blocked") continue;
