@@ -206,6 +206,8 @@ class EventStore::Impl {
   std::condition_variable queue_cv_;  // Requests queued, or stopping.
   std::vector<AppendRequest*> queue_;
   bool stopping_ = false;
+  bool committing_ = false;        // A group is being written (by the commit thread or a caller).
+  std::atomic<int> appenders_{0};  // Append calls in flight; not guarded.
   std::thread committer_;
 
   // Serializes the writes outside the commit queue (forks, snapshot, meta, runbook binding).
@@ -387,8 +389,32 @@ Status EventStore::Impl::Append(std::vector<StoredEvent> events) {
   for (const StoredEvent& event : events) BATON_TRY(CheckOrigin(event.id.origin));
   AppendRequest request;
   request.events = std::move(events);
+  // Appenders in flight: with company, requests go through the commit thread so that they are
+  // grouped into one synced write; alone, this call may commit itself.
+  struct InFlight {
+    std::atomic<int>& n;
+    const bool alone;
+    explicit InFlight(std::atomic<int>& count) : n(count), alone(count.fetch_add(1) == 0) {}
+    ~InFlight() { n.fetch_sub(1); }
+  } in_flight(appenders_);
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    if (in_flight.alone && !committing_ && queue_.empty() && !stopping_) {
+      // Nobody else appends, commits or waits: commit on this thread and skip two thread
+      // hand-offs, which cost as much as a tenth of a synced 100-event batch. `committing_`
+      // keeps a single writer at a time (Validate reads heads_ unlocked).
+      committing_ = true;
+      lock.unlock();
+      std::vector<AppendRequest*> group{&request};
+      rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+      CommitGroup(group);
+      lock.lock();
+      committing_ = false;
+      const bool more = !queue_.empty();
+      lock.unlock();
+      if (more) queue_cv_.notify_one();
+      return request.status;
+    }
     queue_.push_back(&request);
   }
   queue_cv_.notify_one();
@@ -415,11 +441,16 @@ void EventStore::Impl::CommitLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      queue_cv_.wait(lock, [&] { return !committing_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return;  // Stopping, and everything queued is done.
       group.swap(queue_);
+      committing_ = true;
     }
     CommitGroup(group);
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      committing_ = false;
+    }
     for (AppendRequest* request : group) {
       std::lock_guard<std::mutex> lock(request->mu);
       request->done = true;
