@@ -118,6 +118,39 @@ struct AppendRequest {
   bool done = false;  // Guarded by mu.
 };
 
+// An arrivals entry: key = the arrival counter of its first event; value = that event's key,
+// then optionally a big-endian uint32 count (absent = 1): `count` events of one origin with
+// consecutive seqs, which arrived with consecutive counters. One entry per run, not per event,
+// halves the inserts of a batched append. See docs/operations.md#column-families.
+struct ArrivalRun {
+  uint64_t first = 0;  // Arrival counter of the first event.
+  crdt::EventId id;    // The first event.
+  uint64_t count = 1;
+};
+
+bool ParseArrivalRun(std::string_view key, std::string_view value, ArrivalRun* run) {
+  if (!ParseArrivalKey(key, &run->first)) return false;
+  const size_t used = ParseEventKey(value, &run->id);
+  if (used == 0) return false;
+  if (used == value.size()) {
+    run->count = 1;
+    return true;
+  }
+  if (value.size() - used != 4) return false;
+  uint64_t count = 0;
+  for (size_t i = used; i < value.size(); ++i) {
+    count = (count << 8) | static_cast<unsigned char>(value[i]);
+  }
+  run->count = count;
+  return count >= 1;
+}
+
+void AppendCount32(std::string* out, uint64_t count) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((count >> shift) & 0xff));
+  }
+}
+
 }  // namespace
 
 class EventStore::Impl {
@@ -367,8 +400,12 @@ Status EventStore::Impl::LoadAndCheckHeads() {
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
     it->SeekToLast();
-    if (it->Valid() && !ParseArrivalKey(View(it->key()), &last_arrival)) {
-      return Status::Corruption(context + ": malformed key in column family arrivals");
+    if (it->Valid()) {
+      ArrivalRun run;
+      if (!ParseArrivalRun(View(it->key()), View(it->value()), &run)) {
+        return Status::Corruption(context + ": malformed entry in column family arrivals");
+      }
+      last_arrival = run.first + run.count - 1;
     }
     BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
   }
@@ -492,7 +529,17 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
   uint64_t arrival = last_arrival_.load(std::memory_order_relaxed);
   rocksdb::Status s;
   std::string key;
-  std::string arrival_key;
+  // The open run of arrivals: events of one origin with consecutive seqs.
+  ArrivalRun run;
+  std::string run_key;  // Event key of the run's first event.
+  bool run_open = false;
+  const auto flush_run = [&] {
+    if (!run_open) return;
+    std::string value = run_key;
+    if (run.count > 1) AppendCount32(&value, run.count);
+    if (s.ok()) s = batch.Put(cf(kArrivals), ArrivalKey(run.first), value);
+    run_open = false;
+  };
   for (AppendRequest* request : group) {
     request->status = Validate(*request, &pending);
     if (!request->status.ok()) continue;
@@ -507,10 +554,19 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
         s = batch.Put(cf(kEvents), rocksdb::SliceParts(&key_slice, 1),
                       rocksdb::SliceParts(value, 4));
       }
-      arrival_key = ArrivalKey(++arrival);
-      if (s.ok()) s = batch.Put(cf(kArrivals), arrival_key, key);
+      ++arrival;
+      if (run_open && event.id.origin == run.id.origin && event.id.seq == run.id.seq + run.count &&
+          run.count < 0xffffffffu) {
+        ++run.count;
+      } else {
+        flush_run();
+        run = ArrivalRun{arrival, event.id, 1};
+        run_key = key;
+        run_open = true;
+      }
     }
   }
+  flush_run();
   if (accepted.empty()) return;
   for (const auto& [origin, head] : pending) {
     if (s.ok()) s = batch.Put(cf(kMeta), HeadKey(origin), EncodeHead(head));
@@ -568,22 +624,30 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
   const std::string context = "event store " + where_ + ": scanning arrivals";
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
   std::string value;
-  for (it->Seek(ArrivalKey(after + 1)); it->Valid() && out->size() < max; it->Next()) {
-    uint64_t counter = 0;
-    StoredEvent event;
-    if (!ParseArrivalKey(View(it->key()), &counter) ||
-        ParseEventKey(View(it->value()), &event.id) != it->value().size()) {
+  // The run holding arrival after+1 may start earlier: begin at the last entry at or before it.
+  it->SeekForPrev(ArrivalKey(after + 1));
+  if (!it->Valid()) it->Seek(ArrivalKey(after + 1));
+  for (; it->Valid() && out->size() < max; it->Next()) {
+    ArrivalRun run;
+    if (!ParseArrivalRun(View(it->key()), View(it->value()), &run)) {
       return Status::Corruption(context + ": malformed arrival entry");
     }
-    // The event was written in the same batch as its arrival entry, and is never deleted.
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), it->value(), &value);
-    if (s.IsNotFound()) {
-      return Status::Corruption(context + ": arrival " + std::to_string(counter) + " names " +
-                                event.id.ToString() + ", which is not stored");
+    for (uint64_t k = 0; k < run.count && out->size() < max; ++k) {
+      const uint64_t counter = run.first + k;
+      if (counter <= after) continue;
+      StoredEvent event;
+      event.id = crdt::EventId{run.id.origin, run.id.seq + k};
+      // The event was written in the same batch as its arrival entry, and is never deleted.
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kEvents),
+                                   EventKey(event.id.origin, event.id.seq), &value);
+      if (s.IsNotFound()) {
+        return Status::Corruption(context + ": arrival " + std::to_string(counter) + " names " +
+                                  event.id.ToString() + ", which is not stored");
+      }
+      BATON_TRY(FromRocks(s, context));
+      BATON_TRY(DecodeEventValue(value, &event).WithContext(context));
+      out->emplace_back(counter, std::move(event));
     }
-    BATON_TRY(FromRocks(s, context));
-    BATON_TRY(DecodeEventValue(value, &event).WithContext(context));
-    out->emplace_back(counter, std::move(event));
   }
   return FromRocks(it->status(), context);
 }

@@ -364,6 +364,37 @@ BOOST_AUTO_TEST_CASE(arrival_cursor_pages_through_local_commit_order) {
   BOOST_TEST((page[0].second.id == crdt::EventId{"hq", 7}));
 }
 
+BOOST_AUTO_TEST_CASE(arrival_runs_page_from_any_cursor_inside_a_run) {
+  // One append of interleaved origins is stored as runs (hq 1-3, ops 1-2, hq 4); a cursor may
+  // stop anywhere inside a run, before and after a reopen.
+  TempDir dir("store");
+  ChainBuilder chain;
+  std::vector<StoredEvent> batch = chain.Take("hq", 3);
+  for (auto& e : chain.Take("ops", 2)) batch.push_back(e);
+  batch.push_back(chain.Next("hq"));
+  std::vector<crdt::EventId> order;
+  for (const auto& e : batch) order.push_back(e.id);
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto store = MustOpen(Options(dir));
+    if (reopen == 0) BOOST_TEST_REQUIRE(store->Append(batch).ok());
+    BOOST_TEST(store->LastArrival() == 6u);
+    for (uint64_t after = 0; after <= 6; ++after) {
+      for (size_t max : {size_t{1}, size_t{2}, size_t{10}}) {
+        BOOST_TEST_CONTEXT("after " << after << " max " << max << " reopen " << reopen) {
+          std::vector<std::pair<uint64_t, StoredEvent>> page;
+          BOOST_TEST_REQUIRE(store->ScanArrivals(after, max, &page).ok());
+          BOOST_TEST(page.size() == std::min<size_t>(max, 6 - after));
+          for (size_t i = 0; i < page.size(); ++i) {
+            BOOST_TEST(page[i].first == after + 1 + i);
+            BOOST_TEST((page[i].second.id == order[after + i]));
+            BOOST_TEST((page[i].second == batch[after + i]));
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(forks_are_kept_as_evidence_and_never_replace_the_event) {
   TempDir dir("store");
   ChainBuilder chain;
