@@ -10,11 +10,13 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "daemon/store/event_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -132,14 +134,10 @@ int RunMain(int argc, char** argv) {
       return 2;
     }
   }
+  std::optional<baton::testing::TempDir> temp;  // Removed at the end unless --dir was given.
   if (own_dir) {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/append-bench-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) {
-      std::fprintf(stderr, "append_bench: mkdtemp %s failed\n", pattern.c_str());
-      return 1;
-    }
-    options.dir = pattern;
+    temp.emplace("append-bench");
+    options.dir = temp->path();
   }
   std::filesystem::create_directories(options.dir);
   {
@@ -151,7 +149,6 @@ int RunMain(int argc, char** argv) {
     // Two replication-sized batches in flight, as when peers deliver while a commit syncs.
     bench.Run("append_batch_100_2_threads", 2, 1500, 100);
   }
-  if (own_dir) std::filesystem::remove_all(options.dir);
   return 0;
 }
 

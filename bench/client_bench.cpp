@@ -27,6 +27,7 @@
 
 #include "bench/bench_util.h"
 #include "client/client.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -101,18 +102,11 @@ std::string ReadFile(const std::string& path) {
 // The temporary data directory and the batond serving it; stops and removes both.
 class Daemon {
  public:
-  explicit Daemon(const std::filesystem::path& parent) {
-    std::string tmpl = (parent / "client-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) Fail("cannot create a directory under " + parent.string());
-    root_ = tmpl;
-    data_ = (root_ / "hq").string();
-    log_ = (root_ / "batond.log").string();
-  }
-  ~Daemon() {
-    Stop();
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
+  explicit Daemon(const std::filesystem::path& parent)
+      : root_("client-bench", parent),
+        data_((root_.path() / "hq").string()),
+        log_((root_.path() / "batond.log").string()) {}
+  ~Daemon() { Stop(); }  // Then root_ removes the directory.
 
   void Start() {
     pid_t init = Spawn({BATOND_PATH, "init", "--site", "hq", "--data", data_}, log_);
@@ -150,7 +144,7 @@ class Daemon {
   const std::string& log() const { return log_; }
 
  private:
-  std::filesystem::path root_;
+  testing::TempDir root_;
   std::string data_;
   std::string log_;
   pid_t pid_ = -1;

@@ -31,6 +31,7 @@
 #include "daemon/identity/keys.h"
 #include "daemon/ledger.h"
 #include "daemon/store/event_store.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -270,18 +271,8 @@ void RunDigest(const Options& o, const Reporter& r, FoldResult& fold) {
 
 // Writes the workload as signed events into a real data directory, then times Ledger::Open.
 void RunRebuild(const Options& o, const Reporter& r) {
-  std::error_code ec;
-  std::filesystem::path parent = o.dir;
-  std::string tmpl = (parent / "fold-bench-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) Fail("mkdtemp " + tmpl, Status::IOError("failed"));
-  const std::filesystem::path root = tmpl;
-  struct Cleanup {
-    std::filesystem::path p;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(p, ignored);
-    }
-  } cleanup{root};
+  const testing::TempDir temp("fold-bench", o.dir);
+  const std::filesystem::path& root = temp.path();
 
   daemon::Config config;
   config.data_dir = root / "hq";

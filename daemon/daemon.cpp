@@ -1,6 +1,7 @@
 // See daemon/daemon.h.
 #include "daemon/daemon.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -93,16 +94,30 @@ Status Daemon::HandleBatch() {
 
 void Daemon::PushToWatchers(int64_t now_ms) {
   const uint64_t last = ledger_->last_arrival();
+  // Read and convert the new events once for every watcher, from the one furthest behind; a
+  // watcher further behind than one round's worth catches up over the next rounds.
+  uint64_t from = last;
+  for (const auto& [routing_id, w] : watchers_) from = std::min(from, w.cursor);
+  std::vector<std::pair<uint64_t, nlohmann::json>> fresh;
+  if (from < last) {
+    std::vector<std::pair<uint64_t, crdt::Event>> events;
+    Status read = ledger_->EventsAfter(from, kMaxPushPerRound, &events);
+    if (!read.ok()) {
+      std::fprintf(stderr, "batond: watch streams paused: %s\n", read.ToString().c_str());
+      return;
+    }
+    fresh.reserve(events.size());
+    for (const auto& [arrival, e] : events)
+      fresh.emplace_back(arrival, service_->EventJson(e, arrival));
+  }
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
     Status s;
     if (w.cursor < last) {
-      std::vector<std::pair<uint64_t, crdt::Event>> events;
-      s = ledger_->EventsAfter(w.cursor, kMaxPushPerRound, &events);
-      for (size_t i = 0; s.ok() && i < events.size(); ++i) {
-        const auto& [arrival, e] = events[i];
-        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, arrival,
-                                                              service_->EventJson(e, arrival)));
+      for (size_t i = 0; s.ok() && i < fresh.size(); ++i) {
+        const auto& [arrival, event] = fresh[i];
+        if (arrival <= w.cursor) continue;
+        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, arrival, event));
         if (s.ok()) w.cursor = arrival;
       }
       w.last_push_ms = now_ms;

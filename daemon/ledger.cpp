@@ -144,8 +144,8 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
   e.body = std::move(draft.body);
   std::vector<crdt::Event> drafts;
   drafts.push_back(std::move(e));
-  // Built one at a time so later drafts see earlier ones in the projection; Commit() signs the
-  // batch's last event (a signature on N vouches for 1..N through the hash chain).
+  // Built (and so signed) one at a time, so that later drafts see earlier ones in the projection
+  // and every staged event carries its own signature.
   auto built = writer_->Build(std::move(drafts));
   BATON_CHECK(built.size() == 1);
   Status applied = projection_.Apply(built[0].event);
@@ -161,13 +161,6 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
 
 Status Ledger::Commit() {
   if (staged_.empty()) return Status::Ok();
-  // Re-sign the batch's last event so the whole staged run is covered by one signature.
-  auto& last = staged_.back();
-  BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(last.envelope));
-  if (se.signature.empty()) {
-    se.signature = identity::Sign(se.payload, keys_.secret_key);
-    last.envelope = crdt::EncodeEnvelope(se);
-  }
   std::vector<store::StoredEvent> batch;
   batch.reserve(staged_.size());
   for (auto& v : staged_) {

@@ -324,16 +324,8 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
     crdt::TaskChanged ch;
     ch.task_id = c.task_id;
     ch.patch = c.patch;
-    if (const auto* t = proj.Task(c.task_id)) {
-      // Supersede every edit of this task the author can see.
-      for (const auto& h : t->History()) {
-        if (std::string_view(h.kind) == "task_changed" ||
-            std::string_view(h.kind) == "task_added" ||
-            std::string_view(h.kind) == "plan_defined") {
-          ch.supersedes.push_back(h.id);
-        }
-      }
-    }
+    // Supersede the edits of this task the author can see.
+    if (const auto* t = proj.Task(c.task_id)) ch.supersedes = t->LiveEditIds();
     BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, std::move(ch)}));
     events.push_back(id.ToString());
   }

@@ -7,9 +7,10 @@
 
 namespace baton::testing {
 
-TempDir::TempDir(const std::string& prefix) {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+TempDir::TempDir(const std::string& prefix, const std::filesystem::path& parent) {
+  const char* env = std::getenv("TMPDIR");
+  const std::string base = !parent.empty() ? parent.string() : (env && *env ? env : "/tmp");
+  std::string pattern = base + "/" + prefix + "-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + pattern);

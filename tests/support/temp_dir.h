@@ -1,5 +1,6 @@
-// A directory under $TMPDIR (or /tmp) that is removed with everything in it on destruction,
-// unless BATON_KEEP_TEST_DIRS is set (to look at a failed test's data afterwards).
+// A fresh directory (under `parent`, or $TMPDIR, or /tmp) that is removed with everything in it
+// on destruction, unless BATON_KEEP_TEST_DIRS is set (to look at a failed run's data afterwards).
+// Used by tests and benchmarks.
 #pragma once
 
 #include <filesystem>
@@ -9,7 +10,8 @@ namespace baton::testing {
 
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "baton-test");
+  explicit TempDir(const std::string& prefix = "baton-test",
+                   const std::filesystem::path& parent = {});
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
