@@ -91,6 +91,7 @@ Status Projection::Apply(const Event& e) {
           header_dirty_ = true;
           // One listing per task id (the last one: a later line corrects an earlier one), so
           // that no two writes share an event id in a register.
+          tasks_.reserve(tasks_.size() + b.plan.tasks.size());  // No doubling slack.
           std::unordered_map<std::string_view, size_t> last;
           for (size_t i = 0; i < b.plan.tasks.size(); ++i) last[b.plan.tasks[i].id] = i;
           for (size_t i = 0; i < b.plan.tasks.size(); ++i) {
@@ -134,10 +135,41 @@ Status Projection::Apply(const Event& e) {
   return Status::Ok();
 }
 
+int64_t Projection::FindTask(std::string_view id, uint64_t hash) const {
+  if (task_slots_.empty()) return -1;
+  const size_t mask = task_slots_.size() - 1;
+  const uint64_t tag = hash & ~uint64_t{0xffffffff};
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = task_slots_[i];
+    if (slot == 0) return -1;
+    if ((slot & ~uint64_t{0xffffffff}) != tag) continue;
+    const auto index = static_cast<int64_t>((slot & 0xffffffff) - 1);
+    if (tasks_[static_cast<size_t>(index)].id() == id) return index;
+  }
+}
+
+void Projection::IndexTask(uint64_t hash, uint32_t index) {
+  const size_t mask = task_slots_.size() - 1;
+  const uint64_t tag = hash & ~uint64_t{0xffffffff};
+  size_t i = hash & mask;
+  while (task_slots_[i] != 0) i = (i + 1) & mask;
+  task_slots_[i] = tag | (uint64_t{index} + 1);
+}
+
 TaskState& Projection::TaskFor(const std::string& id) {
-  auto it = tasks_.find(id);
-  if (it == tasks_.end()) it = tasks_.emplace(id, TaskState(id)).first;
-  return it->second;
+  const uint64_t hash = NameHash{}(id);
+  if (const int64_t found = FindTask(id, hash); found >= 0) {
+    return tasks_[static_cast<size_t>(found)];
+  }
+  BATON_CHECK(tasks_.size() < UINT32_MAX - 1);
+  if ((tasks_.size() + 1) * 2 > task_slots_.size()) {  // Grow to keep the table half empty.
+    task_slots_.assign(std::max<size_t>(64, task_slots_.size() * 2), 0);
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      IndexTask(NameHash{}(tasks_[i].id()), static_cast<uint32_t>(i));
+    }
+  }
+  IndexTask(hash, static_cast<uint32_t>(tasks_.size()));
+  return tasks_.emplace_back(id);
 }
 
 void Projection::Malformed(const Event& e, std::string why) {
@@ -145,7 +177,6 @@ void Projection::Malformed(const Event& e, std::string why) {
 }
 
 void Projection::InvalidateViews() const {
-  canonical_valid_ = false;
   flags_valid_ = false;
   effective_valid_ = false;
 }
@@ -246,32 +277,34 @@ const TaskState& Projection::Derived(const TaskState& task) const {
 
 std::vector<std::string> Projection::TaskIds() const {
   std::vector<std::string> ids;
-  for (const auto& [id, task] : tasks_) {
+  for (const TaskState& task : tasks_) {
     const TaskState& t = Derived(task);
-    if (t.exists() && !t.removed()) ids.push_back(id);
+    if (t.exists() && !t.removed()) ids.push_back(t.id());
   }
   std::sort(ids.begin(), ids.end());
   return ids;
 }
 
 const TaskState* Projection::Task(std::string_view id) const {
-  auto it = tasks_.find(id);
-  if (it == tasks_.end()) return nullptr;
-  return &Derived(it->second);
+  const int64_t index = FindTask(id);
+  return index < 0 ? nullptr : &Derived(tasks_[static_cast<size_t>(index)]);
 }
 
 void Projection::ComputeEffectiveStatuses() const {
   // Order-free by construction (no traversal order can leak into the result): blocked is
   // reachability from failed tasks through pending ones; ready only looks at predecessors'
   // own statuses. Both are linear and need no recursion, whatever the chain length.
-  effective_.clear();
+  effective_.assign(tasks_.size(), TaskStatus::kPending);
   std::vector<const TaskState*> live;
+  std::vector<size_t> live_index;  // Of live[i] in tasks_.
   std::unordered_map<std::string_view, size_t> index;
-  for (const auto& [id, task] : tasks_) {
-    const TaskState& t = Derived(task);
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    const TaskState& t = Derived(tasks_[i]);
+    effective_[i] = t.status();
     if (!t.exists() || t.removed()) continue;
     index.emplace(t.id(), live.size());
     live.push_back(&t);
+    live_index.push_back(i);
   }
   auto gates_start = [](const Dependency& d) {
     return d.type == DependencyType::kFinishToStart || d.type == DependencyType::kStartToStart;
@@ -309,7 +342,7 @@ void Projection::ComputeEffectiveStatuses() const {
       }
       if (ready) status[i] = TaskStatus::kReady;
     }
-    effective_.emplace(live[i]->id(), status[i]);
+    effective_[live_index[i]] = status[i];
   }
   effective_valid_ = true;
 }
@@ -317,10 +350,8 @@ void Projection::ComputeEffectiveStatuses() const {
 TaskStatus Projection::EffectiveStatus(std::string_view id) const {
   Header();
   if (!effective_valid_) ComputeEffectiveStatuses();
-  auto it = effective_.find(id);
-  if (it != effective_.end()) return it->second;
-  const TaskState* t = Task(id);
-  return t != nullptr ? t->status() : TaskStatus::kPending;
+  const int64_t index = FindTask(id);
+  return index < 0 ? TaskStatus::kPending : effective_[static_cast<size_t>(index)];
 }
 
 Plan Projection::CurrentPlan() const {
@@ -358,7 +389,7 @@ std::vector<Flag> Projection::flags() const {
   const HeaderState& h = Header();
   flags_ = h.flags;
   flags_.insert(flags_.end(), malformed_.begin(), malformed_.end());
-  for (const auto& [id, task] : tasks_) {
+  for (const TaskState& task : tasks_) {
     const TaskState& t = Derived(task);
     flags_.insert(flags_.end(), t.flags().begin(), t.flags().end());
   }
@@ -370,34 +401,34 @@ std::vector<Flag> Projection::flags() const {
 }
 
 std::string Projection::CanonicalBytes() const {
-  if (canonical_valid_ && !header_dirty_) return canonical_;
-  const HeaderState& h = Header();
   std::ostringstream out;
+  WriteCanonical(out);
+  return std::move(out).str();
+}
+
+void Projection::WriteCanonical(std::ostream& out) const {
+  const HeaderState& h = Header();
   {
     cereal::PortableBinaryOutputArchive ar(out);
     ar(std::string("baton.projection.canonical.1"), vv_, event_count_, runbook_id_);
     ar(h.name.Live(), h.timezone.Live(), h.window_start.Live(), h.window_end.Live(),
        h.roster.Live(), h.teams.Live());
     ar(std::vector<Note>(h.notes.begin(), h.notes.end()));
-    std::vector<const std::string*> ids;
-    ids.reserve(tasks_.size());
-    for (const auto& entry : tasks_) ids.push_back(&entry.first);
-    std::sort(ids.begin(), ids.end(),
-              [](const std::string* a, const std::string* b) { return *a < *b; });
-    ar(static_cast<uint64_t>(ids.size()));
-    for (const std::string* id : ids) {
-      const TaskState& t = Derived(tasks_.find(*id)->second);
+    if (!effective_valid_) ComputeEffectiveStatuses();
+    std::vector<uint32_t> order(tasks_.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return tasks_[a].id() < tasks_[b].id(); });
+    ar(static_cast<uint64_t>(order.size()));
+    for (uint32_t i : order) {
+      const TaskState& t = Derived(tasks_[i]);
       ar(t.id(), t.exists(), t.removed(), t.spec(), t.ConflictingFields(),
          static_cast<uint8_t>(t.status()), t.StatusConflict(), t.LiveReports(), t.actual_start_ms(),
-         t.actual_finish_ms(), t.LiveGateDecisions(),
-         std::vector<Note>(t.notes().begin(), t.notes().end()),
-         static_cast<uint8_t>(EffectiveStatus(*id)));
+         t.actual_finish_ms(), t.LiveGateDecisions(), t.Notes(),
+         static_cast<uint8_t>(effective_[i]));
     }
     ar(flags());
   }
-  canonical_ = std::move(out).str();
-  canonical_valid_ = true;
-  return canonical_;
 }
 
 // ---- Snapshot -----------------------------------------------------------------------------------
@@ -405,7 +436,7 @@ std::string Projection::CanonicalBytes() const {
 std::string Projection::SerializeSnapshot() const {
   std::vector<const TaskState*> tasks;
   tasks.reserve(tasks_.size());
-  for (const auto& entry : tasks_) tasks.push_back(&entry.second);
+  for (const TaskState& task : tasks_) tasks.push_back(&task);
   std::sort(tasks.begin(), tasks.end(),
             [](const TaskState* a, const TaskState* b) { return a->id() < b->id(); });
   std::ostringstream out;
@@ -453,10 +484,10 @@ Result<Projection> Projection::FromSnapshot(std::string_view bytes) {
       if (!t.Valid(p.names_->size())) {
         return Status::Corruption("projection snapshot: task \"" + t.id() + "\" is inconsistent");
       }
-      std::string id = t.id();
-      if (!p.tasks_.emplace(std::move(id), std::move(t)).second) {
+      if (p.FindTask(t.id()) >= 0) {
         return Status::Corruption("projection snapshot: task listed twice");
       }
+      p.TaskFor(t.id()) = std::move(t);
     }
     if (in.peek() != std::char_traits<char>::eof()) {
       return Status::Corruption("projection snapshot: trailing bytes");

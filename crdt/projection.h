@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,7 +70,9 @@ class Projection {
   std::vector<Flag> flags() const;
 
   // Deterministic bytes of the derived state: equal event sets give equal bytes, whatever the
-  // order they were applied in. Internal indices never appear in it.
+  // order they were applied in. Internal indices never appear in it. WriteCanonical streams
+  // them (into a hash, say) task by task, without holding them all; CanonicalBytes collects them.
+  void WriteCanonical(std::ostream& out) const;
   std::string CanonicalBytes() const;
 
   // The inputs (not the derived caches), Cereal portable binary behind a magic and a checksum.
@@ -106,9 +109,12 @@ class Projection {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using TaskMap = std::unordered_map<std::string, TaskState, NameHash, std::equal_to<>>;
 
-  TaskState& TaskFor(const std::string& id);
+  // Index of the task with this id in tasks_, or -1.
+  int64_t FindTask(std::string_view id, uint64_t hash) const;
+  int64_t FindTask(std::string_view id) const { return FindTask(id, NameHash{}(id)); }
+  TaskState& TaskFor(const std::string& id);  // Creates the task if needed.
+  void IndexTask(uint64_t hash, uint32_t index);
   void Malformed(const Event& e, std::string why);
   const HeaderState& Header() const;  // Derives the header and authority if needed.
   const TaskState& Derived(const TaskState& task) const;
@@ -123,18 +129,21 @@ class Projection {
   std::vector<PlanRecord> plan_records_;
   std::vector<PlanRecord> runbook_notes_;
   std::vector<Flag> malformed_;
-  TaskMap tasks_;
+  // Tasks in order of first mention, found through task_slots_: an open-addressing table
+  // (linear probing, power-of-two size, at most half full) of (high hash bits, index + 1), 0
+  // when free. A lookup probes this small array, then compares the id in the task itself,
+  // which the event is about to touch anyway: the fold's cost is its cache misses.
+  std::vector<TaskState> tasks_;
+  std::vector<uint64_t> task_slots_;
 
   // ---- Derived caches ----
   mutable bool header_dirty_ = true;
   mutable HeaderState header_;
   mutable Authority authority_;
   mutable uint64_t auth_epoch_ = 1;  // Bumped when the authority changes: tasks re-derive.
-  mutable std::string canonical_;
-  mutable bool canonical_valid_ = false;
   mutable std::vector<Flag> flags_;
   mutable bool flags_valid_ = false;
-  mutable std::unordered_map<std::string, TaskStatus, NameHash, std::equal_to<>> effective_;
+  mutable std::vector<TaskStatus> effective_;  // By index in tasks_.
   mutable bool effective_valid_ = false;
 };
 

@@ -471,10 +471,13 @@ std::vector<size_t> TaskState::LiveOf(const std::vector<size_t>& candidates,
 
 void TaskState::Derive(const Authority& authority) const {
   BATON_CHECK(authority.names != nullptr);
-  d_ = Derived{};
-  d_.names = authority.names;
-  d_.counted.assign(records_.size(), false);
-  d_.spec.id = id_;
+  if (d_ == nullptr) {
+    d_ = std::make_unique<Derived>();
+  } else {
+    *d_ = Derived{};
+  }
+  d_->names = authority.names;
+  d_->counted.assign(records_.size(), false);
   DeriveSpec(authority);
   DeriveReports(authority);
   DeriveGate(authority);
@@ -486,16 +489,13 @@ void TaskState::Derive(const Authority& authority) const {
     if (BodyOf(r) != kNote) continue;
     const uint32_t origin = OriginOf(r);
     uint8_t role = authority.RoleOf(origin);
-    if (authority.IsManager(origin) || role == kSiteRole) {
-      d_.counted[i] = true;
-      d_.notes.Add(Note{HlcOf(r), IdOf(r, names), names.Name(ActorOf(r)), TextOf(r)});
-    }
+    if (authority.IsManager(origin) || role == kSiteRole) d_->counted[i] = true;
   }
 
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
     const uint8_t body = BodyOf(r);
-    if (d_.counted[i] || body == kListing) continue;  // Plan-level flags name the plan.
+    if (d_->counted[i] || body == kListing) continue;  // Plan-level flags name the plan.
     const std::string& origin = names.Name(OriginOf(r));
     std::string reason = std::string(BodyIndexName(body)) + " on task \"" + id_ +
                          "\" from site \"" + origin + "\": ";
@@ -506,11 +506,11 @@ void TaskState::Derive(const Authority& authority) const {
     } else if (body == kNote) {
       reason += "an observer may not add notes";
     } else {
-      reason += "neither the task's site (\"" + d_.spec.site + "\") nor a manager";
+      reason += "neither the task's site (\"" + d_->spec->site + "\") nor a manager";
     }
-    d_.flags.push_back(Flag{IdOf(r, names), std::move(reason)});
+    d_->flags.push_back(Flag{IdOf(r, names), std::move(reason)});
   }
-  std::sort(d_.flags.begin(), d_.flags.end(),
+  std::sort(d_->flags.begin(), d_->flags.end(),
             [](const Flag& a, const Flag& b) { return a.id < b.id; });
   dirty_ = false;
 }
@@ -533,33 +533,48 @@ void TaskState::DeriveSpec(const Authority& authority) const {
       continue;
     }
     if (!counts) continue;
-    d_.counted[i] = true;
+    d_->counted[i] = true;
     if (body != kRemoved) edits.push_back(i);
     if (body != kChanged) existence.push_back(i);
   }
 
   for (size_t i : existence) {
-    if (BodyOf(records_[i]) != kRemoved) d_.exists = true;
+    if (BodyOf(records_[i]) != kRemoved) d_->exists = true;
   }
-  if (d_.exists) {
+  if (d_->exists) {
     size_t last = existence.front();
     for (size_t i : existence) {
       if (Wins(records_[i], records_[last], names)) last = i;
     }
-    d_.removed = BodyOf(records_[last]) == kRemoved;
+    d_->removed = BodyOf(records_[last]) == kRemoved;
   }
 
   std::vector<size_t> setters;
-  TaskSpec scratch_a, scratch_b;
+  TaskSpec merged, scratch_a, scratch_b;
+  merged.id = id_;
+  // When one add or listing wins every field (the usual case), the view points at its spec
+  // instead of holding a copy.
+  std::optional<size_t> source;
+  bool one_source = true;
   for (int field = 0; field < kFieldCount; ++field) {
     setters.clear();
     for (size_t i : edits) {
       const Record& r = records_[i];
       if (BodyOf(r) != kChanged || PatchSets(patches_[r.payload], field)) setters.push_back(i);
     }
-    if (setters.empty()) continue;
+    if (setters.empty()) {
+      one_source = false;
+      continue;
+    }
     std::vector<size_t> live = LiveOf(setters, names);
-    if (live.empty()) continue;  // Only possible with a cycle of supersedes.
+    if (live.empty()) {  // Only possible with a cycle of supersedes.
+      one_source = false;
+      continue;
+    }
+    if (BodyOf(records_[live.front()]) == kChanged || (source && *source != live.front())) {
+      one_source = false;
+    }
+    source = live.front();
     auto load = [&](size_t i, TaskSpec& out) {
       const Record& r = records_[i];
       if (BodyOf(r) == kChanged) {
@@ -568,21 +583,32 @@ void TaskState::DeriveSpec(const Authority& authority) const {
         CopyField(specs_[r.payload], field, out);
       }
     };
-    for (size_t i : live) d_.live_edit_ids.push_back(IdOf(records_[i], names));
-    load(live.front(), d_.spec);
+    for (size_t i : live) d_->live_edit_ids.push_back(IdOf(records_[i], names));
+    load(live.front(), merged);
     bool conflict = false;
     for (size_t k = 1; k < live.size() && !conflict; ++k) {
       load(live.front(), scratch_a);
       load(live[k], scratch_b);
       conflict = !FieldEquals(scratch_a, scratch_b, field);
     }
-    if (conflict) d_.conflicting_fields.emplace_back(FieldName(field));
+    if (conflict) d_->conflicting_fields.emplace_back(FieldName(field));
   }
+  if (one_source && source) {
+    d_->spec = &specs_[records_[*source].payload];
+  } else {
+    d_->own_spec = std::make_unique<TaskSpec>(std::move(merged));
+    d_->spec = d_->own_spec.get();
+  }
+  // One write usually sets every field: keep each id once.
+  std::vector<EventId>& ids = d_->live_edit_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  ids.shrink_to_fit();
 }
 
 void TaskState::DeriveReports(const Authority& authority) const {
   const NameTable& names = *authority.names;
-  const uint32_t site = names.Find(d_.spec.site);
+  const uint32_t site = names.Find(d_->spec->site);
   const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   std::vector<size_t> reports;
   for (size_t i = 0; i < records_.size(); ++i) {
@@ -590,7 +616,7 @@ void TaskState::DeriveReports(const Authority& authority) const {
     if (BodyOf(r) != kReported) continue;
     const uint32_t origin = OriginOf(r);
     if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
-      d_.counted[i] = true;
+      d_->counted[i] = true;
       reports.push_back(i);
     }
   }
@@ -598,28 +624,26 @@ void TaskState::DeriveReports(const Authority& authority) const {
   std::vector<size_t> live = LiveOf(reports, names);
   if (live.empty()) return;
 
-  auto to_report = [&](size_t i) {
-    const Record& r = records_[i];
-    return Report{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)), static_cast<ReportKind>(r.kind),
-                  EffectiveOf(r), TextOf(r)};
-  };
-  for (size_t i : live) d_.live_reports.push_back(to_report(i));
-  const Report& winner = d_.live_reports.front();
-  d_.status = StatusOf(winner.kind);
-  for (const Report& r : d_.live_reports) {
-    if (StatusOf(r.kind) != d_.status) d_.status_conflict = true;
+  for (size_t i : live) d_->live_reports.push_back(static_cast<uint32_t>(i));
+  d_->live_reports.shrink_to_fit();
+  const Report winner = ReportOf(live.front(), names);
+  d_->status = StatusOf(winner.kind);
+  for (size_t i : live) {
+    if (StatusOf(static_cast<ReportKind>(records_[i].kind)) != d_->status) {
+      d_->status_conflict = true;
+    }
   }
 
   switch (winner.kind) {
     case ReportKind::kStarted:
-      d_.actual_start_ms = winner.time_ms();
+      d_->actual_start_ms = winner.time_ms();
       return;
     case ReportKind::kReset:
       return;
     case ReportKind::kDone:
     case ReportKind::kFailed:
     case ReportKind::kSkipped:
-      d_.actual_finish_ms = winner.time_ms();
+      d_->actual_finish_ms = winner.time_ms();
       break;
   }
   // Walk back from the winner through what it superseded, to the latest started report
@@ -641,19 +665,19 @@ void TaskState::DeriveReports(const Authority& authority) const {
     auto [first, last] = SupRange(index);
     for (size_t k = first; k < last; ++k) {
       const uint32_t s = sups_[k];  // Only counted reports lead on.
-      if (s == kUnresolved || seen[s] || BodyOf(records_[s]) != kReported || !d_.counted[s]) {
+      if (s == kUnresolved || seen[s] || BodyOf(records_[s]) != kReported || !d_->counted[s]) {
         continue;
       }
       seen[s] = true;
       stack.push_back(s);
     }
   }
-  if (started) d_.actual_start_ms = to_report(*started).time_ms();
+  if (started) d_->actual_start_ms = ReportOf(*started, names).time_ms();
 }
 
 void TaskState::DeriveGate(const Authority& authority) const {
   const NameTable& names = *authority.names;
-  const uint32_t site = names.Find(d_.spec.site);
+  const uint32_t site = names.Find(d_->spec->site);
   const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   std::vector<size_t> gates;
   for (size_t i = 0; i < records_.size(); ++i) {
@@ -661,48 +685,70 @@ void TaskState::DeriveGate(const Authority& authority) const {
     if (BodyOf(r) != kGate) continue;
     const uint32_t origin = OriginOf(r);
     if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
-      d_.counted[i] = true;
+      d_->counted[i] = true;
       gates.push_back(i);
     }
   }
   if (gates.empty()) return;
   for (size_t i : LiveOf(gates, names)) {
     const Record& r = records_[i];
-    d_.live_gates.push_back(GateDecision{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
-                                         r.kind == 1, EffectiveOf(r), TextOf(r)});
+    d_->live_gates.push_back(GateDecision{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
+                                          r.kind == 1, EffectiveOf(r), TextOf(r)});
   }
-  for (const GateDecision& g : d_.live_gates) {
-    if (g.go != d_.live_gates.front().go) d_.gate_conflict = true;
+  for (const GateDecision& g : d_->live_gates) {
+    if (g.go != d_->live_gates.front().go) d_->gate_conflict = true;
   }
 }
 
 // ---- Views --------------------------------------------------------------------------------------
 
-std::vector<EventId> TaskState::LiveEditIds() const {
-  std::vector<EventId> ids = d_.live_edit_ids;
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
+std::vector<EventId> TaskState::LiveEditIds() const { return d_->live_edit_ids; }
 
 std::vector<EventId> TaskState::LiveReportIds() const {
   std::vector<EventId> ids;
-  for (const Report& r : d_.live_reports) ids.push_back(r.id);
+  for (uint32_t i : d_->live_reports) ids.push_back(IdOf(records_[i], *d_->names));
   std::sort(ids.begin(), ids.end());
   return ids;
 }
 
 std::vector<EventId> TaskState::LiveGateIds() const {
   std::vector<EventId> ids;
-  for (const GateDecision& g : d_.live_gates) ids.push_back(g.id);
+  for (const GateDecision& g : d_->live_gates) ids.push_back(g.id);
   std::sort(ids.begin(), ids.end());
   return ids;
 }
 
+Report TaskState::ReportOf(size_t i, const NameTable& names) const {
+  const Record& r = records_[i];
+  return Report{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)), static_cast<ReportKind>(r.kind),
+                EffectiveOf(r), TextOf(r)};
+}
+
+std::vector<Report> TaskState::LiveReports() const {
+  std::vector<Report> out;
+  if (d_ == nullptr) return out;
+  out.reserve(d_->live_reports.size());
+  for (uint32_t i : d_->live_reports) out.push_back(ReportOf(i, *d_->names));
+  return out;
+}
+
+std::vector<Note> TaskState::Notes() const {
+  std::vector<Note> out;
+  if (d_ == nullptr) return out;  // Never derived.
+  const NameTable& names = *d_->names;
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    if (BodyOf(r) != kNote || !d_->counted[i]) continue;
+    out.push_back(Note{HlcOf(r), IdOf(r, names), names.Name(ActorOf(r)), TextOf(r)});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<HistoryEntry> TaskState::History() const {
   std::vector<HistoryEntry> out;
-  if (d_.names == nullptr) return out;  // Never derived.
-  const NameTable& names = *d_.names;
+  if (d_ == nullptr) return out;  // Never derived.
+  const NameTable& names = *d_->names;
   std::vector<size_t> order(records_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
@@ -710,7 +756,7 @@ std::vector<HistoryEntry> TaskState::History() const {
   out.reserve(order.size());
   for (size_t i : order) {
     const Record& r = records_[i];
-    bool counted = i < d_.counted.size() ? static_cast<bool>(d_.counted[i]) : true;
+    bool counted = i < d_->counted.size() ? static_cast<bool>(d_->counted[i]) : true;
     out.push_back(HistoryEntry{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
                                BodyIndexName(BodyOf(r)), counted});
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "crdt/event.h"
@@ -166,14 +167,23 @@ struct Authority {
 // An append-only sequence stored in fixed chunks of kChunk elements: appends never move
 // elements (references stay valid) and never free memory, so thousands of sequences growing
 // side by side do not fragment the heap the way growing vectors do. Saved as a Cereal sequence.
+// A moved-from ChunkedVector is empty.
 template <class T, size_t kChunk>
 class ChunkedVector {
  public:
   static_assert((kChunk & (kChunk - 1)) == 0, "kChunk must be a power of two");
 
   ChunkedVector() = default;
-  ChunkedVector(ChunkedVector&&) noexcept = default;
-  ChunkedVector& operator=(ChunkedVector&&) noexcept = default;
+  ChunkedVector(ChunkedVector&& other) noexcept { *this = std::move(other); }
+  ChunkedVector& operator=(ChunkedVector&& other) noexcept {
+    chunks_ = std::move(other.chunks_);
+    size_ = other.size_;
+    tail_ = other.tail_;
+    other.chunks_.clear();
+    other.size_ = 0;
+    other.tail_ = nullptr;
+    return *this;
+  }
   ChunkedVector(const ChunkedVector& other) { *this = other; }
   ChunkedVector& operator=(const ChunkedVector& other) {
     if (this == &other) return *this;
@@ -184,12 +194,20 @@ class ChunkedVector {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
-  const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  // The last chunk is reached without the chunk table: appends and the backward searches of
+  // recent elements touch one cache line less.
+  T& operator[](size_t i) { return const_cast<T&>(std::as_const(*this)[i]); }
+  const T& operator[](size_t i) const {
+    const size_t tail_begin = (size_ - 1) & ~(kChunk - 1);
+    return i >= tail_begin ? tail_[i - tail_begin] : chunks_[i / kChunk][i % kChunk];
+  }
   T& back() { return (*this)[size_ - 1]; }
   T& push_back(T value) {
-    if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
-    T& slot = chunks_.back()[size_ % kChunk];
+    if (size_ % kChunk == 0) {
+      chunks_.push_back(std::make_unique<T[]>(kChunk));
+      tail_ = chunks_.back().get();
+    }
+    T& slot = tail_[size_ % kChunk];
     slot = std::move(value);
     ++size_;
     return slot;
@@ -197,6 +215,7 @@ class ChunkedVector {
   void clear() {
     chunks_.clear();
     size_ = 0;
+    tail_ = nullptr;
   }
 
   template <class Archive>
@@ -217,11 +236,12 @@ class ChunkedVector {
   }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
   size_t size_ = 0;
+  T* tail_ = nullptr;  // chunks_.back(), the chunk of the next append's predecessors.
+  std::vector<std::unique_ptr<T[]>> chunks_;
 };
 
-class TaskState {
+class alignas(64) TaskState {
  public:
   explicit TaskState(std::string id = {}) : id_(std::move(id)) {}
 
@@ -239,39 +259,41 @@ class TaskState {
 
   // ---- The derived view (valid after Derive). ----------------------------------------------
   const std::string& id() const { return id_; }
-  bool exists() const { return d_.exists; }  // Some counted add or plan lists it.
-  bool removed() const { return d_.removed; }
+  bool exists() const { return d_->exists; }  // Some counted add or plan lists it.
+  bool removed() const { return d_->removed; }
   // The spec from the field registers' winners (id always set; empty fields if !exists()).
-  TaskSpec Spec() const { return d_.spec; }
-  const TaskSpec& spec() const { return d_.spec; }
-  bool FieldConflict() const { return !d_.conflicting_fields.empty(); }
+  TaskSpec Spec() const { return *d_->spec; }
+  const TaskSpec& spec() const { return *d_->spec; }
+  bool FieldConflict() const { return !d_->conflicting_fields.empty(); }
   // Names of fields whose live values differ: "title", "duration_ms", ...
-  const std::vector<std::string>& ConflictingFields() const { return d_.conflicting_fields; }
+  const std::vector<std::string>& ConflictingFields() const { return d_->conflicting_fields; }
   // Sorted ids of the live writes of every field: what a new TaskChanged should supersede
   // (naming a write of another field is harmless: registers are per field).
   std::vector<EventId> LiveEditIds() const;
 
   // Status from the winning live report: started->running, done, failed, skipped, reset and
   // none->pending. Never kReady/kBlocked: those depend on other tasks (Projection).
-  TaskStatus status() const { return d_.status; }
+  TaskStatus status() const { return d_->status; }
   // Live reports leading to different statuses ("done at A, failed at B").
-  bool StatusConflict() const { return d_.status_conflict; }
-  const std::vector<Report>& LiveReports() const { return d_.live_reports; }  // Winner first.
+  bool StatusConflict() const { return d_->status_conflict; }
+  std::vector<Report> LiveReports() const;     // Winner first; built on each call.
   std::vector<EventId> LiveReportIds() const;  // Sorted: what a new report should supersede.
   // Start: time of the started report the winner follows (itself if it is one; the walk back
   // through supersedes stops at a reset). Finish: the winner's time if done/failed/skipped.
-  int64_t actual_start_ms() const { return d_.actual_start_ms; }
-  int64_t actual_finish_ms() const { return d_.actual_finish_ms; }
+  int64_t actual_start_ms() const { return d_->actual_start_ms; }
+  int64_t actual_finish_ms() const { return d_->actual_finish_ms; }
 
-  const std::vector<GateDecision>& LiveGateDecisions() const { return d_.live_gates; }
+  const std::vector<GateDecision>& LiveGateDecisions() const { return d_->live_gates; }
   const GateDecision* GateWinner() const {
-    return d_.live_gates.empty() ? nullptr : &d_.live_gates.front();
+    return d_->live_gates.empty() ? nullptr : &d_->live_gates.front();
   }
-  bool GateConflict() const { return d_.gate_conflict; }
+  bool GateConflict() const { return d_->gate_conflict; }
   std::vector<EventId> LiveGateIds() const;
 
-  const GSet<Note>& notes() const { return d_.notes; }
-  const std::vector<Flag>& flags() const { return d_.flags; }  // Sorted by id.
+  // The notes that count, in (hlc, origin, seq) order. Built on each call from the records (a
+  // serving daemon would otherwise hold every note's text twice).
+  std::vector<Note> Notes() const;
+  const std::vector<Flag>& flags() const { return d_->flags; }  // Sorted by id.
 
   // Every event touching the task, by (hlc, origin, seq).
   std::vector<HistoryEntry> History() const;
@@ -357,17 +379,18 @@ class TaskState {
   struct Derived {
     bool exists = false;
     bool removed = false;
-    TaskSpec spec;
+    // The winning spec: specs_[...] when one add or listing wins every field, else own_spec.
+    const TaskSpec* spec = nullptr;
+    std::unique_ptr<TaskSpec> own_spec;
     std::vector<std::string> conflicting_fields;
-    std::vector<EventId> live_edit_ids;  // Per field, possibly repeated across fields.
+    std::vector<EventId> live_edit_ids;  // Of every field, sorted, each once.
     TaskStatus status = TaskStatus::kPending;
     bool status_conflict = false;
-    std::vector<Report> live_reports;
+    std::vector<uint32_t> live_reports;  // Record indices, winner first.
     int64_t actual_start_ms = kNoTime;
     int64_t actual_finish_ms = kNoTime;
     std::vector<GateDecision> live_gates;
     bool gate_conflict = false;
-    GSet<Note> notes;
     std::vector<Flag> flags;
     std::vector<bool> counted;  // Per record: did authorization let it count?
     std::shared_ptr<const NameTable> names;
@@ -397,6 +420,7 @@ class TaskState {
     return r.payload == kNoPayload ? kNoTime : extras_[r.payload].effective_ms;
   }
   std::string TextOf(const Record& r) const;
+  Report ReportOf(size_t record, const NameTable& names) const;
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
@@ -404,20 +428,21 @@ class TaskState {
   void DeriveReports(const Authority& authority) const;
   void DeriveGate(const Authority& authority) const;
 
+  // What Apply touches on every event comes first, within the object's first two cache lines.
   std::string id_;
   int64_t base_ms_ = 0;  // Wall time of the first record: narrow records are relative to it.
-  ChunkedVector<Record, 32> records_;
-  std::vector<WideId> wide_;
+  mutable bool dirty_ = true;
+  mutable uint64_t derived_epoch_ = 0;
+  ChunkedVector<Record, 16> records_;
   ChunkedVector<uint32_t, 64> sups_;  // Record indices, or kUnresolved (see unresolved_).
   std::vector<Unresolved> unresolved_;
-  ChunkedVector<Extra, 16> extras_;
-  ChunkedVector<char, 256> text_;  // Texts of extras_, back to back.
+  std::vector<WideId> wide_;
+  ChunkedVector<Extra, 8> extras_;
+  ChunkedVector<char, 128> text_;  // Texts of extras_, back to back.
   std::vector<TaskSpec> specs_;
   std::vector<TaskPatch> patches_;
 
-  mutable bool dirty_ = true;
-  mutable uint64_t derived_epoch_ = 0;
-  mutable Derived d_;
+  mutable std::unique_ptr<Derived> d_;  // Null until the first Derive.
 };
 
 }  // namespace baton::crdt

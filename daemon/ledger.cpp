@@ -190,7 +190,14 @@ Status Ledger::MaybeSnapshot() {
 }
 
 std::string Ledger::StateDigest() const {
-  return identity::StateDigest(projection_.CanonicalBytes());
+  // The projection only grows, so its event count names the state the digest was taken of.
+  if (digest_event_count_ != projection_.event_count() || digest_.empty()) {
+    identity::StateDigestStream out;
+    projection_.WriteCanonical(out);
+    digest_ = out.Finish();
+    digest_event_count_ = projection_.event_count();
+  }
+  return digest_;
 }
 
 Status Ledger::EventsAfter(uint64_t cursor, size_t max,

@@ -90,6 +90,8 @@ class Ledger {
   std::vector<identity::VerifiedEvent> staged_;
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
+  mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.
+  mutable uint64_t digest_event_count_ = 0;
 };
 
 }  // namespace baton::daemon

@@ -244,4 +244,60 @@ std::string StateDigest(std::string_view canonical_bytes) {
   return HashHex(HashPayload(canonical_bytes));
 }
 
+// Buffers writes and feeds them to BLAKE2b a block at a time.
+class StateDigestStream::Buffer : public std::streambuf {
+ public:
+  Buffer() {
+    InitSodium();
+    crypto_generichash_init(&state_, nullptr, 0, crypto_generichash_BYTES);
+    setp(block_, block_ + sizeof(block_));
+  }
+
+  std::string Finish() {
+    BATON_CHECK(!finished_);
+    Drain();
+    finished_ = true;
+    crdt::Hash out{};
+    crypto_generichash_final(&state_, out.data(), out.size());
+    return HashHex(out);
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (finished_) return traits_type::eof();
+    Drain();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override {
+    Drain();
+    return 0;
+  }
+
+ private:
+  void Drain() {
+    const auto n = static_cast<size_t>(pptr() - pbase());
+    if (n > 0) crypto_generichash_update(&state_, reinterpret_cast<unsigned char*>(pbase()), n);
+    setp(block_, block_ + sizeof(block_));
+  }
+
+  crypto_generichash_state state_;
+  char block_[1 << 16];
+  bool finished_ = false;
+};
+
+StateDigestStream::StateDigestStream() : std::ostream(nullptr), buffer_(new Buffer()) {
+  rdbuf(buffer_.get());
+}
+
+StateDigestStream::~StateDigestStream() = default;
+
+std::string StateDigestStream::Finish() {
+  flush();
+  return buffer_->Finish();
+}
+
 }  // namespace baton::identity

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -57,5 +59,22 @@ std::string HashHex(const crdt::Hash& hash);
 
 // Hex BLAKE2b-256 of a canonical projection: equal event sets, equal digests.
 std::string StateDigest(std::string_view canonical_bytes);
+
+// An output stream that hashes what is written to it, so that a projection's canonical bytes
+// (Projection::WriteCanonical) are digested as they are produced instead of held whole.
+// Finish() returns what StateDigest would return for the same bytes.
+class StateDigestStream : public std::ostream {
+ public:
+  StateDigestStream();
+  ~StateDigestStream() override;
+  StateDigestStream(const StateDigestStream&) = delete;
+  StateDigestStream& operator=(const StateDigestStream&) = delete;
+
+  std::string Finish();  // Once; writing afterwards is an error.
+
+ private:
+  class Buffer;
+  std::unique_ptr<Buffer> buffer_;
+};
 
 }  // namespace baton::identity

@@ -559,7 +559,7 @@ Result<json> ClientService::TaskDetail(const client::Request& req) {
                    {"conflict", st->GateConflict()}};
   }
   json notes = json::array();
-  for (const auto& n : st->notes()) {
+  for (const auto& n : st->Notes()) {
     notes.push_back(
         {{"event", n.id.ToString()}, {"actor", n.actor}, {"at", n.hlc.wall_ms}, {"text", n.text}});
   }

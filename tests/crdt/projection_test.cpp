@@ -260,8 +260,8 @@ BOOST_AUTO_TEST_CASE(unauthorized_events_are_kept_flagged_and_not_counted) {
   const TaskState* t = p.Task("T-1");
   BOOST_TEST((t->status() == TaskStatus::kPending));
   BOOST_TEST(t->spec().title == "Task T-1");
-  BOOST_TEST(t->notes().size() == 1u);
-  BOOST_TEST(t->notes().begin()->text == "waiting on A");
+  BOOST_TEST(t->Notes().size() == 1u);
+  BOOST_TEST(t->Notes().begin()->text == "waiting on A");
   BOOST_TEST(p.name().Winner()->value == "Cut-over");
   BOOST_TEST(p.notes().empty());
   for (const Event* e :
@@ -430,6 +430,65 @@ BOOST_AUTO_TEST_CASE(a_long_chain_of_predecessors_does_not_recurse) {
   BOOST_TEST((p.EffectiveStatus("T-4999") == TaskStatus::kPending));
   BOOST_TEST(p.Apply(log.Make("hq", 1, Rep("T-0", ReportKind::kFailed))).ok());
   BOOST_TEST((p.EffectiveStatus("T-4999") == TaskStatus::kBlocked));
+}
+
+BOOST_AUTO_TEST_CASE(thousands_of_tasks_added_one_by_one_are_each_found) {
+  // The task index grows (and rehashes) many times; every id must stay reachable, also after
+  // a snapshot.
+  Log log;
+  std::vector<Event> events = {log.Make("hq", 0, BasicPlan())};
+  for (int i = 0; i < 3000; ++i) {
+    events.push_back(log.Make("hq", 1 + i, TaskAdded{Spec("A-" + std::to_string(i), "site-a")}));
+  }
+  Projection in_order = Fold(events);
+  BOOST_TEST(in_order.TaskIds().size() == 3004u);
+  for (int i = 0; i < 3000; i += 7) {
+    const std::string id = "A-" + std::to_string(i);
+    const TaskState* t = in_order.Task(id);
+    BOOST_TEST_REQUIRE(t != nullptr, id);
+    BOOST_TEST(t->id() == id);
+    BOOST_TEST(t->spec().title == "Task " + id);
+  }
+  BOOST_TEST(in_order.Task("A-3000") == nullptr);
+  BOOST_TEST(in_order.Task("") == nullptr);
+  BOOST_TEST((in_order.EffectiveStatus("A-3000") == TaskStatus::kPending));
+  Result<Projection> restored = Projection::FromSnapshot(in_order.SerializeSnapshot());
+  BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+  BOOST_TEST(restored->Task("A-2999") != nullptr);
+  BOOST_TEST(restored->Task("A-2999")->spec().title == "Task A-2999");
+  BOOST_TEST(restored->CanonicalBytes() == in_order.CanonicalBytes());
+}
+
+BOOST_AUTO_TEST_CASE(the_spec_view_follows_each_new_winning_write) {
+  // A spec won by one listing is shown from that listing; later listings, edits and adds must
+  // each show through, however many specs the task accumulates.
+  Log log;
+  Event first = log.Make("hq", 0, BasicPlan());
+  Projection p = Fold({first});
+  BOOST_TEST(p.Task("T-1")->spec().title == "Task T-1");
+  PlanDefined second = BasicPlan();
+  second.plan.tasks[0].title = "Second listing";
+  second.supersedes = {first.id()};
+  Event second_event = log.Make("hq", 1, second);
+  BOOST_TEST_REQUIRE(p.Apply(second_event).ok());
+  BOOST_TEST(p.Task("T-1")->spec().title == "Second listing");
+  TaskChanged change;
+  change.task_id = "T-1";
+  change.patch.duration_ms = 5 * kMinute;
+  change.supersedes = p.Task("T-1")->LiveEditIds();
+  BOOST_TEST_REQUIRE(p.Apply(log.Make("hq", 2, change)).ok());
+  const TaskSpec& patched = p.Task("T-1")->spec();
+  BOOST_TEST(patched.title == "Second listing");
+  BOOST_TEST(patched.duration_ms == 5 * kMinute);
+  BOOST_TEST(patched.site == "site-a");
+  for (int i = 0; i < 40; ++i) {  // Each add supersedes nothing: the latest one wins.
+    TaskSpec spec = Spec("T-4", "site-b");
+    spec.title = "Added " + std::to_string(i);
+    BOOST_TEST_REQUIRE(p.Apply(log.Make("hq", 3 + i, TaskAdded{spec})).ok());
+    BOOST_TEST(p.Task("T-4")->spec().title == spec.title);
+  }
+  BOOST_TEST(p.Task("T-4")->FieldConflict());  // Concurrent adds: every field is contested.
+  BOOST_TEST(p.Task("T-1")->spec().title == "Second listing");
 }
 
 BOOST_AUTO_TEST_CASE(snapshot_round_trip_then_more_events_equals_folding_all) {

@@ -2,6 +2,7 @@
 // BLAKE2b-256 against published vectors, and Ed25519 signatures that fail on every flipped bit.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -147,6 +148,27 @@ BOOST_AUTO_TEST_CASE(blake2b_256_matches_reference_vectors) {
   BOOST_TEST(HashHex(HashPayload("abc")) ==
              "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
   BOOST_TEST(StateDigest("abc") == HashHex(HashPayload("abc")));
+}
+
+BOOST_AUTO_TEST_CASE(a_streamed_digest_equals_the_digest_of_the_whole_bytes) {
+  // Sizes around the stream's 64 KiB block, written in odd pieces and single characters.
+  for (size_t size :
+       {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{65537}, size_t{200001}}) {
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131 + size) % 251);
+    StateDigestStream out;
+    size_t at = 0;
+    for (size_t piece = 1; at < size; piece = piece * 3 + 1) {
+      const size_t n = std::min(piece % 70000, size - at);
+      if (n == 1) {
+        out.put(bytes[at]);
+      } else {
+        out.write(bytes.data() + at, static_cast<std::streamsize>(n));
+      }
+      at += n;
+    }
+    BOOST_TEST(out.Finish() == StateDigest(bytes), "size " << size);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(worked_example_hash_matches_the_format_document) {
