@@ -67,6 +67,17 @@ const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec
 // A task a few seconds past its planned start is not news: people report by the minute.
 constexpr int64_t kLateGraceMs = 60 * 1000;
 bool IsLate(const crdt::TaskSchedule& t) { return t.late && t.late_by_ms >= kLateGraceMs; }
+// How far ahead of this site's clock an effective time ("at") may be: a minute-precision
+// `--at` typed a little early, or a client clock slightly ahead.
+constexpr int64_t kFutureSlackMs = 2 * 60 * 1000;
+
+// An effective time must not be in the future: nothing has happened yet at that time.
+Status CheckNotFuture(const char* op, int64_t at_ms, int64_t now_ms) {
+  if (at_ms == crdt::kNoTime || at_ms <= now_ms + kFutureSlackMs) return Status::Ok();
+  return Status::InvalidArgument(std::string(op) + ": \"at\" " + client::FormatIsoTime(at_ms) +
+                                 " is in the future (this site's clock says " +
+                                 client::FormatIsoTime(now_ms) + ")");
+}
 bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
 
 using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
@@ -341,6 +352,18 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::ReportArgs args, client::ParseReportArgs(req));
   BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task, ReportableTask(args.task_id, "task"));
+  BATON_TRY(CheckNotFuture("report", args.effective_ms, ledger_->Now()));
+  // A finish before the start it ends would give a negative actual duration.
+  const bool finishes = args.kind == crdt::ReportKind::kDone ||
+                        args.kind == crdt::ReportKind::kFailed ||
+                        args.kind == crdt::ReportKind::kSkipped;
+  if (finishes && args.effective_ms != crdt::kNoTime &&
+      task->status() == crdt::TaskStatus::kRunning && task->actual_start_ms() != crdt::kNoTime &&
+      args.effective_ms < task->actual_start_ms()) {
+    return Status::InvalidArgument("report: \"at\" " + client::FormatIsoTime(args.effective_ms) +
+                                   " is before task \"" + args.task_id + "\" started (" +
+                                   client::FormatIsoTime(task->actual_start_ms()) + ")");
+  }
   crdt::TaskReported r;
   r.task_id = args.task_id;
   r.kind = args.kind;
@@ -379,6 +402,7 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
   if (task->spec().kind != crdt::TaskKind::kGate) {
     return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
   }
+  BATON_TRY(CheckNotFuture("gate", args.effective_ms, ledger_->Now()));
   crdt::GateDecided g;
   g.task_id = args.task_id;
   g.go = args.go;

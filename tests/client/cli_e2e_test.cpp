@@ -200,6 +200,21 @@ BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   auto bad_at = Baton(site, {"done", "T-001", "--at", "yesterday-ish"});
   BOOST_TEST(bad_at.exit_code == 1, bad_at.err);
   BOOST_TEST(bad_at.err.find("--at") != std::string::npos, bad_at.err);
+  // Effective times that cannot be true are refused, and nothing is recorded.
+  BOOST_REQUIRE(Baton(site, {"start", "T-001", "--at", "2026-03-27T19:05:00Z"}).exit_code == 0);
+  auto before_start = Baton(site, {"done", "T-001", "--at", "2026-03-27T19:00:00Z"});
+  BOOST_TEST(before_start.exit_code == 1, before_start.err);
+  BOOST_TEST(before_start.err.find("before task \"T-001\" started (2026-03-27T19:05:00.000Z)") !=
+                 std::string::npos,
+             before_start.err);
+  auto future = Baton(site, {"done", "T-001", "--at", "2099-01-01T00:00:00Z"});
+  BOOST_TEST(future.exit_code == 1, future.err);
+  BOOST_TEST(future.err.find("2099-01-01T00:00:00.000Z is in the future") != std::string::npos,
+             future.err);
+  auto shown = Baton(site, {"show", "T-001", "--json"});
+  BOOST_REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+  BOOST_TEST(json::parse(shown.out)["status"].get<std::string>() == "running", shown.out);
+  BOOST_TEST(json::parse(shown.out)["history"].size() == 2u, shown.out);  // Listing + start.
 
   site.Stop();
   auto absent = Baton(site, {"status"});
