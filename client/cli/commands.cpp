@@ -501,6 +501,8 @@ namespace {
 
 // Three heartbeat intervals (the daemon sends one every 2 s) and a little more.
 constexpr std::chrono::milliseconds kSilenceLimit{6500};
+// Least time between two status queries of the board (see Run).
+constexpr std::chrono::milliseconds kMinQueryGap{250};
 
 class Board {
  public:
@@ -570,7 +572,7 @@ class Board {
     bool connected = true;
     bool dirty = false;  // An event arrived: re-query status, redraw.
     auto next_tick = Clock::now();
-    auto last_query = Clock::now();
+    auto last_query = Clock::now() - kMinQueryGap;
     last_heard_ = Clock::now();
     while (!g_stop.load()) {
       if (!connected) {
@@ -588,11 +590,11 @@ class Board {
         }
         continue;
       }
-      const int wait = dirty ? 0
-                             : static_cast<int>(std::max<int64_t>(
-                                   0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          next_tick - Clock::now())
-                                          .count()));
+      // After an event, re-query at once, but at most every kMinQueryGap: a busy weekend sends
+      // bursts of events, and one status call on a 10,000-task plan is a whole-plan pass.
+      const auto wake = dirty ? last_query + kMinQueryGap : next_tick;
+      const int wait = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()).count()));
       auto push = client_->NextPush(wait);
       if (g_stop.load()) break;
       if (!push.ok()) {
@@ -618,7 +620,8 @@ class Board {
         DrawIfChanged();
         continue;
       }
-      if (dirty || now - last_query >= std::chrono::seconds(5)) {
+      if ((dirty && now - last_query >= kMinQueryGap) ||
+          now - last_query >= std::chrono::seconds(5)) {
         Status q = Query();
         last_query = now;
         if (!q.ok()) {
