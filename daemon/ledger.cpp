@@ -56,11 +56,18 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   BATON_ASSIGN_OR_RETURN(l->store_, store::EventStore::Open(so));
 
   auto heads = l->store_->Heads();
-  // Keep the clock monotonic across restarts: never go below the newest stored timestamp.
+  // Keep the clock monotonic across restarts: never below this site's newest timestamp, and
+  // past the newest of every other origin as a receipt would be, so that a timestamp beyond
+  // the skew bound stays quarantined instead of dragging the clock after it.
+  const int64_t now = l->clock_();
   for (const auto& [origin, head] : heads) {
     if (head.seq == 0) continue;
     BATON_ASSIGN_OR_RETURN(crdt::Event e, l->EventById(crdt::EventId{origin, head.seq}));
-    if (l->hlc_.last() < e.hlc) l->hlc_.Restore(e.hlc);
+    if (origin == config.site) {
+      if (l->hlc_.last() < e.hlc) l->hlc_.Restore(e.hlc);
+    } else {
+      (void)l->hlc_.Receive(e.hlc, now);
+    }
   }
   if (!l->store_->runbook_id().empty()) {
     const auto& own = heads[config.site];
@@ -70,11 +77,37 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   return l;
 }
 
+Result<crdt::Projection> Ledger::FitsTheLog(crdt::Projection snapshot, uint64_t arrival) const {
+  // A snapshot can only be trusted if it reflects events this log holds: the arrivals up to
+  // its own, no more.
+  if (arrival > store_->LastArrival()) {
+    return Status::Corruption("snapshot as of arrival " + std::to_string(arrival) +
+                              ", but the log ends at " + std::to_string(store_->LastArrival()));
+  }
+  const auto heads = store_->Heads();
+  uint64_t total = 0;
+  for (const auto& [origin, seq] : snapshot.version_vector().entries()) {
+    auto it = heads.find(origin);
+    const uint64_t held = it == heads.end() ? 0 : it->second.seq;
+    if (seq > held) {
+      return Status::Corruption("snapshot holds " + origin + "/" + std::to_string(seq) +
+                                ", but the log ends at " + origin + "/" + std::to_string(held));
+    }
+    total += seq;
+  }
+  if (total != arrival) {
+    return Status::Corruption("snapshot holds " + std::to_string(total) +
+                              " events but claims arrival " + std::to_string(arrival));
+  }
+  return snapshot;
+}
+
 Status Ledger::LoadProjection() {
   uint64_t cursor = 0;
   auto snap = store_->GetSnapshot();
   if (snap.ok() && snap->has_value()) {
     auto restored = crdt::Projection::FromSnapshot((*snap)->first);
+    if (restored.ok()) restored = FitsTheLog(std::move(restored).value(), (*snap)->second);
     if (restored.ok()) {
       projection_ = std::move(restored).value();
       cursor = (*snap)->second;

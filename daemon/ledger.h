@@ -77,6 +77,9 @@ class Ledger {
  private:
   Ledger(Config config, WallClock clock);
   Status LoadProjection();
+  // `snapshot` if it reflects exactly the first `arrival` arrivals of this log (by count, and no
+  // event beyond the log's heads); kCorruption otherwise.
+  Result<crdt::Projection> FitsTheLog(crdt::Projection snapshot, uint64_t arrival) const;
   Status FoldWholeLog();
   Status MaybeSnapshot();
 

@@ -38,6 +38,7 @@ int ExitFor(const baton::Status& s) {
       return kExitUsage;
     case baton::StatusCode::kNotFound:
     case baton::StatusCode::kCorruption:
+    case baton::StatusCode::kRejected:  // A data directory of another site, or too new.
       return kExitDataDir;
     default:
       return kExitRuntime;

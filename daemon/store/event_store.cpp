@@ -303,9 +303,10 @@ Status EventStore::Impl::LoadIdentity(bool fresh) {
                               "' is not a number");
   }
   if (stored_version > kSchemaVersion) {
-    return Status::InvalidArgument("event store " + where_ + " has schema version " +
-                                   std::to_string(stored_version) + ", newer than this build's " +
-                                   std::to_string(kSchemaVersion));
+    return Status(StatusCode::kRejected, "event store " + where_ + " has schema version " +
+                                             std::to_string(stored_version) +
+                                             ", newer than this build's " +
+                                             std::to_string(kSchemaVersion));
   }
   if (stored_version == 0) {
     return Status::Corruption("event store " + where_ + ": schema version 0 does not exist");
@@ -317,12 +318,12 @@ Status EventStore::Impl::LoadIdentity(bool fresh) {
     return Status::Corruption("event store " + where_ + ": site or runbook id missing from meta");
   }
   if (!options_.site.empty() && *site != options_.site) {
-    return Status::InvalidArgument("event store " + where_ + " belongs to site '" + *site +
-                                   "', not '" + options_.site + "'");
+    return Status(StatusCode::kRejected, "event store " + where_ + " belongs to site '" + *site +
+                                             "', not '" + options_.site + "'");
   }
   if (!runbook->empty() && !options_.runbook_id.empty() && *runbook != options_.runbook_id) {
-    return Status::InvalidArgument("event store " + where_ + " belongs to runbook '" + *runbook +
-                                   "', not '" + options_.runbook_id + "'");
+    return Status(StatusCode::kRejected, "event store " + where_ + " belongs to runbook '" +
+                                             *runbook + "', not '" + options_.runbook_id + "'");
   }
   site_ = *site;
   runbook_ = *runbook;

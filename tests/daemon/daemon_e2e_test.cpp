@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -83,6 +84,26 @@ BOOST_AUTO_TEST_CASE(init_creates_a_private_data_directory_and_identity) {
       testing::RunCommand({testing::BatondPath(), "init", "--site", "hq", "--data", site.data()});
   BOOST_TEST(again.exit_code == 2);
   BOOST_TEST(again.err.find("already") != std::string::npos, again.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_data_directory_of_another_site_is_refused_with_exit_code_2) {
+  Site site("hq");
+  site.Start();
+  BOOST_REQUIRE(site.Stop() == 0);
+  // The operator points the config at another site id: the store still belongs to hq.
+  const std::string conf = site.data() + "/batond.conf";
+  std::string text;
+  {
+    std::ifstream in(conf);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = text.find("site = hq");
+  BOOST_REQUIRE(at != std::string::npos);
+  text.replace(at, 9, "site = vendor-de");
+  std::ofstream(conf) << text;
+  auto run = testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()}, 15000);
+  BOOST_TEST(run.exit_code == 2, run.err);
+  BOOST_TEST(run.err.find("belongs to site 'hq', not 'vendor-de'") != std::string::npos, run.err);
 }
 
 BOOST_AUTO_TEST_CASE(import_report_and_query) {

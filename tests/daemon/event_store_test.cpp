@@ -454,7 +454,7 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_site_is_refused) {
   { auto store = MustOpen(Options(dir, "hq")); }
   auto other = EventStore::Open(Options(dir, "vendor-de"));
   BOOST_TEST_REQUIRE(!other.ok());
-  BOOST_TEST((other.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((other.status().code() == StatusCode::kRejected));
   BOOST_TEST(Contains(other.status().message(), "'hq'"));
   BOOST_TEST(Contains(other.status().message(), "'vendor-de'"));
 }
@@ -464,7 +464,7 @@ BOOST_AUTO_TEST_CASE(a_store_of_another_runbook_is_refused) {
   { auto store = MustOpen(Options(dir, "hq", "rb-1")); }
   auto other = EventStore::Open(Options(dir, "hq", "rb-2"));
   BOOST_TEST_REQUIRE(!other.ok());
-  BOOST_TEST((other.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((other.status().code() == StatusCode::kRejected));
   BOOST_TEST(Contains(other.status().message(), "'rb-1'"));
   BOOST_TEST(Contains(other.status().message(), "'rb-2'"));
   // Not knowing the runbook yet is fine.
@@ -502,7 +502,7 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused) {
   DoctorMeta(options, {{std::string(kMetaSchema), std::to_string(kSchemaVersion + 1)}});
   auto store = EventStore::Open(options);
   BOOST_TEST_REQUIRE(!store.ok());
-  BOOST_TEST((store.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((store.status().code() == StatusCode::kRejected));
   BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion + 1)));
   BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion)));
 }

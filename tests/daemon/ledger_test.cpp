@@ -1,0 +1,179 @@
+// Ledger: the store, the chain writer, the clock and the projection together, on a real data
+// directory. What start-up does with what it finds: snapshots that do not fit the log, a wall
+// clock that went back, another origin's timestamp beyond the skew bound.
+#include "daemon/ledger.h"
+
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crdt/event.h"
+#include "daemon/config.h"
+#include "daemon/identity/chain.h"
+#include "daemon/identity/keys.h"
+#include "daemon/store/event_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace baton::daemon {
+namespace {
+
+constexpr int64_t kT0 = 1'774'641'600'000;  // 2026-03-27T20:00:00Z
+constexpr int64_t kHour = 3'600'000;
+
+Config SiteConfig(const testing::TempDir& dir, const std::string& site = "hq") {
+  Config c;
+  c.data_dir = dir.path() / site;
+  c.site = site;
+  return c;
+}
+
+crdt::PlanDefined Plan() {
+  crdt::PlanDefined d;
+  d.plan.runbook_id = "rb-1";
+  d.plan.name = "Cut-over";
+  d.plan.timezone = "UTC";
+  d.plan.window_start_ms = kT0;
+  d.plan.window_end_ms = kT0 + 10 * kHour;
+  d.plan.sites = {crdt::SiteInfo{"hq", "HQ", "", crdt::SiteRole::kManager, ""}};
+  for (const char* id : {"T-1", "T-2", "T-3"}) {
+    crdt::TaskSpec t;
+    t.id = id;
+    t.title = std::string("Task ") + id;
+    t.site = "hq";
+    t.duration_ms = kHour / 2;
+    d.plan.tasks.push_back(t);
+  }
+  return d;
+}
+
+crdt::TaskReported Report(const std::string& task, crdt::ReportKind kind) {
+  crdt::TaskReported r;
+  r.task_id = task;
+  r.kind = kind;
+  return r;
+}
+
+std::unique_ptr<Ledger> MustOpen(const Config& c, int64_t now_ms) {
+  auto ledger = Ledger::Open(c, [now_ms] { return now_ms; });
+  BOOST_TEST_REQUIRE(ledger.ok(), ledger.status().ToString());
+  return std::move(ledger).value();
+}
+
+// A site with the plan and `reports` status reports, closed again. Returns its digest.
+std::string Populate(const Config& c, int reports) {
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  auto ledger = MustOpen(c, kT0);
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Plan()}).ok());
+  const crdt::ReportKind cycle[] = {crdt::ReportKind::kStarted, crdt::ReportKind::kDone,
+                                    crdt::ReportKind::kReset};
+  for (int i = 0; i < reports; ++i) {
+    auto id = ledger->Append(Draft{"dm", Report("T-1", cycle[i % 3])});
+    BOOST_TEST_REQUIRE(id.ok(), id.status().ToString());
+  }
+  return ledger->StateDigest();
+}
+
+void PutSnapshot(const Config& c, const std::string& bytes, uint64_t arrival) {
+  store::StoreOptions so;
+  so.path = c.StorePath();
+  so.site = c.site;
+  auto store = store::EventStore::Open(so);
+  BOOST_TEST_REQUIRE(store.ok(), store.status().ToString());
+  BOOST_TEST_REQUIRE((*store)->PutSnapshot(bytes, arrival).ok());
+}
+
+BOOST_AUTO_TEST_SUITE(LedgerTest)
+
+BOOST_AUTO_TEST_CASE(an_undecodable_snapshot_is_replaced_by_a_fold_of_the_log) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  const std::string digest = Populate(c, 5);
+  PutSnapshot(c, "not a snapshot", 6);
+  auto ledger = MustOpen(c, kT0);
+  BOOST_TEST(ledger->projection().event_count() == 6u);
+  BOOST_TEST(ledger->StateDigest() == digest);
+}
+
+BOOST_AUTO_TEST_CASE(a_snapshot_ahead_of_the_log_is_not_trusted) {
+  // A snapshot of 9 events (from another directory of the same site id) over a log of 4: its
+  // version vector names events this log does not hold.
+  testing::TempDir dir("ledger");
+  const Config big = SiteConfig(dir);
+  Populate(big, 8);
+  std::string ahead = MustOpen(big, kT0)->projection().SerializeSnapshot();
+  testing::TempDir dir2("ledger");
+  const Config small = SiteConfig(dir2);
+  const std::string digest = Populate(small, 3);
+  PutSnapshot(small, ahead, 4);  // The arrival fits; the version vector does not.
+  {
+    auto ledger = MustOpen(small, kT0);
+    BOOST_TEST(ledger->projection().event_count() == 4u);
+    BOOST_TEST(ledger->StateDigest() == digest);
+  }
+  // A snapshot of this very log, but claiming an arrival the log never reached.
+  std::string own = MustOpen(small, kT0)->projection().SerializeSnapshot();
+  PutSnapshot(small, own, 99);
+  auto ledger = MustOpen(small, kT0);
+  BOOST_TEST(ledger->projection().event_count() == 4u);
+  BOOST_TEST(ledger->StateDigest() == digest);
+  // Appending still works and lands at arrival 5.
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
+  BOOST_TEST(ledger->last_arrival() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(the_clock_stays_monotonic_when_the_wall_clock_goes_back) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  Populate(c, 2);
+  crdt::Hlc before;
+  {
+    auto ledger = MustOpen(c, kT0 + kHour);
+    auto id = ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)});
+    BOOST_TEST_REQUIRE(id.ok());
+    before = ledger->projection().Task("T-2")->LiveReports().front().hlc;
+    BOOST_TEST(before.wall_ms == kT0 + kHour);
+  }
+  auto ledger = MustOpen(c, kT0);  // The wall clock is an hour behind now.
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kDone)}).ok());
+  const crdt::Hlc after = ledger->projection().Task("T-2")->LiveReports().front().hlc;
+  BOOST_TEST((before < after));
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_timestamp_beyond_the_skew_bound_does_not_drag_the_clock) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  Populate(c, 1);
+  // Another origin's signed event, stamped a day ahead of this site's clock, in the log.
+  {
+    store::StoreOptions so;
+    so.path = c.StorePath();
+    so.site = c.site;
+    auto store = store::EventStore::Open(so);
+    BOOST_TEST_REQUIRE(store.ok());
+    identity::ChainWriter vendor(identity::GenerateKeyPair(), "rb-1", "vendor", 0, crdt::Hash{});
+    crdt::Event e;
+    e.hlc = crdt::Hlc{kT0 + 24 * kHour, 0};
+    e.actor = "eve";
+    e.body = Report("T-3", crdt::ReportKind::kStarted);
+    auto built = vendor.Build({e});
+    BOOST_TEST_REQUIRE(built.size() == 1u);
+    BOOST_TEST_REQUIRE(
+        (*store)
+            ->Append({store::StoredEvent{built[0].event.id(), built[0].event.prev_hash,
+                                         built[0].hash, built[0].envelope}})
+            .ok());
+  }
+  auto ledger = MustOpen(c, kT0 + kHour);
+  BOOST_TEST(ledger->projection().event_count() == 3u);
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
+  const crdt::Hlc stamped = ledger->projection().Task("T-2")->LiveReports().front().hlc;
+  BOOST_TEST(stamped.wall_ms == kT0 + kHour);  // Its own wall clock, not the day-ahead one.
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace baton::daemon
