@@ -17,6 +17,7 @@
 #include "daemon/curve_keys.h"
 #include "daemon/daemon.h"
 #include "daemon/ledger.h"
+#include "daemon/store/event_store.h"
 
 namespace {
 
@@ -142,6 +143,37 @@ int Run(const std::string& data) {
   return kExitOk;
 }
 
+int Repair(const std::string& data) {
+  auto config = baton::daemon::LoadConfig(data);
+  if (!config.ok()) {
+    std::cerr << "batond repair: " << config.status().message() << "\n";
+    return ExitFor(config.status());
+  }
+  baton::store::StoreOptions so;
+  so.path = config->StorePath();
+  so.site = config->site;
+  auto rebuilt = baton::store::EventStore::RebuildIndex(so);
+  if (!rebuilt.ok()) {
+    std::cerr << "batond repair: " << rebuilt.status().ToString() << "\n";
+    if (rebuilt.status().code() == baton::StatusCode::kIOError) {
+      std::cerr << "batond repair: is batond still running on " << data << "? Stop it first.\n";
+    }
+    return kExitDataDir;
+  }
+  std::cout << "rebuilt the index of " << so.path.string() << " from its " << rebuilt->total
+            << " events:";
+  for (const auto& [origin, count] : rebuilt->events) std::cout << " " << origin << " " << count;
+  std::cout << "\narrival counter: was " << rebuilt->old_arrival << ", now " << rebuilt->total
+            << " (clients' watch cursors restart)\n";
+  if (rebuilt->dropped_snapshot) {
+    std::cout << "dropped the projection snapshot: the next start folds the whole log\n";
+  }
+  std::cout << "events and fork evidence are untouched; start batond again with: batond run "
+               "--data "
+            << data << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,7 +182,8 @@ int main(int argc, char** argv) {
         "batond: the baton site daemon. It keeps this site's signed event log and serves "
         "the `baton` CLI.\n\nExample:\n  batond init --site hq --data /var/lib/baton/hq\n"
         "  batond run --data /var/lib/baton/hq\n\nExit codes: 0 ok, 1 bad usage or "
-        "config, 2 data directory missing/foreign/corrupt, 3 runtime failure, 4 bug."};
+        "config, 2 data directory missing/foreign/corrupt, 3 runtime failure, 4 bug.\n"
+        "If `run` refuses a directory as inconsistent: batond repair --data DIR."};
     app.require_subcommand(1);
     std::string data, site, name, role = "manager";
     auto* init = app.add_subcommand("init", "Create a data directory: identity key, config, log");
@@ -174,9 +207,20 @@ int main(int argc, char** argv) {
     allow->footer(
         "Example: batond allow-client --data ./data/hq --out alice.curve "
         "--listen tcp://0.0.0.0:7300");
+    auto* repair = app.add_subcommand(
+        "repair",
+        "Rebuild what the log derives from its events (chain heads, arrival index), when "
+        "`batond run` refuses the directory as inconsistent. Stop batond first.");
+    repair->add_option("--data", data, "Data directory")->required();
+    repair->footer(
+        "Example: batond repair --data ./data/hq\n"
+        "Events and fork evidence are never changed. If the events themselves are damaged\n"
+        "(a missing seq, a broken hash link), repair names the first bad one and changes\n"
+        "nothing: restore the directory from a backup.");
     CLI11_PARSE(app, argc, argv);
     if (init->parsed()) return Init(data, site, name, role);
     if (allow->parsed()) return AllowClient(data, out, listen);
+    if (repair->parsed()) return Repair(data);
     return Run(data);
   } catch (const std::exception& e) {
     std::cerr << "batond: internal error: " << e.what() << "\n";

@@ -171,6 +171,7 @@ class EventStore::Impl {
 
   Status LoadIdentity(bool fresh);
   Status LoadAndCheckHeads();
+  Result<IndexRebuild> RebuildIndex();
   void StartCommitter() {
     committer_ = std::thread([this] { CommitLoop(); });
   }
@@ -417,6 +418,87 @@ Status EventStore::Impl::LoadAndCheckHeads() {
   }
   last_arrival_.store(last_arrival);
   return Status::Ok();
+}
+
+Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
+  const std::string context = "rebuilding the index of event store " + where_;
+  IndexRebuild report;
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> old_arrival, ReadRaw(kMeta, kMetaArrival));
+  if (old_arrival && !GetBigEndian64(*old_arrival, &report.old_arrival)) report.old_arrival = 0;
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> snapshot, ReadRaw(kProjection, kSnapshotKey));
+  report.dropped_snapshot = snapshot.has_value();
+
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  // What was derived before goes: arrivals, heads, the snapshot.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+    for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next())
+      s = batch.Delete(cf(kArrivals), it->key());
+    BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+    for (it->Seek(rocksdb::Slice(kMetaHeadPrefix));
+         it->Valid() && StartsWith(View(it->key()), kMetaHeadPrefix) && s.ok(); it->Next()) {
+      s = batch.Delete(cf(kMeta), it->key());
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": reading chain heads"));
+  }
+  if (s.ok() && snapshot) s = batch.Delete(cf(kProjection), rocksdb::Slice(kSnapshotKey));
+
+  // Each origin's events, in key order (seq order within an origin): seqs 1..n, chained.
+  uint64_t arrival = 0;
+  std::string origin;
+  ChainHead head;
+  const auto close_origin = [&] {
+    if (head.seq == 0) return;
+    report.events[origin] = head.seq;
+    if (s.ok()) s = batch.Put(cf(kMeta), HeadKey(origin), EncodeHead(head));
+    // The origin's events as runs of at most 2^32 - 1 (an arrival entry's count is 32 bits).
+    for (uint64_t first = 1; first <= head.seq && s.ok(); first += 0xffffffffu) {
+      const uint64_t count = std::min<uint64_t>(head.seq - first + 1, 0xffffffffu);
+      std::string value = EventKey(origin, first);
+      if (count > 1) AppendCount32(&value, count);
+      s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first), value);
+    }
+    arrival += head.seq;
+  };
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      StoredEvent event;
+      if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
+        return Status::Corruption(context + ": malformed key in column family events");
+      }
+      BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext(context));
+      if (event.id.origin != origin) {
+        close_origin();
+        origin = event.id.origin;
+        head = ChainHead{};
+      }
+      if (event.id.seq != head.seq + 1) {
+        return Status::Corruption(context + ": the events of origin " + origin + " jump from seq " +
+                                  std::to_string(head.seq) + " to " + std::to_string(event.id.seq) +
+                                  "; the log itself is damaged (restore it from a backup)");
+      }
+      if (event.prev_hash != head.hash) {
+        return Status::Corruption(context + ": event " + event.id.ToString() +
+                                  " does not link to the hash of the event before it; the log "
+                                  "itself is damaged (restore it from a backup)");
+      }
+      head = ChainHead{event.id.seq, event.hash};
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": scanning events"));
+  }
+  close_origin();
+  report.total = arrival;
+  if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrival), ArrivalKey(arrival));
+  BATON_TRY(FromRocks(s, context));
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  BATON_TRY(FromRocks(db_->Write(synced, &batch), context));
+  return report;
 }
 
 // ---- Append (group commit) --------------------------------------------------------------------
@@ -758,7 +840,7 @@ Status EventStore::Impl::BindRunbook(const std::string& runbook_id) {
 
 // ---- EventStore ---------------------------------------------------------------------------------
 
-Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options) {
+Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOptions& options) {
   const std::string where = options.path.string();
   std::error_code ec;
   const bool exists = std::filesystem::exists(options.path / "CURRENT", ec);
@@ -812,11 +894,24 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
   }
   BATON_TRY(FromRocks(s, "opening event store " + where));
 
-  auto impl = std::make_unique<Impl>(options, raw, std::move(handles));
+  auto impl = std::make_unique<EventStore::Impl>(options, raw, std::move(handles));
   BATON_TRY(impl->LoadIdentity(!exists));
+  return impl;
+}
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options) {
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, OpenDatabase(options));
   BATON_TRY(impl->LoadAndCheckHeads());
   if (!options.read_only) impl->StartCommitter();
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
+}
+
+Result<IndexRebuild> EventStore::RebuildIndex(const StoreOptions& options) {
+  StoreOptions writable = options;
+  writable.read_only = false;
+  writable.create_if_missing = false;
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, OpenDatabase(writable));
+  return impl->RebuildIndex();
 }
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

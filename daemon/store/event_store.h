@@ -60,6 +60,14 @@ struct StoreOptions {
   bool read_only = false;
 };
 
+// What RebuildIndex found and wrote.
+struct IndexRebuild {
+  std::map<crdt::SiteId, uint64_t> events;  // Per origin: its events (seqs 1..n).
+  uint64_t total = 0;                       // The new arrival counter: every event once.
+  uint64_t old_arrival = 0;                 // The counter meta held (0 if none or malformed).
+  bool dropped_snapshot = false;            // A projection snapshot was there and is gone.
+};
+
 // Thread-safe: every method may be called from any thread. Readers see only whole appends.
 class EventStore {
  public:
@@ -68,6 +76,16 @@ class EventStore {
   // kInvalidArgument: the store belongs to another site or runbook, or has a newer schema.
   // kCorruption: the chain heads or arrival counter in meta disagree with the stored events.
   static Result<std::unique_ptr<EventStore>> Open(const StoreOptions& options);
+
+  // Rebuilds everything the store derives from its events, for a store that Open refuses as
+  // inconsistent: the chain heads and arrival counter in meta and the arrival index (each
+  // origin's events as one run, origin after origin: arrival numbers change, so watch cursors
+  // restart), and drops the projection snapshot (the next start folds the log). Checks that each
+  // origin's events are seqs 1..n linked by prev_hash; if not, the events themselves are damaged:
+  // kCorruption naming the first bad one, and nothing is written. The identity (site, runbook,
+  // schema) must be intact; events and forks are never touched. One synced write. The store must
+  // not be open elsewhere (RocksDB's lock refuses it: kIOError).
+  static Result<IndexRebuild> RebuildIndex(const StoreOptions& options);
 
   ~EventStore();  // Finishes queued appends, then closes the database.
   EventStore(const EventStore&) = delete;
@@ -120,6 +138,9 @@ class EventStore {
  private:
   class Impl;
   explicit EventStore(std::unique_ptr<Impl> impl);
+  // Opens (or creates) the database with every column family and checks its identity; the
+  // heads are not loaded yet.
+  static Result<std::unique_ptr<Impl>> OpenDatabase(const StoreOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

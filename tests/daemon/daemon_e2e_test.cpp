@@ -285,6 +285,35 @@ BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold
   BOOST_TEST((*t3)["notes"].size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(repair_rebuilds_the_index_and_keeps_the_state) {
+  Site site("hq");
+  site.Start();
+  std::string digest;
+  {
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+    BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
+    BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "done"}}).ok());
+    digest = (*c.Call("status", json{{"digest", true}}))["digest"].get<std::string>();
+  }
+  // While batond holds the directory, repair refuses and says why.
+  auto busy = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
+  BOOST_TEST(busy.exit_code == 2, busy.err);
+  BOOST_TEST(busy.err.find("Stop it first") != std::string::npos, busy.err);
+  BOOST_TEST(site.Stop() == 0);
+
+  auto repaired = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
+  BOOST_TEST(repaired.exit_code == 0, repaired.err);
+  BOOST_TEST(repaired.out.find("from its 3 events: hq 3") != std::string::npos, repaired.out);
+  BOOST_TEST(repaired.out.find("was 3, now 3") != std::string::npos, repaired.out);
+  site.Start();
+  auto c = site.Connect();
+  auto status = c.Call("status", json{{"digest", true}});
+  BOOST_REQUIRE(status.ok());
+  BOOST_TEST((*status)["digest"].get<std::string>() == digest);
+  BOOST_REQUIRE(c.Call("report", json{{"task", "T-2"}, {"kind", "start"}}).ok());
+}
+
 BOOST_AUTO_TEST_CASE(watch_resumes_after_a_daemon_restart_without_gaps_or_duplicates) {
   Site site("hq");
   site.Start();

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -78,28 +79,45 @@ std::optional<StoredEvent> MustGet(const EventStore& store, const std::string& o
   return *event;
 }
 
-// Writes meta keys of a closed store directly, bypassing EventStore.
-void DoctorMeta(const StoreOptions& options,
-                const std::vector<std::pair<std::string, std::string>>& puts) {
+// Changes one column family of a closed store directly, bypassing EventStore: deletes every key
+// if `clear`, then the `deletes`, then writes the `puts`.
+void Doctor(const StoreOptions& options, const std::string& family,
+            const std::vector<std::pair<std::string, std::string>>& puts,
+            const std::vector<std::string>& deletes = {}, bool clear = false) {
   std::vector<std::string> names;
   BOOST_TEST_REQUIRE(
       rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options.path.string(), &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  size_t meta = 0;
+  size_t target = names.size();
   for (const std::string& name : names) {
-    if (name == kMetaFamily) meta = descriptors.size();
+    if (name == family) target = descriptors.size();
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
+  BOOST_TEST_REQUIRE(target < names.size());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   BOOST_TEST_REQUIRE(
       rocksdb::DB::Open(rocksdb::DBOptions(), options.path.string(), descriptors, &handles, &db)
           .ok());
+  if (clear) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[target]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      BOOST_TEST_REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[target], it->key()).ok());
+    }
+  }
+  for (const std::string& key : deletes) {
+    BOOST_TEST_REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[target], key).ok());
+  }
   for (const auto& [key, value] : puts) {
-    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles[meta], key, value).ok());
+    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles[target], key, value).ok());
   }
   for (auto* handle : handles) BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(handle).ok());
   delete db;
+}
+
+void DoctorMeta(const StoreOptions& options,
+                const std::vector<std::pair<std::string, std::string>>& puts) {
+  Doctor(options, kMetaFamily, puts);
 }
 
 std::string HeadValue(uint64_t seq, const crdt::Hash& hash) {
@@ -505,6 +523,93 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused) {
   BOOST_TEST((store.status().code() == StatusCode::kRejected));
   BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion + 1)));
   BOOST_TEST(Contains(store.status().message(), std::to_string(kSchemaVersion)));
+}
+
+BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lost) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  ChainBuilder chain;
+  StoredEvent fork;
+  {
+    auto store = MustOpen(options);
+    for (int round = 0; round < 5; ++round) {  // Interleaved: arrivals differ from key order.
+      BOOST_TEST_REQUIRE(store->Append(chain.Take("hq", 2)).ok());
+      BOOST_TEST_REQUIRE(store->Append({chain.Next("vendor-de")}).ok());
+    }
+    BOOST_TEST_REQUIRE(store->Append({chain.Next("hq")}).ok());
+    fork = *MustGet(*store, "vendor-de", 2);
+    fork.envelope += " (other bytes)";
+    BOOST_TEST_REQUIRE(store->RecordFork(fork).ok());
+    BOOST_TEST_REQUIRE(store->PutSnapshot("state", 16).ok());
+  }
+  Doctor(options, kArrivalsFamily, {}, {}, /*clear=*/true);
+  DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
+  BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
+
+  auto rebuilt = EventStore::RebuildIndex(options);
+  BOOST_TEST_REQUIRE(rebuilt.ok(), rebuilt.status().ToString());
+  BOOST_TEST(rebuilt->total == 16u);
+  BOOST_TEST(rebuilt->old_arrival == 16u);
+  BOOST_TEST(rebuilt->dropped_snapshot);
+  BOOST_TEST((rebuilt->events == std::map<crdt::SiteId, uint64_t>{{"hq", 11}, {"vendor-de", 5}}));
+
+  auto store = MustOpen(options);
+  BOOST_TEST(store->Heads().at("hq").seq == 11u);
+  BOOST_TEST(store->Heads().at("vendor-de").seq == 5u);
+  BOOST_TEST(store->LastArrival() == 16u);
+  std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+  BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &arrivals).ok());
+  BOOST_TEST_REQUIRE(arrivals.size() == 16u);
+  for (size_t i = 0; i < arrivals.size(); ++i) {  // Origin after origin, each in seq order.
+    BOOST_TEST(arrivals[i].first == i + 1);
+    const crdt::EventId want =
+        i < 11 ? crdt::EventId{"hq", i + 1} : crdt::EventId{"vendor-de", i - 10};
+    BOOST_TEST(arrivals[i].second.id.ToString() == want.ToString());
+    BOOST_TEST((arrivals[i].second == *MustGet(*store, want.origin, want.seq)));
+  }
+  auto snapshot = store->GetSnapshot();
+  BOOST_TEST_REQUIRE(snapshot.ok());
+  BOOST_TEST(!snapshot->has_value());
+  std::vector<StoredEvent> forks;
+  BOOST_TEST_REQUIRE(store->ScanForks(&forks).ok());
+  BOOST_TEST_REQUIRE(forks.size() == 1u);
+  BOOST_TEST((forks[0] == fork));
+  BOOST_TEST_REQUIRE(store->Append({chain.Next("hq")}).ok());  // The chain goes on.
+  BOOST_TEST(store->LastArrival() == 17u);
+}
+
+BOOST_AUTO_TEST_CASE(rebuild_index_refuses_damaged_events_and_writes_nothing) {
+  TempDir dir("store");
+  StoreOptions options = Options(dir);
+  ChainBuilder chain;
+  std::vector<StoredEvent> events = chain.Take("hq", 5);
+  {
+    auto store = MustOpen(options);
+    BOOST_TEST_REQUIRE(store->Append(events).ok());
+    BOOST_TEST_REQUIRE(store->PutSnapshot("state", 5).ok());
+  }
+  // hq/3 rewritten with a prev_hash that is not hq/2's hash.
+  std::string value(1, '\1');
+  const crdt::Hash bad = TestHash("not hq/2");
+  value.append(reinterpret_cast<const char*>(bad.data()), bad.size());
+  value.append(reinterpret_cast<const char*>(events[2].hash.data()), events[2].hash.size());
+  value += events[2].envelope;
+  Doctor(options, kEventsFamily, {{EventKey("hq", 3), value}});
+  auto unlinked = EventStore::RebuildIndex(options);
+  BOOST_TEST_REQUIRE(!unlinked.ok());
+  BOOST_TEST((unlinked.status().code() == StatusCode::kCorruption));
+  BOOST_TEST(Contains(unlinked.status().message(), "event hq/3 does not link"),
+             unlinked.status().message());
+
+  Doctor(options, kEventsFamily, {}, {EventKey("hq", 3)});
+  auto gap = EventStore::RebuildIndex(options);
+  BOOST_TEST_REQUIRE(!gap.ok());
+  BOOST_TEST(Contains(gap.status().message(), "jump from seq 2 to 4"), gap.status().message());
+  auto store = MustOpen(options);  // Nothing was written: the snapshot is still there.
+  auto snapshot = store->GetSnapshot();
+  BOOST_TEST_REQUIRE(snapshot.ok());
+  BOOST_TEST_REQUIRE(snapshot->has_value());
+  BOOST_TEST((*snapshot)->second == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(a_head_ahead_of_the_events_is_corruption) {
