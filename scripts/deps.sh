@@ -6,9 +6,10 @@ BATON_PACKAGES=(
   libcli11-dev libhowardhinnant-date-dev nlohmann-json3-dev tzdata
 )
 
+# Extra packages may be named as arguments (the tests also build with clang).
 baton_install_deps() {
   local missing=()
-  for p in "${BATON_PACKAGES[@]}"; do
+  for p in "${BATON_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then

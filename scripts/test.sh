@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README "Set-up"): installs what is missing, checks format and layering,
-# builds the `ci` preset (RelWithDebInfo, ASan+UBSan, -Werror) and runs every test but soak.
+# builds the `ci` preset (g++, RelWithDebInfo, ASan+UBSan, -Werror), compiles everything with
+# clang 14 too (preset `clang`, -Werror), and runs every test of the `ci` build but soak.
 # Ends with ctest's summary. Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-baton_install_deps
+baton_install_deps clang
 
 echo "== format (clang-format --dry-run --Werror)"
 git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run --Werror
@@ -19,6 +20,10 @@ fi
 echo "== build (preset ci)"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$(nproc)"
+
+echo "== build (preset clang: clang 14, -Werror, Debug; compiled, not run)"
+cmake --preset clang >/dev/null
+cmake --build --preset clang -j "$(nproc)"
 
 echo "== test (ctest -LE soak)"
 cd build/ci
