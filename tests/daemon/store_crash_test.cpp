@@ -1,8 +1,9 @@
 // Crash test of the event store: store_crash_child appends from four threads and prints every
 // acknowledged event; this test kill -9s it at random moments (also during its open/recovery),
 // reopens the store and checks that every acknowledged event is present, that each origin's
-// chain is contiguous and links (prev_hash == hash of the previous event, hash == BLAKE2b of the
-// envelope), and that the open-time consistency check passes. Cycles: 50, or `-- --cycles N`,
+// chain verifies as a receiving site would check it (contiguous seqs, prev_hash links, hash ==
+// BLAKE2b of the payload, the Ed25519 signature closing every append), and that the open-time
+// consistency check passes. Cycles: 50, or `-- --cycles N`,
 // or BATON_CRASH_CYCLES; seed: BATON_CRASH_SEED (printed, for replay).
 #define BOOST_TEST_MODULE store_crash_test
 #include <poll.h>
@@ -16,11 +17,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "daemon/identity/chain.h"
 #include "daemon/identity/keys.h"
 #include "daemon/store/event_store.h"
 #include "tests/support/temp_dir.h"
@@ -111,10 +114,12 @@ void ParseAcks(const std::string& out, std::map<std::string, uint64_t>* acked, u
   }
 }
 
-// Checks the store against the acknowledged events. `verified` holds each origin's last
-// checked event; only the events after it are read and hashed again.
+constexpr const char* kOrigins[] = {"hq", "vendor-de", "vendor-in", "ops"};  // As the child.
+
+// Checks the store against the acknowledged events. `verifier` has seen each origin's events up
+// to `verified`; only the events after it are read and verified.
 void Verify(const StoreOptions& options, const std::map<std::string, uint64_t>& acked,
-            std::map<std::string, ChainHead>* verified) {
+            identity::ChainVerifier* verifier, std::map<std::string, ChainHead>* verified) {
   auto opened = EventStore::Open(options);
   BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
   EventStore& store = **opened;
@@ -139,13 +144,23 @@ void Verify(const StoreOptions& options, const std::map<std::string, uint64_t>& 
         BOOST_TEST_CONTEXT("event " << event.id.ToString()) {
           BOOST_TEST_REQUIRE(event.id.seq == checked.seq + 1);
           BOOST_TEST_REQUIRE((event.prev_hash == checked.hash));
-          BOOST_TEST_REQUIRE((event.hash == identity::HashPayload(event.envelope)));
-          BOOST_TEST_REQUIRE(event.envelope.rfind(event.id.ToString() + "|", 0) == 0u);
+          auto accepted = verifier->Accept(event.envelope);
+          BOOST_TEST_REQUIRE(accepted.ok(), accepted.status().ToString());
+          for (const identity::VerifiedEvent& v : *accepted) {
+            BOOST_TEST_REQUIRE(v.event.id().origin == origin);
+            BOOST_TEST_REQUIRE(v.event.seq <= event.id.seq);
+          }
+          if (!accepted->empty()) {
+            BOOST_TEST_REQUIRE((accepted->back().hash == event.hash));
+          }
         }
         checked = {event.id.seq, event.hash};
       }
     }
     BOOST_TEST_REQUIRE((checked == head));
+    // Every append ends with a signed event: nothing may be left unvouched for.
+    BOOST_TEST_REQUIRE(verifier->head_seq(origin) == head.seq);
+    BOOST_TEST_REQUIRE(verifier->pending_count(origin) == 0u);
   }
 }
 
@@ -163,6 +178,17 @@ BOOST_AUTO_TEST_CASE(acknowledged_events_survive_kill_9) {
   options.runbook_id = "crash";
   options.create_if_missing = true;
 
+  std::map<std::string, std::string> public_keys;
+  for (const char* origin : kOrigins) {
+    const identity::KeyPair keys = identity::GenerateKeyPair();
+    BOOST_TEST_REQUIRE(
+        identity::WriteKeyFiles(dir / (std::string("store-keys/") + origin), keys).ok());
+    public_keys[origin] = keys.public_key;
+  }
+  identity::ChainVerifier verifier("crash", [&](const crdt::SiteId& site) {
+    auto it = public_keys.find(site);
+    return it == public_keys.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
   std::map<std::string, uint64_t> acked;
   std::map<std::string, ChainHead> verified;
   uint64_t acks = 0;
@@ -177,7 +203,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_events_survive_kill_9) {
       acks += new_acks;
       BOOST_TEST_MESSAGE("cycle " << cycle << ": ran " << run_for.count() << " ms, " << new_acks
                                   << " acks");
-      Verify(options, acked, &verified);
+      Verify(options, acked, &verifier, &verified);
     }
   }
   BOOST_TEST(acks > 0u);
