@@ -170,6 +170,29 @@ BOOST_AUTO_TEST_CASE(add_is_idempotent_and_merge_is_union_in_order) {
   BOOST_TEST(!ab.Contains("delta"));
 }
 
+BOOST_DATA_TEST_CASE(merge_is_commutative_associative_and_idempotent, data::xrange(200), seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    auto random_set = [&] {
+      GSet<int> set;
+      const int n = static_cast<int>(rng() % 12);
+      for (int i = 0; i < n; ++i) set.Add(static_cast<int>(rng() % 20));  // Overlapping.
+      return set;
+    };
+    const GSet<int> a = random_set(), b = random_set(), c = random_set();
+    auto merged = [](GSet<int> x, const GSet<int>& y) {
+      x.Merge(y);
+      return x;
+    };
+    BOOST_TEST((merged(a, b) == merged(b, a)));
+    BOOST_TEST((merged(merged(a, b), c) == merged(a, merged(b, c))));
+    BOOST_TEST((merged(a, a) == a));
+    BOOST_TEST((merged(merged(a, b), b) == merged(a, b)));
+    for (int x : b) BOOST_TEST(merged(a, b).Contains(x));
+    BOOST_TEST(merged(a, b).size() >= std::max(a.size(), b.size()));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
