@@ -91,7 +91,11 @@ Status Projection::Apply(const Event& e) {
           header_dirty_ = true;
           // One listing per task id (the last one: a later line corrects an earlier one), so
           // that no two writes share an event id in a register.
-          tasks_.reserve(tasks_.size() + b.plan.tasks.size());  // No doubling slack.
+          size_t added = 0;  // Reserve for the new ids only: no doubling slack.
+          for (const TaskSpec& spec : b.plan.tasks) {
+            if (FindTask(spec.id) < 0) ++added;
+          }
+          tasks_.reserve(tasks_.size() + added);
           std::unordered_map<std::string_view, size_t> last;
           for (size_t i = 0; i < b.plan.tasks.size(); ++i) last[b.plan.tasks[i].id] = i;
           for (size_t i = 0; i < b.plan.tasks.size(); ++i) {
@@ -485,7 +489,7 @@ Result<Projection> Projection::FromSnapshot(std::string_view bytes) {
         return Status::Corruption("projection snapshot: task \"" + t.id() + "\" is inconsistent");
       }
       if (p.FindTask(t.id()) >= 0) {
-        return Status::Corruption("projection snapshot: task listed twice");
+        return Status::Corruption("projection snapshot: task \"" + t.id() + "\" listed twice");
       }
       p.TaskFor(t.id()) = std::move(t);
     }

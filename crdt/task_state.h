@@ -176,6 +176,7 @@ class ChunkedVector {
   ChunkedVector() = default;
   ChunkedVector(ChunkedVector&& other) noexcept { *this = std::move(other); }
   ChunkedVector& operator=(ChunkedVector&& other) noexcept {
+    if (this == &other) return *this;
     chunks_ = std::move(other.chunks_);
     size_ = other.size_;
     tail_ = other.tail_;

@@ -3,9 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "crdt/event_codec.h"
@@ -56,17 +58,25 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   BATON_ASSIGN_OR_RETURN(l->store_, store::EventStore::Open(so));
 
   auto heads = l->store_->Heads();
-  // Keep the clock monotonic across restarts: never below this site's newest timestamp, and
-  // past the newest of every other origin as a receipt would be, so that a timestamp beyond
-  // the skew bound stays quarantined instead of dragging the clock after it.
-  const int64_t now = l->clock_();
+  // Keep the clock monotonic across restarts: never below this site's newest timestamp (which
+  // is past everything merged before it), then past the newest of every other origin as a
+  // receipt would be, judged against that timestamp or the wall clock, whichever is later: a
+  // timestamp beyond the skew bound stays quarantined instead of dragging the clock after it.
+  if (const auto own = heads.find(config.site); own != heads.end() && own->second.seq > 0) {
+    BATON_ASSIGN_OR_RETURN(crdt::Event e, l->EventById(crdt::EventId{own->first, own->second.seq}));
+    l->hlc_.Restore(e.hlc);
+  }
+  const int64_t now = std::max(l->clock_(), l->hlc_.last().wall_ms);
   for (const auto& [origin, head] : heads) {
-    if (head.seq == 0) continue;
+    if (head.seq == 0 || origin == config.site) continue;
     BATON_ASSIGN_OR_RETURN(crdt::Event e, l->EventById(crdt::EventId{origin, head.seq}));
-    if (origin == config.site) {
-      if (l->hlc_.last() < e.hlc) l->hlc_.Restore(e.hlc);
-    } else {
-      (void)l->hlc_.Receive(e.hlc, now);
+    const auto received = l->hlc_.Receive(e.hlc, now);
+    if (received.quarantined) {
+      std::fprintf(stderr,
+                   "batond: the newest event of %s (%s) is %lld ms ahead of this site's clock; "
+                   "not merged into it\n",
+                   origin.c_str(), e.id().ToString().c_str(),
+                   static_cast<long long>(received.skew_ms));
     }
   }
   if (!l->store_->runbook_id().empty()) {
@@ -103,20 +113,25 @@ Result<crdt::Projection> Ledger::FitsTheLog(crdt::Projection snapshot, uint64_t 
 }
 
 Status Ledger::LoadProjection() {
-  uint64_t cursor = 0;
   auto snap = store_->GetSnapshot();
   if (snap.ok() && snap->has_value()) {
     auto restored = crdt::Projection::FromSnapshot((*snap)->first);
     if (restored.ok()) restored = FitsTheLog(std::move(restored).value(), (*snap)->second);
-    if (restored.ok()) {
+    Status usable = restored.status();
+    if (usable.ok()) {
       projection_ = std::move(restored).value();
-      cursor = (*snap)->second;
-    } else {
-      std::fprintf(stderr, "batond: projection snapshot unusable (%s); rebuilding from the log\n",
-                   restored.status().ToString().c_str());
+      usable = ReplayAfter((*snap)->second);
     }
+    if (usable.ok()) usable = MatchesTheLog();  // The invariant of this class, checked.
+    if (usable.ok()) return Status::Ok();
+    std::fprintf(stderr, "batond: projection snapshot unusable (%s); rebuilding from the log\n",
+                 usable.ToString().c_str());
+    projection_ = crdt::Projection();
   }
-  if (cursor == 0) return FoldWholeLog();
+  return FoldWholeLog();
+}
+
+Status Ledger::ReplayAfter(uint64_t cursor) {
   std::vector<std::pair<uint64_t, crdt::Event>> batch;
   while (true) {
     batch.clear();
@@ -128,6 +143,18 @@ Status Ledger::LoadProjection() {
     }
   }
   return Status::Ok();
+}
+
+Status Ledger::MatchesTheLog() const {
+  std::map<crdt::SiteId, uint64_t> held;
+  for (const auto& [origin, head] : store_->Heads()) {
+    if (head.seq > 0) held[origin] = head.seq;
+  }
+  if (projection_.version_vector().entries() == held) return Status::Ok();
+  crdt::VersionVector log;
+  for (const auto& [origin, seq] : held) log.Set(origin, seq);
+  return Status::Corruption("the projection holds " + projection_.version_vector().ToString() +
+                            " but the log holds " + log.ToString());
 }
 
 Status Ledger::FoldWholeLog() {

@@ -38,8 +38,10 @@ struct Draft {
 class Ledger {
  public:
   // Opens the store under config.StorePath() (created by `batond init`), loads the identity,
-  // restores the clock, and loads the projection: from the snapshot plus later arrivals, or by
-  // folding the whole log when the snapshot is missing or does not decode.
+  // restores the clock (past this site's newest event, and past other origins' newest ones
+  // unless beyond the skew bound), and loads the projection: from the snapshot plus later
+  // arrivals, or by folding the whole log when the snapshot is missing, does not decode, or does
+  // not fit the log (the result must hold exactly the stored events).
   static Result<std::unique_ptr<Ledger>> Open(const Config& config, WallClock clock,
                                               bool read_only = false);
 
@@ -77,6 +79,8 @@ class Ledger {
  private:
   Ledger(Config config, WallClock clock);
   Status LoadProjection();
+  Status ReplayAfter(uint64_t cursor);  // Applies the arrivals after `cursor`.
+  Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   // `snapshot` if it reflects exactly the first `arrival` arrivals of this log (by count, and no
   // event beyond the log's heads); kCorruption otherwise.
   Result<crdt::Projection> FitsTheLog(crdt::Projection snapshot, uint64_t arrival) const;

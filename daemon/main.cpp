@@ -156,7 +156,8 @@ int Repair(const std::string& data) {
   if (!rebuilt.ok()) {
     std::cerr << "batond repair: " << rebuilt.status().ToString() << "\n";
     if (rebuilt.status().code() == baton::StatusCode::kIOError) {
-      std::cerr << "batond repair: is batond still running on " << data << "? Stop it first.\n";
+      std::cerr << "batond repair: if batond is still running on " << data
+                << ", stop it first (it holds the store's lock).\n";
     }
     return kExitDataDir;
   }
@@ -164,7 +165,7 @@ int Repair(const std::string& data) {
             << " events:";
   for (const auto& [origin, count] : rebuilt->events) std::cout << " " << origin << " " << count;
   std::cout << "\narrival counter: was " << rebuilt->old_arrival << ", now " << rebuilt->total
-            << " (clients' watch cursors restart)\n";
+            << " (restart every `baton watch`: old cursors point into the old numbering)\n";
   if (rebuilt->dropped_snapshot) {
     std::cout << "dropped the projection snapshot: the next start folds the whole log\n";
   }

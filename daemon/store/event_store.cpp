@@ -469,7 +469,10 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       StoredEvent event;
       if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
-        return Status::Corruption(context + ": malformed key in column family events");
+        return Status::Corruption(context + ": malformed key in column family events after " +
+                                  (origin.empty()
+                                       ? std::string("the start")
+                                       : "event " + origin + "/" + std::to_string(head.seq)));
       }
       BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext(context));
       if (event.id.origin != origin) {

@@ -45,8 +45,16 @@ BOOST_AUTO_TEST_CASE(copies_and_moves_keep_every_element) {
     plain.push_back(i);
   }
   Chunked copy = original;
-  copy.push_back(10);  // The copy's last chunk is its own.
+  copy.push_back(10);  // The copy's chunks are its own, the last one too.
   ExpectEqual(original, plain);
+  original[9] = 77;
+  original.push_back(5);
+  BOOST_TEST(copy[9] == 9u);
+  BOOST_TEST(copy[10] == 10u);
+  original[9] = 9;
+  plain.push_back(5);
+  ExpectEqual(original, plain);
+  plain.pop_back();
   Chunked moved = std::move(copy);
   BOOST_TEST(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract.
   copy.push_back(7);

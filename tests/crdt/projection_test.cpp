@@ -503,6 +503,16 @@ BOOST_AUTO_TEST_CASE(snapshot_round_trip_then_more_events_equals_folding_all) {
   BOOST_TEST(restored->CanonicalBytes() == Fold(events).CanonicalBytes());
 }
 
+BOOST_AUTO_TEST_CASE(canonical_bytes_of_a_fixed_event_set_are_pinned) {
+  // Sites compare digests of these bytes: any change to them (field order, encoding, what is
+  // derived) must be deliberate, and documented in docs/event-format.md, not a side effect.
+  const std::string bytes = Fold(GenerateEvents(20261129, GenOptions{})).CanonicalBytes();
+  uint64_t fnv = 14695981039346656037ULL;
+  for (char c : bytes) fnv = (fnv ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+  BOOST_TEST(bytes.size() == 5344u);
+  BOOST_TEST(fnv == 12089054135331180237ULL);
+}
+
 BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
   Projection p = Fold(GenerateEvents(3, GenOptions{}));
   std::string snap = p.SerializeSnapshot();

@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(repair_rebuilds_the_index_and_keeps_the_state) {
   // While batond holds the directory, repair refuses and says why.
   auto busy = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
   BOOST_TEST(busy.exit_code == 2, busy.err);
-  BOOST_TEST(busy.err.find("Stop it first") != std::string::npos, busy.err);
+  BOOST_TEST(busy.err.find("stop it first") != std::string::npos, busy.err);
   BOOST_TEST(site.Stop() == 0);
 
   auto repaired = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
