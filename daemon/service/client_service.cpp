@@ -67,6 +67,8 @@ const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec
 // A task a few seconds past its planned start is not news: people report by the minute.
 constexpr int64_t kLateGraceMs = 60 * 1000;
 bool IsLate(const crdt::TaskSchedule& t) { return t.late && t.late_by_ms >= kLateGraceMs; }
+bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
+
 // How far ahead of this site's clock an effective time ("at") may be: a minute-precision
 // `--at` typed a little early, or a client clock slightly ahead.
 constexpr int64_t kFutureSlackMs = 2 * 60 * 1000;
@@ -78,7 +80,6 @@ Status CheckNotFuture(const char* op, int64_t at_ms, int64_t now_ms) {
                                  " is in the future (this site's clock says " +
                                  client::FormatIsoTime(now_ms) + ")");
 }
-bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
 
 using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
 
