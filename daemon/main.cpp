@@ -165,7 +165,13 @@ int Repair(const std::string& data) {
             << " events:";
   for (const auto& [origin, count] : rebuilt->events) std::cout << " " << origin << " " << count;
   std::cout << "\narrival counter: was " << rebuilt->old_arrival << ", now " << rebuilt->total
-            << " (restart every `baton watch`: old cursors point into the old numbering)\n";
+            << "\n";
+  if (rebuilt->renumbered) {
+    std::cout << "arrival index rebuilt (it did not cover every event once), origin after origin: "
+                 "restart every `baton watch`, old cursors point into the old numbering\n";
+  } else {
+    std::cout << "arrival index kept: it covers every event once (cursors unchanged)\n";
+  }
   if (rebuilt->dropped_snapshot) {
     std::cout << "dropped the projection snapshot: the next start folds the whole log\n";
   }

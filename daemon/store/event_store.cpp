@@ -172,6 +172,8 @@ class EventStore::Impl {
   Status LoadIdentity(bool fresh);
   Status LoadAndCheckHeads();
   Result<IndexRebuild> RebuildIndex();
+  // Whether the arrival index holds every event of `heads` exactly once, numbered 1..total.
+  Result<bool> ArrivalsCover(const std::map<crdt::SiteId, ChainHead>& heads, uint64_t total) const;
   void StartCommitter() {
     committer_ = std::thread([this] { CommitLoop(); });
   }
@@ -428,58 +430,23 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
   BATON_ASSIGN_OR_RETURN(std::optional<std::string> snapshot, ReadRaw(kProjection, kSnapshotKey));
   report.dropped_snapshot = snapshot.has_value();
 
-  rocksdb::WriteBatch batch;
-  rocksdb::Status s;
-  // What was derived before goes: arrivals, heads, the snapshot.
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
-    for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next())
-      s = batch.Delete(cf(kArrivals), it->key());
-    BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
-  }
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
-    for (it->Seek(rocksdb::Slice(kMetaHeadPrefix));
-         it->Valid() && StartsWith(View(it->key()), kMetaHeadPrefix) && s.ok(); it->Next()) {
-      s = batch.Delete(cf(kMeta), it->key());
-    }
-    BATON_TRY(FromRocks(it->status(), context + ": reading chain heads"));
-  }
-  if (s.ok() && snapshot) s = batch.Delete(cf(kProjection), rocksdb::Slice(kSnapshotKey));
-
   // Each origin's events, in key order (seq order within an origin): seqs 1..n, chained.
-  uint64_t arrival = 0;
-  std::string origin;
-  ChainHead head;
-  const auto close_origin = [&] {
-    if (head.seq == 0) return;
-    report.events[origin] = head.seq;
-    if (s.ok()) s = batch.Put(cf(kMeta), HeadKey(origin), EncodeHead(head));
-    // The origin's events as runs of at most 2^32 - 1 (an arrival entry's count is 32 bits).
-    for (uint64_t first = 1; first <= head.seq && s.ok(); first += 0xffffffffu) {
-      const uint64_t count = std::min<uint64_t>(head.seq - first + 1, 0xffffffffu);
-      std::string value = EventKey(origin, first);
-      if (count > 1) AppendCount32(&value, count);
-      s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first), value);
-    }
-    arrival += head.seq;
-  };
+  std::map<crdt::SiteId, ChainHead> heads;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+    const ChainHead* last = nullptr;
+    std::string origin;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       StoredEvent event;
       if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
         return Status::Corruption(context + ": malformed key in column family events after " +
-                                  (origin.empty()
+                                  (last == nullptr
                                        ? std::string("the start")
-                                       : "event " + origin + "/" + std::to_string(head.seq)));
+                                       : "event " + origin + "/" + std::to_string(last->seq)));
       }
       BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext(context));
-      if (event.id.origin != origin) {
-        close_origin();
-        origin = event.id.origin;
-        head = ChainHead{};
-      }
+      origin = event.id.origin;
+      ChainHead& head = heads[origin];
       if (event.id.seq != head.seq + 1) {
         return Status::Corruption(context + ": the events of origin " + origin + " jump from seq " +
                                   std::to_string(head.seq) + " to " + std::to_string(event.id.seq) +
@@ -491,17 +458,85 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
                                   "itself is damaged (restore it from a backup)");
       }
       head = ChainHead{event.id.seq, event.hash};
+      last = &head;
     }
     BATON_TRY(FromRocks(it->status(), context + ": scanning events"));
   }
-  close_origin();
-  report.total = arrival;
-  if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrival), ArrivalKey(arrival));
+  for (const auto& [origin, head] : heads) {
+    report.events[origin] = head.seq;
+    report.total += head.seq;
+  }
+  BATON_ASSIGN_OR_RETURN(const bool keep_arrivals, ArrivalsCover(heads, report.total));
+  report.renumbered = !keep_arrivals;
+
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+    for (it->Seek(rocksdb::Slice(kMetaHeadPrefix));
+         it->Valid() && StartsWith(View(it->key()), kMetaHeadPrefix) && s.ok(); it->Next()) {
+      s = batch.Delete(cf(kMeta), it->key());
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": reading chain heads"));
+  }
+  for (const auto& [origin, head] : heads) {
+    if (s.ok()) s = batch.Put(cf(kMeta), HeadKey(origin), EncodeHead(head));
+  }
+  if (!keep_arrivals) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+    for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next()) {
+      s = batch.Delete(cf(kArrivals), it->key());
+    }
+    BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
+    // Each origin's events as runs of at most 2^32 - 1 (an entry's count is 32 bits).
+    uint64_t arrival = 0;
+    for (const auto& [origin, head] : heads) {
+      for (uint64_t first = 1; first <= head.seq && s.ok(); first += 0xffffffffu) {
+        const uint64_t count = std::min<uint64_t>(head.seq - first + 1, 0xffffffffu);
+        std::string value = EventKey(origin, first);
+        if (count > 1) AppendCount32(&value, count);
+        s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first), value);
+      }
+      arrival += head.seq;
+    }
+  }
+  if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrival), ArrivalKey(report.total));
+  if (s.ok() && snapshot) s = batch.Delete(cf(kProjection), rocksdb::Slice(kSnapshotKey));
   BATON_TRY(FromRocks(s, context));
   rocksdb::WriteOptions synced;
   synced.sync = true;
   BATON_TRY(FromRocks(db_->Write(synced, &batch), context));
   return report;
+}
+
+Result<bool> EventStore::Impl::ArrivalsCover(const std::map<crdt::SiteId, ChainHead>& heads,
+                                             uint64_t total) const {
+  // Valid when the runs number 1..total without holes or overlaps and give each origin's seqs
+  // 1..head in order: then every event has its arrival, once, in an order a site could have
+  // received them.
+  std::map<crdt::SiteId, uint64_t> next_seq;
+  uint64_t next = 1;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ArrivalRun run;
+    if (!ParseArrivalRun(View(it->key()), View(it->value()), &run) || run.first != next) {
+      return false;
+    }
+    uint64_t& seq = next_seq.try_emplace(run.id.origin, 1).first->second;
+    auto head = heads.find(run.id.origin);
+    if (run.id.seq != seq || head == heads.end() || run.count > head->second.seq - seq + 1) {
+      return false;
+    }
+    seq += run.count;
+    next += run.count;
+  }
+  BATON_TRY(FromRocks(it->status(), "event store " + where_ + ": reading arrivals"));
+  if (next != total + 1) return false;
+  for (const auto& [origin, head] : heads) {
+    auto seq = next_seq.find(origin);
+    if (seq == next_seq.end() || seq->second != head.seq + 1) return false;
+  }
+  return true;
 }
 
 // ---- Append (group commit) --------------------------------------------------------------------

@@ -66,6 +66,9 @@ struct IndexRebuild {
   uint64_t total = 0;                       // The new arrival counter: every event once.
   uint64_t old_arrival = 0;                 // The counter meta held (0 if none or malformed).
   bool dropped_snapshot = false;            // A projection snapshot was there and is gone.
+  // The arrival index did not cover every event once and was rebuilt, each origin's events as
+  // one run, origin after origin: arrival numbers changed. False: it was kept as it was.
+  bool renumbered = false;
 };
 
 // Thread-safe: every method may be called from any thread. Readers see only whole appends.
@@ -78,9 +81,10 @@ class EventStore {
   static Result<std::unique_ptr<EventStore>> Open(const StoreOptions& options);
 
   // Rebuilds everything the store derives from its events, for a store that Open refuses as
-  // inconsistent: the chain heads and arrival counter in meta and the arrival index (each
-  // origin's events as one run, origin after origin: arrival numbers change, so watch cursors
-  // restart), and drops the projection snapshot (the next start folds the log). Checks that each
+  // inconsistent: the chain heads and arrival counter in meta, and the arrival index if it does
+  // not cover every event exactly once (then each origin's events become one run, origin after
+  // origin: arrival numbers change, so watch cursors no longer apply); drops the projection
+  // snapshot (the next start folds the log). Checks that each
   // origin's events are seqs 1..n linked by prev_hash; if not, the events themselves are damaged:
   // kCorruption naming the first bad one, and nothing is written. The identity (site, runbook,
   // schema) must be intact; events and forks are never touched. One synced write. The store must

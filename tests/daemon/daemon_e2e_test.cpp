@@ -306,6 +306,7 @@ BOOST_AUTO_TEST_CASE(repair_rebuilds_the_index_and_keeps_the_state) {
   BOOST_TEST(repaired.exit_code == 0, repaired.err);
   BOOST_TEST(repaired.out.find("from its 3 events: hq 3") != std::string::npos, repaired.out);
   BOOST_TEST(repaired.out.find("was 3, now 3") != std::string::npos, repaired.out);
+  BOOST_TEST(repaired.out.find("arrival index kept") != std::string::npos, repaired.out);
   site.Start();
   auto c = site.Connect();
   auto status = c.Call("status", json{{"digest", true}});

@@ -542,6 +542,30 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
     BOOST_TEST_REQUIRE(store->RecordFork(fork).ok());
     BOOST_TEST_REQUIRE(store->PutSnapshot("state", 16).ok());
   }
+  std::vector<std::pair<uint64_t, StoredEvent>> received;  // The arrival order to keep.
+  {
+    auto store = MustOpen(options);
+    BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &received).ok());
+  }
+  // Only a head is wrong: the arrival index still covers every event, so it is kept.
+  DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
+  BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
+  auto kept = EventStore::RebuildIndex(options);
+  BOOST_TEST_REQUIRE(kept.ok(), kept.status().ToString());
+  BOOST_TEST(!kept->renumbered);
+  BOOST_TEST(kept->dropped_snapshot);
+  {
+    auto store = MustOpen(options);
+    std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+    BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &arrivals).ok());
+    BOOST_TEST_REQUIRE(arrivals.size() == received.size());
+    for (size_t i = 0; i < arrivals.size(); ++i) {
+      BOOST_TEST(arrivals[i].first == received[i].first);
+      BOOST_TEST((arrivals[i].second == received[i].second));
+    }
+  }
+
+  // The arrival index is lost too: rebuilt, origin after origin.
   Doctor(options, kArrivalsFamily, {}, {}, /*clear=*/true);
   DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
   BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
@@ -550,7 +574,8 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   BOOST_TEST_REQUIRE(rebuilt.ok(), rebuilt.status().ToString());
   BOOST_TEST(rebuilt->total == 16u);
   BOOST_TEST(rebuilt->old_arrival == 16u);
-  BOOST_TEST(rebuilt->dropped_snapshot);
+  BOOST_TEST(rebuilt->renumbered);
+  BOOST_TEST(!rebuilt->dropped_snapshot);  // The first repair dropped it.
   BOOST_TEST((rebuilt->events == std::map<crdt::SiteId, uint64_t>{{"hq", 11}, {"vendor-de", 5}}));
 
   auto store = MustOpen(options);
@@ -576,6 +601,15 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   BOOST_TEST((forks[0] == fork));
   BOOST_TEST_REQUIRE(store->Append({chain.Next("hq")}).ok());  // The chain goes on.
   BOOST_TEST(store->LastArrival() == 17u);
+  store.reset();
+
+  // An arrival entry naming the wrong event (hq/7 where hq/1..11 start at arrival 1): the index
+  // no longer covers every event once, so it is rebuilt rather than kept.
+  Doctor(options, kArrivalsFamily, {{ArrivalKey(1), EventKey("hq", 7)}});
+  auto redone = EventStore::RebuildIndex(options);
+  BOOST_TEST_REQUIRE(redone.ok(), redone.status().ToString());
+  BOOST_TEST(redone->renumbered);
+  BOOST_TEST(MustOpen(options)->LastArrival() == 17u);
 }
 
 BOOST_AUTO_TEST_CASE(rebuild_index_refuses_damaged_events_and_writes_nothing) {
