@@ -159,7 +159,9 @@ Result<json> Client::Exchange(const std::string& op, const json& args) {
 Status Client::SendWatch() {
   const bool was_watching = watching_;
   watching_ = true;  // So that pushes racing the reply are kept.
-  auto reply = Exchange("watch", json{{"cursor", last_cursor_}});
+  json args{{"cursor", last_cursor_}};
+  if (epoch_) args["epoch"] = *epoch_;
+  auto reply = Exchange("watch", args);
   if (!reply.ok()) {
     watching_ = was_watching;
     return reply.status();
@@ -170,6 +172,13 @@ Status Client::SendWatch() {
         hb->get<uint64_t>() < 3600 * 1000) {
       heartbeat_ms_ = static_cast<int>(hb->get<uint64_t>());
     }
+    if (const auto e = reply->find("epoch"); e != reply->end() && e->is_string()) {
+      epoch_ = e->get<std::string>();
+    }
+    if (reply->value("renumbered", false)) {
+      last_cursor_ = reply->value("cursor", uint64_t{0});
+      renumbered_ = true;
+    }
   }
   last_heard_ = Clock::now();
   return Status::Ok();
@@ -178,6 +187,8 @@ Status Client::SendWatch() {
 Status Client::StartWatch(uint64_t cursor) {
   pushes_.clear();
   last_cursor_ = cursor;
+  epoch_.reset();  // A cursor given by the caller is taken as is.
+  renumbered_ = false;
   return SendWatch();
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <zmq.hpp>
 
 #include "crdt/status.h"
@@ -57,6 +58,9 @@ class Client {
   // Highest cursor seen on the watch (events and heartbeats); StartWatch's cursor before that.
   uint64_t last_cursor() const { return last_cursor_; }
   bool watching() const { return watching_; }
+  // True once after a resume found the daemon's arrivals renumbered (`batond repair`): the
+  // watch restarted from the first event, so cursors seen before mean nothing now.
+  bool TakeRenumbered() { return std::exchange(renumbered_, false); }
 
   // Drops the connection (and any queued request) and connects again; resumes the watch from
   // last_cursor() if one is active.
@@ -79,6 +83,8 @@ class Client {
   uint64_t next_id_ = 0;
 
   bool watching_ = false;
+  std::optional<std::string> epoch_;  // Arrival numbering of last_cursor_, once known.
+  bool renumbered_ = false;
   std::string watch_id_;
   uint64_t last_cursor_ = 0;
   int heartbeat_ms_ = 2000;  // From the watch reply; silence for 3x this means resume.

@@ -251,7 +251,7 @@ const std::vector<OpSpec>& OpSpecs() {
       {"blocked", {}},
       {"critical", {}},
       {"forecast", {}},
-      {"watch", {"cursor"}},
+      {"watch", {"cursor", "epoch"}},
       {"unwatch", {}},
       {"export", {"format"}},
   };
@@ -766,6 +766,10 @@ Result<WatchArgs> ParseWatchArgs(const Request& request) {
       return Bad("cursor", "expected a non-negative integer, got " + Show(*it));
     }
     out.cursor = it->get<uint64_t>();
+  }
+  if (const auto it = request.args.find("epoch"); it != request.args.end() && !it->is_null()) {
+    if (!it->is_string()) return Bad("epoch", "expected a string, got " + Show(*it));
+    out.epoch = it->get<std::string>();
   }
   return out;
 }

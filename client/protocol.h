@@ -148,6 +148,9 @@ Result<ListArgs> ParseListArgs(const Request& request);  // list or mine.
 // watch {cursor?}: events with an arrival cursor greater than `cursor` (0: from the start).
 struct WatchArgs {
   uint64_t cursor = 0;
+  // The arrival numbering the cursor belongs to (from an earlier watch reply); absent: the
+  // cursor is taken as is.
+  std::optional<std::string> epoch;
 };
 Result<WatchArgs> ParseWatchArgs(const Request& request);
 

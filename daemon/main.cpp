@@ -168,7 +168,7 @@ int Repair(const std::string& data) {
             << "\n";
   if (rebuilt->renumbered) {
     std::cout << "arrival index rebuilt (it did not cover every event once), origin after origin: "
-                 "restart every `baton watch`, old cursors point into the old numbering\n";
+                 "new cursor numbering (a resuming `baton watch` starts over)\n";
   } else {
     std::cout << "arrival index kept: it covers every event once (cursors unchanged)\n";
   }

@@ -514,6 +514,11 @@ class Board {
   // Keeps an event push for the list of recent events; false for a duplicate.
   bool Take(const json& push) {
     last_heard_ = std::chrono::steady_clock::now();
+    if (client_->TakeRenumbered()) {  // The cursors shown so far belong to the old numbering.
+      last_event_ = 0;
+      recent_.clear();
+      SetBanner("the event index was rebuilt (batond repair): events listed again");
+    }
     if (push.value("stream", "") != "event") return false;
     const uint64_t cursor = push.value("cursor", uint64_t{0});
     if (cursor <= last_event_) return false;  // Already shown: no duplicates after a resume.

@@ -130,11 +130,17 @@ ClientService::Outcome ClientService::Handle(std::string_view text, const std::s
       out.reply = client::MakeError(req->id, args.status());
       return out;
     }
+    // A cursor of another numbering (the index was rebuilt by `batond repair` since) means
+    // nothing here: start over from the first event, and say so.
+    const std::string& epoch = ledger_->store().arrival_epoch();
+    const bool renumbered = args->epoch && *args->epoch != epoch;
     out.watch = true;
-    out.cursor = args->cursor;
-    out.reply = client::MakeOk(req->id, json{{"cursor", args->cursor},
+    out.cursor = renumbered ? 0 : args->cursor;
+    out.reply = client::MakeOk(req->id, json{{"cursor", out.cursor},
                                              {"last", ledger_->last_arrival()},
-                                             {"heartbeat_ms", kWatchHeartbeatMs}});
+                                             {"heartbeat_ms", kWatchHeartbeatMs},
+                                             {"epoch", epoch},
+                                             {"renumbered", renumbered}});
     return out;
   }
   if (req->op == "unwatch") {

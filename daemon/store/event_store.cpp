@@ -14,8 +14,10 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <limits>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -145,6 +147,15 @@ bool ParseArrivalRun(std::string_view key, std::string_view value, ArrivalRun* r
   return count >= 1;
 }
 
+// 16 random hex digits: a new arrival numbering.
+std::string NewEpoch() {
+  std::random_device device;
+  const uint64_t value = (uint64_t{device()} << 32) ^ device();
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 void AppendCount32(std::string* out, uint64_t count) {
   for (int shift = 24; shift >= 0; shift -= 8) {
     out->push_back(static_cast<char>((count >> shift) & 0xff));
@@ -198,6 +209,7 @@ class EventStore::Impl {
   Status BindRunbook(const std::string& runbook_id);
 
   const crdt::SiteId& site() const { return site_; }
+  const std::string& arrival_epoch() const { return arrival_epoch_; }
   std::string runbook_id() const {
     std::lock_guard<std::mutex> lock(side_mu_);
     return runbook_;
@@ -229,7 +241,8 @@ class EventStore::Impl {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by Family.
   rocksdb::WriteOptions write_options_;
-  crdt::SiteId site_;  // Set by LoadIdentity, then constant.
+  crdt::SiteId site_;          // Set by LoadIdentity, then constant.
+  std::string arrival_epoch_;  // Set by LoadIdentity, then constant.
 
   // Written by the commit thread only (and by Open before it starts); guarded by heads_mu_ so
   // that readers may copy them. They change only after the batch they describe is durable.
@@ -289,6 +302,7 @@ Status EventStore::Impl::LoadIdentity(bool fresh) {
     rocksdb::Status s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaSchema), version);
     if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaSite), options_.site);
     if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaRunbook), options_.runbook_id);
+    if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrivalEpoch), NewEpoch());
     BATON_TRY(FromRocks(s, "creating event store " + where_));
     rocksdb::WriteOptions synced;
     synced.sync = true;
@@ -330,6 +344,8 @@ Status EventStore::Impl::LoadIdentity(bool fresh) {
   }
   site_ = *site;
   runbook_ = *runbook;
+  BATON_ASSIGN_OR_RETURN(std::optional<std::string> epoch, ReadRaw(kMeta, kMetaArrivalEpoch));
+  arrival_epoch_ = epoch.value_or("");
   if (runbook_.empty() && !options_.runbook_id.empty() && !options_.read_only) {
     return BindRunbook(options_.runbook_id);
   }
@@ -488,6 +504,7 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
       s = batch.Delete(cf(kArrivals), it->key());
     }
     BATON_TRY(FromRocks(it->status(), context + ": reading arrivals"));
+    if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrivalEpoch), NewEpoch());
     // Each origin's events as runs of at most 2^32 - 1 (an entry's count is 32 bits).
     uint64_t arrival = 0;
     for (const auto& [origin, head] : heads) {
@@ -992,5 +1009,6 @@ Status EventStore::BindRunbook(const std::string& runbook_id) {
 }
 const crdt::SiteId& EventStore::site() const { return impl_->site(); }
 std::string EventStore::runbook_id() const { return impl_->runbook_id(); }
+const std::string& EventStore::arrival_epoch() const { return impl_->arrival_epoch(); }
 
 }  // namespace baton::store

@@ -138,6 +138,8 @@ class EventStore {
 
   const crdt::SiteId& site() const;
   std::string runbook_id() const;  // Empty while unbound.
+  // The numbering of arrivals (see kMetaArrivalEpoch in keys.h); changes only by RebuildIndex.
+  const std::string& arrival_epoch() const;
 
  private:
   class Impl;

@@ -34,6 +34,10 @@ inline constexpr std::string_view kMetaRunbook = "runbook";  // Empty until boun
 inline constexpr std::string_view kMetaArrival = "arrival";  // Last arrival counter (8 bytes).
 inline constexpr std::string_view kMetaHeadPrefix = "head/";
 inline constexpr std::string_view kMetaAppPrefix = "app/";  // GetMeta / PutMeta keys.
+// Names the numbering of the arrival index (random hex, new when a repair renumbers it), so that
+// a client resuming a watch by cursor learns that its cursor belongs to an older numbering.
+// Absent in stores created before it existed: an empty epoch.
+inline constexpr std::string_view kMetaArrivalEpoch = "arrival_epoch";
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 
 // kInvalidArgument unless 1 <= origin.size() <= kMaxOriginLength.

@@ -139,6 +139,13 @@ BOOST_AUTO_TEST_CASE(request_errors_name_the_field) {
   auto watch = ParseWatchArgs(MustParse(R"({"v":1,"id":"1","op":"watch","cursor":-3})"));
   BOOST_TEST(watch.status().message() ==
              R"(field "cursor": expected a non-negative integer, got -3)");
+  auto epoch = ParseWatchArgs(MustParse(R"({"v":1,"id":"1","op":"watch","cursor":7,"epoch":5})"));
+  BOOST_TEST(epoch.status().message() == R"(field "epoch": expected a string, got 5)");
+  auto resumed =
+      ParseWatchArgs(MustParse(R"({"v":1,"id":"1","op":"watch","cursor":7,"epoch":"ab12"})"));
+  BOOST_TEST_REQUIRE(resumed.ok(), resumed.status().ToString());
+  BOOST_TEST(resumed->cursor == 7u);
+  BOOST_TEST(resumed->epoch.value_or("") == "ab12");
 }
 
 BOOST_AUTO_TEST_CASE(oversize_request_is_refused_before_parsing) {

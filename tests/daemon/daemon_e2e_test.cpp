@@ -15,6 +15,8 @@
 
 #include "client/client.h"
 #include "client/protocol.h"
+#include "daemon/store/keys.h"
+#include "tests/support/doctor.h"
 #include "tests/support/process.h"
 #include "tests/support/site.h"
 #include "tests/support/temp_dir.h"
@@ -313,6 +315,50 @@ BOOST_AUTO_TEST_CASE(repair_rebuilds_the_index_and_keeps_the_state) {
   BOOST_REQUIRE(status.ok());
   BOOST_TEST((*status)["digest"].get<std::string>() == digest);
   BOOST_REQUIRE(c.Call("report", json{{"task", "T-2"}, {"kind", "start"}}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_watch_resumed_after_a_renumbering_repair_starts_over) {
+  Site site("hq");
+  site.Start();
+  auto reporter = site.Connect();
+  BOOST_REQUIRE(reporter.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+  BOOST_REQUIRE(reporter.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
+  auto watcher = site.Connect();
+  BOOST_REQUIRE(watcher.StartWatch(0).ok());
+  std::vector<uint64_t> cursors;
+  auto drain = [&](size_t want) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (cursors.size() < want && std::chrono::steady_clock::now() < deadline) {
+      auto push = watcher.NextPush(500);
+      if (!push.ok()) {
+        watcher.Reconnect().Ignore();  // The daemon may be restarting; retry until the deadline.
+        continue;
+      }
+      if (watcher.TakeRenumbered()) cursors.clear();
+      if (push->has_value() && (**push).value("stream", "") == "event") {
+        cursors.push_back((**push)["cursor"].get<uint64_t>());
+      }
+    }
+  };
+  drain(2);
+  BOOST_REQUIRE_EQUAL(cursors.size(), 2u);
+  BOOST_TEST(!watcher.TakeRenumbered());
+
+  // The arrival index is lost; repair rebuilds it, and with it a new numbering.
+  BOOST_TEST(site.Stop() == 0);
+  testing::Doctor(std::filesystem::path(site.data()) / "events", store::kArrivalsFamily, {}, {},
+                  /*clear=*/true);
+  auto repaired = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
+  BOOST_REQUIRE_MESSAGE(repaired.exit_code == 0, repaired.err);
+  BOOST_TEST(repaired.out.find("arrival index rebuilt") != std::string::npos, repaired.out);
+  site.Start();
+  auto reporter2 = site.Connect();
+  BOOST_REQUIRE(reporter2.Call("report", json{{"task", "T-1"}, {"kind", "done"}}).ok());
+  // The watcher resumes with its old cursor and numbering: it is told, and gets every event of
+  // the new numbering from the first, once.
+  drain(3);
+  BOOST_REQUIRE_EQUAL(cursors.size(), 3u);
+  for (size_t i = 0; i < cursors.size(); ++i) BOOST_TEST(cursors[i] == i + 1);
 }
 
 BOOST_AUTO_TEST_CASE(watch_resumes_after_a_daemon_restart_without_gaps_or_duplicates) {

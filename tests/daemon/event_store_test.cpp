@@ -3,8 +3,6 @@
 // identity refusal and the open-time consistency check (on a store doctored with raw RocksDB).
 #include "daemon/store/event_store.h"
 
-#include <rocksdb/db.h>
-
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
@@ -13,11 +11,13 @@
 #include <thread>
 
 #include "daemon/store/keys.h"
+#include "tests/support/doctor.h"
 #include "tests/support/temp_dir.h"
 
 namespace baton::store {
 namespace {
 
+using testing::Doctor;
 using testing::TempDir;
 
 // The store treats hashes as opaque; any deterministic 32 bytes per payload do.
@@ -79,45 +79,9 @@ std::optional<StoredEvent> MustGet(const EventStore& store, const std::string& o
   return *event;
 }
 
-// Changes one column family of a closed store directly, bypassing EventStore: deletes every key
-// if `clear`, then the `deletes`, then writes the `puts`.
-void Doctor(const StoreOptions& options, const std::string& family,
-            const std::vector<std::pair<std::string, std::string>>& puts,
-            const std::vector<std::string>& deletes = {}, bool clear = false) {
-  std::vector<std::string> names;
-  BOOST_TEST_REQUIRE(
-      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options.path.string(), &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  size_t target = names.size();
-  for (const std::string& name : names) {
-    if (name == family) target = descriptors.size();
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  BOOST_TEST_REQUIRE(target < names.size());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  BOOST_TEST_REQUIRE(
-      rocksdb::DB::Open(rocksdb::DBOptions(), options.path.string(), descriptors, &handles, &db)
-          .ok());
-  if (clear) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[target]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      BOOST_TEST_REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[target], it->key()).ok());
-    }
-  }
-  for (const std::string& key : deletes) {
-    BOOST_TEST_REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[target], key).ok());
-  }
-  for (const auto& [key, value] : puts) {
-    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles[target], key, value).ok());
-  }
-  for (auto* handle : handles) BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(handle).ok());
-  delete db;
-}
-
 void DoctorMeta(const StoreOptions& options,
                 const std::vector<std::pair<std::string, std::string>>& puts) {
-  Doctor(options, kMetaFamily, puts);
+  Doctor(options.path, kMetaFamily, puts);
 }
 
 std::string HeadValue(uint64_t seq, const crdt::Hash& hash) {
@@ -543,9 +507,12 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
     BOOST_TEST_REQUIRE(store->PutSnapshot("state", 16).ok());
   }
   std::vector<std::pair<uint64_t, StoredEvent>> received;  // The arrival order to keep.
+  std::string epoch;
   {
     auto store = MustOpen(options);
     BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &received).ok());
+    epoch = store->arrival_epoch();
+    BOOST_TEST(epoch.size() == 16u);
   }
   // Only a head is wrong: the arrival index still covers every event, so it is kept.
   DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
@@ -558,6 +525,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
     auto store = MustOpen(options);
     std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
     BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &arrivals).ok());
+    BOOST_TEST(store->arrival_epoch() == epoch);  // Same numbering.
     BOOST_TEST_REQUIRE(arrivals.size() == received.size());
     for (size_t i = 0; i < arrivals.size(); ++i) {
       BOOST_TEST(arrivals[i].first == received[i].first);
@@ -566,7 +534,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   }
 
   // The arrival index is lost too: rebuilt, origin after origin.
-  Doctor(options, kArrivalsFamily, {}, {}, /*clear=*/true);
+  Doctor(options.path, kArrivalsFamily, {}, {}, /*clear=*/true);
   DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
   BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
 
@@ -579,6 +547,8 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   BOOST_TEST((rebuilt->events == std::map<crdt::SiteId, uint64_t>{{"hq", 11}, {"vendor-de", 5}}));
 
   auto store = MustOpen(options);
+  BOOST_TEST(store->arrival_epoch() != epoch);  // A new numbering, under a new name.
+  BOOST_TEST(store->arrival_epoch().size() == 16u);
   BOOST_TEST(store->Heads().at("hq").seq == 11u);
   BOOST_TEST(store->Heads().at("vendor-de").seq == 5u);
   BOOST_TEST(store->LastArrival() == 16u);
@@ -605,7 +575,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
 
   // An arrival entry naming the wrong event (hq/7 where hq/1..11 start at arrival 1): the index
   // no longer covers every event once, so it is rebuilt rather than kept.
-  Doctor(options, kArrivalsFamily, {{ArrivalKey(1), EventKey("hq", 7)}});
+  Doctor(options.path, kArrivalsFamily, {{ArrivalKey(1), EventKey("hq", 7)}});
   auto redone = EventStore::RebuildIndex(options);
   BOOST_TEST_REQUIRE(redone.ok(), redone.status().ToString());
   BOOST_TEST(redone->renumbered);
@@ -628,14 +598,14 @@ BOOST_AUTO_TEST_CASE(rebuild_index_refuses_damaged_events_and_writes_nothing) {
   value.append(reinterpret_cast<const char*>(bad.data()), bad.size());
   value.append(reinterpret_cast<const char*>(events[2].hash.data()), events[2].hash.size());
   value += events[2].envelope;
-  Doctor(options, kEventsFamily, {{EventKey("hq", 3), value}});
+  Doctor(options.path, kEventsFamily, {{EventKey("hq", 3), value}});
   auto unlinked = EventStore::RebuildIndex(options);
   BOOST_TEST_REQUIRE(!unlinked.ok());
   BOOST_TEST((unlinked.status().code() == StatusCode::kCorruption));
   BOOST_TEST(Contains(unlinked.status().message(), "event hq/3 does not link"),
              unlinked.status().message());
 
-  Doctor(options, kEventsFamily, {}, {EventKey("hq", 3)});
+  Doctor(options.path, kEventsFamily, {}, {EventKey("hq", 3)});
   auto gap = EventStore::RebuildIndex(options);
   BOOST_TEST_REQUIRE(!gap.ok());
   BOOST_TEST(Contains(gap.status().message(), "jump from seq 2 to 4"), gap.status().message());

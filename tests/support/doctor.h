@@ -1,0 +1,18 @@
+// Damages a closed event store on purpose, bypassing EventStore, for the tests of what baton does
+// with a store it finds inconsistent (the open-time checks, `batond repair`).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace baton::testing {
+
+// Changes one column family of the RocksDB database at `path`: deletes every key if `clear`,
+// then the `deletes`, then writes the `puts`. Fails the test if the database does not open.
+void Doctor(const std::filesystem::path& path, const std::string& family,
+            const std::vector<std::pair<std::string, std::string>>& puts,
+            const std::vector<std::string>& deletes = {}, bool clear = false);
+
+}  // namespace baton::testing
