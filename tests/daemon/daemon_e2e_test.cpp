@@ -63,6 +63,24 @@ std::string CurrentUser() {
   return pw != nullptr ? pw->pw_name : "uid:" + std::to_string(getuid());
 }
 
+// Appends the cursors of the events pushed to `watcher` until `cursors` holds `want` (at most
+// 20 s), reconnecting while the daemon restarts. A renumbered resume (watch "epoch") starts the
+// list over, as the events come again from the first.
+void DrainCursors(client::Client& watcher, size_t want, std::vector<uint64_t>* cursors) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (cursors->size() < want && std::chrono::steady_clock::now() < deadline) {
+    auto push = watcher.NextPush(500);
+    if (!push.ok()) {
+      watcher.Reconnect().Ignore();  // The daemon may be restarting; retry until the deadline.
+      continue;
+    }
+    if (watcher.TakeRenumbered()) cursors->clear();
+    if (push->has_value() && (**push).value("stream", "") == "event") {
+      cursors->push_back((**push)["cursor"].get<uint64_t>());
+    }
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(single_site)
@@ -326,20 +344,7 @@ BOOST_AUTO_TEST_CASE(a_watch_resumed_after_a_renumbering_repair_starts_over) {
   auto watcher = site.Connect();
   BOOST_REQUIRE(watcher.StartWatch(0).ok());
   std::vector<uint64_t> cursors;
-  auto drain = [&](size_t want) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (cursors.size() < want && std::chrono::steady_clock::now() < deadline) {
-      auto push = watcher.NextPush(500);
-      if (!push.ok()) {
-        watcher.Reconnect().Ignore();  // The daemon may be restarting; retry until the deadline.
-        continue;
-      }
-      if (watcher.TakeRenumbered()) cursors.clear();
-      if (push->has_value() && (**push).value("stream", "") == "event") {
-        cursors.push_back((**push)["cursor"].get<uint64_t>());
-      }
-    }
-  };
+  auto drain = [&](size_t want) { DrainCursors(watcher, want, &cursors); };
   drain(2);
   BOOST_REQUIRE_EQUAL(cursors.size(), 2u);
   BOOST_TEST(!watcher.TakeRenumbered());
@@ -370,19 +375,7 @@ BOOST_AUTO_TEST_CASE(watch_resumes_after_a_daemon_restart_without_gaps_or_duplic
   BOOST_REQUIRE(watcher.StartWatch(0).ok());
 
   std::vector<uint64_t> cursors;
-  auto drain = [&](size_t want) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (cursors.size() < want && std::chrono::steady_clock::now() < deadline) {
-      auto push = watcher.NextPush(500);
-      if (!push.ok()) {
-        watcher.Reconnect().Ignore();  // The daemon may be restarting; retry until the deadline.
-        continue;
-      }
-      if (!push->has_value()) continue;
-      const json& m = **push;
-      if (m.value("stream", "") == "event") cursors.push_back(m["cursor"].get<uint64_t>());
-    }
-  };
+  auto drain = [&](size_t want) { DrainCursors(watcher, want, &cursors); };
   drain(1);
   BOOST_REQUIRE(reporter.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
   drain(2);
