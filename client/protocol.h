@@ -145,7 +145,7 @@ struct ListArgs {
 };
 Result<ListArgs> ParseListArgs(const Request& request);  // list or mine.
 
-// watch {cursor?}: events with an arrival cursor greater than `cursor` (0: from the start).
+// watch {cursor?, epoch?}: events with an arrival cursor greater than `cursor` (0: from the start).
 struct WatchArgs {
   uint64_t cursor = 0;
   // The arrival numbering the cursor belongs to (from an earlier watch reply); absent: the
