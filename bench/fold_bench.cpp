@@ -462,7 +462,7 @@ void RunMemory(const Options& o, const Reporter& r) {
            std::to_string(o.tasks) + " tasks, " + std::to_string(o.events) +
                " events, VmRSS growth after Apply");
   r.Report("memory_with_views_rss_mib", static_cast<double>(after_views - before) / 1024, "MiB", "",
-           "after deriving views and canonical bytes (" + digest.substr(0, 8) + ")");
+           "after deriving every view and the state digest (" + digest.substr(0, 8) + ")");
 }
 
 // Runs `--only memory` in a fresh process so that nothing else this run allocated counts.
