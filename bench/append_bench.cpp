@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "daemon/store/event_store.h"
 #include "tests/support/temp_dir.h"
 
@@ -155,10 +156,5 @@ int RunMain(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return RunMain(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "append_bench: %s\n", e.what());
-    return 1;
-  }
+  return baton::bench::RunBench("append_bench", RunMain, argc, argv);
 }

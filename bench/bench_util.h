@@ -8,12 +8,24 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
 namespace baton::bench {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// A benchmark's main: runs `main`, and reports an exception (the benches throw on failure, after
+// unwinding has removed their temporary directories) as "NAME: what" with exit code 1.
+inline int RunBench(const char* name, int (*main)(int, char**), int argc, char** argv) {
+  try {
+    return main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
+}
 
 // Seconds elapsed since `start`.
 inline double SecondsSince(SteadyClock::time_point start) {

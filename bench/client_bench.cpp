@@ -316,10 +316,5 @@ int Main(int argc, char** argv) {
 }  // namespace baton::bench
 
 int main(int argc, char** argv) {
-  try {
-    return baton::bench::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "client_bench: %s\n", e.what());
-    return 1;
-  }
+  return baton::bench::RunBench("client_bench", baton::bench::Main, argc, argv);
 }

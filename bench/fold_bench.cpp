@@ -127,11 +127,7 @@ class Workload {
     }
     crdt::TaskReported r;
     r.task_id = TaskId(static_cast<int>(task));
-    const uint8_t step = phase_[task];
-    phase_[task] = static_cast<uint8_t>((step + 1) % 3);
-    r.kind = step == 0   ? crdt::ReportKind::kStarted
-             : step == 2 ? crdt::ReportKind::kReset
-                         : crdt::ReportKind::kDone;
+    r.kind = NextKind(task);
     if (r.kind == crdt::ReportKind::kDone && rng_() % 50 == 0) {
       r.kind = crdt::ReportKind::kFailed;
       r.note = "timed out waiting for the replica";
@@ -156,15 +152,20 @@ class Workload {
     const auto task = static_cast<size_t>(next_task_++ % static_cast<uint64_t>(tasks_));
     crdt::TaskReported r;
     r.task_id = TaskId(static_cast<int>(task));
-    const uint8_t step = phase_[task];
-    phase_[task] = static_cast<uint8_t>((step + 1) % 3);
-    r.kind = step == 0   ? crdt::ReportKind::kStarted
-             : step == 2 ? crdt::ReportKind::kReset
-                         : crdt::ReportKind::kDone;
+    r.kind = NextKind(task);
     r.supersedes = live_[task];
     crdt::Event e = Make(0, std::move(r));
     live_[task] = {e.id()};
     return e;
+  }
+
+  // The task's next report in its start, done, reset cycle.
+  crdt::ReportKind NextKind(size_t task) {
+    const uint8_t step = phase_[task];
+    phase_[task] = static_cast<uint8_t>((step + 1) % 3);
+    return step == 0   ? crdt::ReportKind::kStarted
+           : step == 2 ? crdt::ReportKind::kReset
+                       : crdt::ReportKind::kDone;
   }
 
   static std::string TaskId(int i) {
@@ -544,10 +545,5 @@ int Main(int argc, char** argv) {
 }  // namespace baton::bench
 
 int main(int argc, char** argv) {
-  try {
-    return baton::bench::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fold_bench: %s\n", e.what());
-    return 1;
-  }
+  return baton::bench::RunBench("fold_bench", baton::bench::Main, argc, argv);
 }

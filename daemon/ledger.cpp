@@ -87,42 +87,18 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   return l;
 }
 
-Result<crdt::Projection> Ledger::FitsTheLog(crdt::Projection snapshot, uint64_t arrival) const {
-  // A snapshot can only be trusted if it reflects events this log holds: the arrivals up to
-  // its own, no more.
-  if (arrival > store_->LastArrival()) {
-    return Status::Corruption("snapshot as of arrival " + std::to_string(arrival) +
-                              ", but the log ends at " + std::to_string(store_->LastArrival()));
-  }
-  const auto heads = store_->Heads();
-  uint64_t total = 0;
-  for (const auto& [origin, seq] : snapshot.version_vector().entries()) {
-    auto it = heads.find(origin);
-    const uint64_t held = it == heads.end() ? 0 : it->second.seq;
-    if (seq > held) {
-      return Status::Corruption("snapshot holds " + origin + "/" + std::to_string(seq) +
-                                ", but the log ends at " + origin + "/" + std::to_string(held));
-    }
-    total += seq;
-  }
-  if (total != arrival) {
-    return Status::Corruption("snapshot holds " + std::to_string(total) +
-                              " events but claims arrival " + std::to_string(arrival));
-  }
-  return snapshot;
-}
-
 Status Ledger::LoadProjection() {
   auto snap = store_->GetSnapshot();
   if (snap.ok() && snap->has_value()) {
+    // Whatever the snapshot claims, it is used only if the replay after it ends holding exactly
+    // the stored events (the invariant of this class); else the log is folded again.
     auto restored = crdt::Projection::FromSnapshot((*snap)->first);
-    if (restored.ok()) restored = FitsTheLog(std::move(restored).value(), (*snap)->second);
     Status usable = restored.status();
     if (usable.ok()) {
       projection_ = std::move(restored).value();
       usable = ReplayAfter((*snap)->second);
     }
-    if (usable.ok()) usable = MatchesTheLog();  // The invariant of this class, checked.
+    if (usable.ok()) usable = MatchesTheLog();
     if (usable.ok()) return Status::Ok();
     std::fprintf(stderr, "batond: projection snapshot unusable (%s); rebuilding from the log\n",
                  usable.ToString().c_str());

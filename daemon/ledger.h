@@ -81,9 +81,6 @@ class Ledger {
   Status LoadProjection();
   Status ReplayAfter(uint64_t cursor);  // Applies the arrivals after `cursor`.
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
-  // `snapshot` if it reflects exactly the first `arrival` arrivals of this log (by count, and no
-  // event beyond the log's heads); kCorruption otherwise.
-  Result<crdt::Projection> FitsTheLog(crdt::Projection snapshot, uint64_t arrival) const;
   Status FoldWholeLog();
   Status MaybeSnapshot();
 

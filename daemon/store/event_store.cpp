@@ -147,6 +147,16 @@ bool ParseArrivalRun(std::string_view key, std::string_view value, ArrivalRun* r
   return count >= 1;
 }
 
+// The value of an arrivals entry: the first event's key, then the count if more than one.
+std::string ArrivalRunValue(std::string event_key, uint64_t count) {
+  if (count > 1) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      event_key.push_back(static_cast<char>((count >> shift) & 0xff));
+    }
+  }
+  return event_key;
+}
+
 // 16 random hex digits: a new arrival numbering.
 std::string NewEpoch() {
   std::random_device device;
@@ -154,12 +164,6 @@ std::string NewEpoch() {
   char text[17];
   std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
   return text;
-}
-
-void AppendCount32(std::string* out, uint64_t count) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>((count >> shift) & 0xff));
-  }
 }
 
 }  // namespace
@@ -510,9 +514,8 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
     for (const auto& [origin, head] : heads) {
       for (uint64_t first = 1; first <= head.seq && s.ok(); first += 0xffffffffu) {
         const uint64_t count = std::min<uint64_t>(head.seq - first + 1, 0xffffffffu);
-        std::string value = EventKey(origin, first);
-        if (count > 1) AppendCount32(&value, count);
-        s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first), value);
+        s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first),
+                      ArrivalRunValue(EventKey(origin, first), count));
       }
       arrival += head.seq;
     }
@@ -673,9 +676,9 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
   bool run_open = false;
   const auto flush_run = [&] {
     if (!run_open) return;
-    std::string value = run_key;
-    if (run.count > 1) AppendCount32(&value, run.count);
-    if (s.ok()) s = batch.Put(cf(kArrivals), ArrivalKey(run.first), value);
+    if (s.ok()) {
+      s = batch.Put(cf(kArrivals), ArrivalKey(run.first), ArrivalRunValue(run_key, run.count));
+    }
     run_open = false;
   };
   for (AppendRequest* request : group) {
