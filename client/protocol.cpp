@@ -239,6 +239,9 @@ const std::vector<OpSpec>& OpSpecs() {
       {"plan.import", {"plan"}},
       {"plan.amend",
        {"name", "window_start_ms", "window_end_ms", "task_add", "task_change", "task_remove"}},
+      {"site.add", {"site", "name", "key", "role", "endpoint"}},
+      {"site.remove", {"site"}},
+      {"site.list", {}},
       {"report", {"task", "kind", "note", "at", "actor"}},
       {"note", {"task", "text", "actor"}},
       {"gate", {"task", "decision", "note", "at", "actor"}},
@@ -254,6 +257,7 @@ const std::vector<OpSpec>& OpSpecs() {
       {"watch", {"cursor", "epoch"}},
       {"unwatch", {}},
       {"export", {"format"}},
+      {"sites", {}},
   };
   return specs;
 }
@@ -734,6 +738,69 @@ Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
   }
   return out;
 }
+
+bool ValidSiteId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+namespace {
+
+Result<crdt::SiteId> SiteIdOf(const ObjectReader& r) {
+  BATON_ASSIGN_OR_RETURN(std::string id, r.String("site"));
+  if (!ValidSiteId(id)) {
+    return Bad("site", Show(json(id)) + " is not a site id (letters, digits, - _ . ; 1-64 chars)");
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
+  CheckOp(request, {"site.add"});
+  ObjectReader r(request.args, "");
+  SiteAddArgs out;
+  crdt::SiteInfo& site = out.site;
+  BATON_ASSIGN_OR_RETURN(site.id, SiteIdOf(r));
+  BATON_ASSIGN_OR_RETURN(site.name, r.OptString("name"));
+  BATON_ASSIGN_OR_RETURN(std::string key, r.String("key"));
+  if (key.size() != 64) {
+    return Bad("key",
+               "expected the site's Ed25519 public key as 64 hex digits (`batond init` "
+               "prints it), got " +
+                   std::to_string(key.size()) + " characters");
+  }
+  BATON_ASSIGN_OR_RETURN(site.public_key, FromHex(key, "key"));
+  site.role = crdt::SiteRole::kSite;
+  if (const json* role = r.Get("role")) {
+    BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, "role", kSiteRoles));
+  }
+  BATON_ASSIGN_OR_RETURN(site.endpoint, r.OptString("endpoint"));
+  if (!site.endpoint.empty()) {
+    const size_t colon = site.endpoint.rfind(':');
+    const bool tcp = site.endpoint.rfind("tcp://", 0) == 0 && colon > 6 &&
+                     colon + 1 < site.endpoint.size() &&
+                     std::all_of(site.endpoint.begin() + static_cast<long>(colon) + 1,
+                                 site.endpoint.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!tcp) {
+      return Bad("endpoint", Show(json(site.endpoint)) + " is not a peer endpoint tcp://HOST:PORT");
+    }
+  }
+  return out;
+}
+
+Result<SiteRemoveArgs> ParseSiteRemoveArgs(const Request& request) {
+  CheckOp(request, {"site.remove"});
+  ObjectReader r(request.args, "");
+  SiteRemoveArgs out;
+  BATON_ASSIGN_OR_RETURN(out.site, SiteIdOf(r));
+  return out;
+}
+
+const char* SiteRoleName(crdt::SiteRole role) { return ToWord(role, kSiteRoles); }
 
 Result<TaskArgs> ParseTaskArgs(const Request& request) {
   CheckOp(request, {"task"});

@@ -131,6 +131,26 @@ struct PlanAmendArgs {
 };
 Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request);
 
+// True for a roster id: 1 to 64 letters, digits, '-', '_' or '.' (as in batond.conf).
+bool ValidSiteId(std::string_view id);
+
+// site.add {site, name?, key, role?: manager|site|observer (default site), endpoint?}: enrols a
+// site on the roster. `key` is the site's Ed25519 public key as 64 hex digits (`batond init`
+// prints it); `endpoint` a peer endpoint "tcp://HOST:PORT".
+struct SiteAddArgs {
+  crdt::SiteInfo site;  // public_key raw (32 bytes); name and endpoint empty if not given.
+};
+Result<SiteAddArgs> ParseSiteAddArgs(const Request& request);
+
+// site.remove {site}. (site.list takes no arguments.)
+struct SiteRemoveArgs {
+  crdt::SiteId site;
+};
+Result<SiteRemoveArgs> ParseSiteRemoveArgs(const Request& request);
+
+// Wire word of a role: "manager", "site", "observer".
+const char* SiteRoleName(crdt::SiteRole role);
+
 // task {task}
 struct TaskArgs {
   std::string task_id;

@@ -1,7 +1,8 @@
 // Projection: Apply records inputs; Header() and Derived() rebuild what changed. The header is
 // replayed from the plan-level events in (hlc, origin, seq) order so that the roster that
-// authorizes each PlanDefined is itself a function of the set: the first plan defines the
-// roster, later ones count only from a manager of the roster in force at their timestamp.
+// authorizes each PlanDefined is itself a function of the set (and the trust anchor): the first
+// plan that may start the roster (the anchor's, or any without an anchor) defines it, later ones
+// count only from a manager of the roster in force at their timestamp.
 #include "crdt/projection.h"
 
 #include <algorithm>
@@ -53,13 +54,42 @@ uint8_t RoleIn(const std::vector<SiteInfo>& roster, const SiteId& site) {
   return role;
 }
 
-std::string PlanFlagReason(const char* kind, const SiteId& origin, const char* why) {
+std::string PlanFlagReason(const char* kind, const SiteId& origin, const std::string& why) {
   return std::string(kind) + " from site \"" + origin + "\": " + why;
+}
+
+// Why a plan from `origin`, made while no roster is in force, may not start the roster under
+// `anchor`; empty if it may. The roster's last entry for a site is the one that counts (RoleIn).
+std::string FirstRosterRefusal(const TrustAnchor& anchor, const SiteId& origin, const Plan& plan) {
+  if (!anchor.set()) return "";
+  const std::string trusted = "the trusted manager site \"" + anchor.site + "\"";
+  if (origin != anchor.site) return "the runbook's roster comes from " + trusted;
+  const SiteInfo* own = nullptr;
+  for (const SiteInfo& s : plan.sites) {
+    if (s.id == anchor.site) own = &s;
+  }
+  if (own == nullptr) return "its roster does not list " + trusted;
+  if (own->role != SiteRole::kManager) {
+    return "its roster does not list " + trusted + " as a manager";
+  }
+  if (own->public_key != anchor.public_key) {
+    return "its roster gives " + trusted + " another key than the trusted one";
+  }
+  return "";
 }
 
 }  // namespace
 
 Projection::Projection() : names_(std::make_shared<NameTable>()) {}
+
+void Projection::SetTrustAnchor(SiteId site, std::string public_key) {
+  TrustAnchor anchor{std::move(site), std::move(public_key)};
+  if (!anchor.set()) anchor.public_key.clear();  // No anchor: one representation of it.
+  if (anchor == anchor_) return;
+  anchor_ = std::move(anchor);
+  header_dirty_ = true;  // The header decides the authority; tasks follow through auth_epoch_.
+  InvalidateViews();
+}
 
 // ---- Apply ----------------------------------------------------------------------------------
 
@@ -210,6 +240,14 @@ const Projection::HeaderState& Projection::Header() const {
                                                    "only a manager of the roster may define "
                                                    "the plan")});
       continue;
+    }
+    if (roster_now == nullptr) {
+      // No roster yet: only the trust anchor's plan may start one (no anchor: any plan), so
+      // that neither an earlier clock nor an earlier import puts another site in charge.
+      if (std::string why = FirstRosterRefusal(anchor_, r->id.origin, d.plan); !why.empty()) {
+        h.flags.push_back(Flag{r->id, PlanFlagReason("plan_defined", r->id.origin, why)});
+        continue;
+      }
     }
     plans.push_back(RecordId::Of(names_->Intern(r->id.origin), r->id.seq));
     h.name.Put(r->id, r->hlc, d.plan.name, d.supersedes);

@@ -5,6 +5,9 @@
 // Apply only records the event (cheap); views are derived on demand and cached with dirty flags.
 // Authorization (docs in DESIGN.md "Authorization") is evaluated while deriving, against the
 // winning roster, so an event that arrives before the roster that allows it still counts later.
+// The roster itself is anchored: with a trust anchor set (SetTrustAnchor, the manager site every
+// site is initialised with), only that site's plan can start the roster; without one (pure tests,
+// offline tools) the first plan in hlc order does.
 // Not thread-safe, not even for const calls (they fill caches): owned by one thread.
 #pragma once
 
@@ -25,6 +28,16 @@
 
 namespace baton::crdt {
 
+// The manager site whose plan starts the roster, and its Ed25519 public key (raw, 32 bytes).
+// An empty `site` means no anchor.
+struct TrustAnchor {
+  SiteId site;
+  std::string public_key;
+
+  bool set() const { return !site.empty(); }
+  friend bool operator==(const TrustAnchor&, const TrustAnchor&) = default;
+};
+
 class Projection {
  public:
   Projection();
@@ -33,6 +46,16 @@ class Projection {
   // Seen(origin) + 1 (a gap) or an event of another runbook: kInvalidArgument, nothing applied.
   // The first event fixes the runbook id.
   Status Apply(const Event& e);
+
+  // The trust anchor, an input like the events (call it before or after Apply; the derived
+  // views follow). With an anchor, a PlanDefined starts the roster only if it comes from
+  // `site` and its roster lists `site` as a manager with exactly `public_key`; any other plan
+  // made while no roster is in force is kept and flagged. Later plan events count only from a
+  // manager of the roster in force, as without an anchor. An empty `site` removes the anchor:
+  // then the first plan in hlc order starts the roster. Not part of the snapshot (see
+  // FromSnapshot) nor of the canonical bytes, which show its effect through the flags and header.
+  void SetTrustAnchor(SiteId site, std::string public_key);
+  const TrustAnchor& trust_anchor() const { return anchor_; }
 
   const VersionVector& version_vector() const { return vv_; }
   uint64_t event_count() const { return event_count_; }  // Distinct events applied.
@@ -78,7 +101,7 @@ class Projection {
   // The inputs (not the derived caches), Cereal portable binary behind a magic and a checksum.
   std::string SerializeSnapshot() const;
   // kCorruption on bytes SerializeSnapshot did not produce. Restoring then applying more events
-  // equals folding them all.
+  // equals folding them all. The result has no trust anchor: the owner sets it again.
   static Result<Projection> FromSnapshot(std::string_view bytes);
 
  private:
@@ -121,7 +144,9 @@ class Projection {
   void InvalidateViews() const;
   void ComputeEffectiveStatuses() const;
 
-  // ---- Inputs (what a snapshot holds) ----
+  // ---- Inputs ----
+  TrustAnchor anchor_;  // Set by the owner (from its config); not in the snapshot.
+  // What a snapshot holds:
   std::string runbook_id_;
   VersionVector vv_;
   uint64_t event_count_ = 0;

@@ -6,8 +6,13 @@
 #include <sstream>
 #include <system_error>
 
+#include "daemon/identity/keys.h"
+
 namespace baton::daemon {
 namespace {
+
+using identity::FromHex;
+using identity::ToHex;
 
 std::string Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r");
@@ -109,6 +114,54 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
       BATON_TRY(parse_int(&v));
       if (v == 0) return Status::InvalidArgument(where + ": key \"snapshot_every\" must be > 0");
       c.snapshot_every = static_cast<uint64_t>(v);
+    } else if (key == "trust") {
+      const size_t colon = value.find(':');
+      const std::string site = colon == std::string::npos ? "" : value.substr(0, colon);
+      const std::string hex = colon == std::string::npos ? "" : value.substr(colon + 1);
+      auto key_bytes = FromHex(hex);
+      if (!ValidSiteId(site) || !key_bytes.ok() || key_bytes->size() != 32) {
+        return Status::InvalidArgument(where +
+                                       ": key \"trust\": expected SITE:KEY with the "
+                                       "manager site's id and its 64-hex-digit public key "
+                                       "(`batond init` prints it), got \"" +
+                                       value.substr(0, 120) + "\"");
+      }
+      c.trust_site = site;
+      c.trust_key = std::move(key_bytes).value();
+    } else if (key == "rejoin_grace_ms") {
+      BATON_TRY(parse_int(&c.rejoin_grace_ms));
+    } else if (key == "fault_injection") {
+      c.fault_injection = value;
+    } else if (key == "peer_listen") {
+      if (value.rfind("tcp://", 0) != 0) {
+        return Status::InvalidArgument(where + ": key \"peer_listen\": \"" + value +
+                                       "\" is not a tcp:// endpoint");
+      }
+      c.peer_listen = value;
+    } else if (key == "peer") {
+      std::istringstream words(value);
+      Config::Peer peer;
+      std::string key_hex, extra;
+      words >> peer.site >> peer.endpoint >> key_hex >> extra;
+      auto key_bytes = FromHex(key_hex);
+      if (!ValidSiteId(peer.site) || peer.endpoint.rfind("tcp://", 0) != 0 || !extra.empty() ||
+          !key_bytes.ok() || (!key_hex.empty() && key_bytes->size() != 32)) {
+        return Status::InvalidArgument(where +
+                                       ": key \"peer\": expected `peer = SITE "
+                                       "tcp://HOST:PORT [KEYHEX]`, got \"" +
+                                       value.substr(0, 120) + "\"");
+      }
+      peer.key = std::move(key_bytes).value();
+      if (peer.site == c.site) {
+        return Status::InvalidArgument(where + ": key \"peer\": a site cannot peer with itself");
+      }
+      for (const auto& p : c.peers) {
+        if (p.site == peer.site) {
+          return Status::InvalidArgument(where + ": key \"peer\": site \"" + peer.site +
+                                         "\" is listed twice");
+        }
+      }
+      c.peers.push_back(std::move(peer));
     } else {
       return Status::InvalidArgument(where + ": unknown key \"" + key + "\"");
     }
@@ -139,6 +192,15 @@ Status SaveConfig(const Config& c) {
   if (!c.client_endpoint.empty()) out << "client_endpoint = " << c.client_endpoint << "\n";
   if (!c.client_tcp.empty()) out << "client_tcp = " << c.client_tcp << "\n";
   for (const auto& k : c.client_keys) out << "client_key = " << k << "\n";
+  if (!c.trust_site.empty()) out << "trust = " << c.trust_site << ":" << ToHex(c.trust_key) << "\n";
+  if (!c.peer_listen.empty()) out << "peer_listen = " << c.peer_listen << "\n";
+  for (const auto& p : c.peers) {
+    out << "peer = " << p.site << " " << p.endpoint;
+    if (!p.key.empty()) out << " " << ToHex(p.key);
+    out << "\n";
+  }
+  out << "rejoin_grace_ms = " << c.rejoin_grace_ms << "\n";
+  if (!c.fault_injection.empty()) out << "fault_injection = " << c.fault_injection << "\n";
   out << "max_clock_skew_ms = " << c.max_clock_skew_ms << "\n"
       << "snapshot_every = " << c.snapshot_every << "\n";
   const auto path = c.ConfigPath();

@@ -17,8 +17,8 @@ struct Config {
   std::filesystem::path data_dir;  // Where the config, keys, event log and ipc socket live.
   crdt::SiteId site;               // This site's roster id ("hq", "vendor-de").
   std::string site_name;           // Human name ("Frankfurt HQ"); defaults to `site`.
-  // Role this site takes in a plan it imports: manager (may amend the plan, report on any task)
-  // or site (reports on its own tasks). The importing site is always made a manager.
+  // Role given at `batond init` (manager, site, observer); what a site may do is decided by the
+  // roster. A manager initialised without `trust` is written as its own trust anchor.
   crdt::SiteRole role = crdt::SiteRole::kManager;
   // Client endpoint; default ipc://DATA/batond.sock. File permissions on DATA (0700) decide who
   // may connect, and the daemon records the OS user of each ipc peer as the actor.
@@ -31,6 +31,33 @@ struct Config {
   int64_t max_clock_skew_ms = 5 * 60 * 1000;
   // Write a projection snapshot every this many events, so restarts need not fold the whole log.
   uint64_t snapshot_every = 10000;
+
+  // The trust anchor: the manager site whose plan defines the runbook and its roster
+  // (`trust = SITE:HEX`, the site id and its Ed25519 public key in hex). `batond init` writes it:
+  // a manager site initialised without --trust anchors on itself. Only a plan from this site
+  // starts the roster; later plan and roster events count only from managers on the roster.
+  crdt::SiteId trust_site;
+  std::string trust_key;  // Raw Ed25519 public key (32 bytes); empty with trust_site.
+
+  // Replication (docs/replication.md). tcp endpoint the peer ROUTER binds, always with CURVE
+  // ("tcp://0.0.0.0:7101"); empty: this site accepts no peer connections (it may still connect).
+  std::string peer_listen;
+  struct Peer {
+    crdt::SiteId site;     // The peer's roster id; its key comes from the trust anchor or roster.
+    std::string endpoint;  // "tcp://hq.example.org:7101".
+    // The peer's Ed25519 public key (raw), when given on the line: needed to dial a site other
+    // than the trust anchor before this site has the roster (a chain of vendors). Once the
+    // roster lists the site, its key must match.
+    std::string key;
+    friend bool operator==(const Peer&, const Peer&) = default;
+  };
+  std::vector<Peer> peers;  // One `peer = SITE ENDPOINT [KEYHEX]` line each: links we open.
+  // A site that dials peers refuses reports after a start until they confirm its own chain's
+  // head, or this long (docs/replication.md#rejoining).
+  int64_t rejoin_grace_ms = 5000;
+  // Tests only: faults injected into the peer transport (daemon/replication/fault_layer.h).
+  // batond refuses to run with it unless BATON_ALLOW_FAULT_INJECTION=1 is in its environment.
+  std::string fault_injection;
 
   std::filesystem::path ConfigPath() const { return data_dir / "batond.conf"; }
   std::filesystem::path StorePath() const { return data_dir / "events"; }

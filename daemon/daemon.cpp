@@ -1,7 +1,10 @@
 // See daemon/daemon.h.
 #include "daemon/daemon.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -40,19 +43,71 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
     eo.curve_secret_z85 = curve.secret_z85;
     eo.allowed_client_keys_z85 = config.client_keys;
   }
+  // Peer connections are authenticated by the same ZAP handler (one per context).
+  Daemon* self = d.get();
+  eo.other_domains = [self](const ZapRequest& request) -> std::optional<std::string> {
+    if (!self->replicator_) return std::nullopt;
+    return self->replicator_->Authenticate(request);
+  };
   BATON_ASSIGN_OR_RETURN(d->endpoint_, ClientEndpoint::Open(d->context_, eo));
   d->service_ = std::make_unique<ClientService>(d->ledger_.get());
+  BATON_ASSIGN_OR_RETURN(d->replicator_,
+                         replication::Replicator::Open(d->context_, d->ledger_.get(), config));
+  d->service_->set_links([self] { return self->replicator_->LinksJson(self->ledger_->Now()); });
+  if (!config.peers.empty()) {
+    // A site restored from an older copy of its directory would reissue seqs its peers already
+    // hold with other content: before appending, learn our own head from them.
+    d->writes_held_until_ms_ = d->ledger_->Now() + config.rejoin_grace_ms;
+    d->service_->set_writes_held("site " + config.site +
+                                 " is rejoining its peers: it learns its own latest events from "
+                                 "them before it records new ones (a few seconds); retry shortly");
+  }
   return d;
 }
 
 Status Daemon::Run(const std::atomic<bool>& stop) {
+  std::vector<zmq::pollitem_t> items;
   while (!stop.load()) {
-    auto ready = endpoint_->Poll(100);
-    if (!ready.ok()) return ready.status();
+    items.clear();
+    endpoint_->AppendPollItems(items);
+    replicator_->AppendPollItems(items);
+    try {
+      // Short: the peer sessions' timers (heartbeats, retries) run between polls.
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+    } catch (const zmq::error_t& e) {
+      // A signal (SIGTERM, SIGINT) interrupts the poll: check the stop flag.
+      if (e.num() != EINTR) return Status::IOError(std::string("poll: ") + e.what());
+    }
+    endpoint_->ServiceZap();
+    const uint64_t before = ledger_->projection().event_count();
     BATON_TRY(HandleBatch());
-    PushToWatchers(ledger_->Now());
+    const int64_t now = ledger_->Now();
+    if (ledger_->projection().event_count() != before) replicator_->OnLocalChange(now);
+    BATON_TRY(replicator_->Service(now).WithContext(
+        "storing received events failed; stopping so that a restart rebuilds from the log"));
+    if (writes_held_until_ms_ != 0) ReleaseWrites(now);
+    PushToWatchers(now);
   }
   return Status::Ok();
+}
+
+void Daemon::ReleaseWrites(int64_t now_ms) {
+  const bool confirmed = replicator_->OwnHeadConfirmed();
+  if (!confirmed && now_ms < writes_held_until_ms_) return;
+  writes_held_until_ms_ = 0;
+  service_->set_writes_held("");
+  const uint64_t own = ledger_->projection().version_vector().Seen(config_.site);
+  if (confirmed) {
+    spdlog::info("rejoined: peers confirm this site's own chain ends at seq {}; accepting reports",
+                 own);
+    return;
+  }
+  std::string missing;
+  for (const auto& s : replicator_->Unanswered()) missing += (missing.empty() ? "" : ", ") + s;
+  spdlog::warn(
+      "accepting reports without hearing from {} (own chain at seq {}): if this data directory "
+      "was restored from an older copy, stop batond and start it when a peer is reachable",
+      missing.empty() ? std::string("every peer") : missing, own);
 }
 
 Status Daemon::HandleBatch() {

@@ -14,6 +14,7 @@
 #include "crdt/status.h"
 #include "daemon/config.h"
 #include "daemon/ledger.h"
+#include "daemon/replication/replicator.h"
 #include "daemon/service/client_endpoint.h"
 #include "daemon/service/client_service.h"
 
@@ -30,6 +31,7 @@ class Daemon {
 
   const Ledger& ledger() const { return *ledger_; }
   const ClientEndpoint& endpoint() const { return *endpoint_; }
+  const replication::Replicator& replicator() const { return *replicator_; }
 
  private:
   struct Watcher {
@@ -40,6 +42,8 @@ class Daemon {
 
   Daemon() = default;
   Status HandleBatch();
+  // Lifts the rejoin hold once the peers confirm our head, or when the grace time is over.
+  void ReleaseWrites(int64_t now_ms);
   void PushToWatchers(int64_t now_ms);
 
   Config config_;
@@ -47,7 +51,11 @@ class Daemon {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<ClientEndpoint> endpoint_;
   std::unique_ptr<ClientService> service_;
-  std::map<std::string, Watcher> watchers_;  // By routing id. Loop thread only.
+  std::unique_ptr<replication::Replicator> replicator_;  // Peers; after endpoint_ (its ZAP).
+  std::map<std::string, Watcher> watchers_;              // By routing id. Loop thread only.
+  // Until then reports are refused while the site learns its own head from its peers
+  // (docs/replication.md#rejoining); 0 once released.
+  int64_t writes_held_until_ms_ = 0;
 };
 
 }  // namespace baton::daemon

@@ -21,7 +21,9 @@ int64_t SystemWallClock() {
 }
 
 Ledger::Ledger(Config config, WallClock clock)
-    : config_(std::move(config)), clock_(std::move(clock)), hlc_(config_.max_clock_skew_ms) {}
+    : config_(std::move(config)), clock_(std::move(clock)), hlc_(config_.max_clock_skew_ms) {
+  projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
+}
 
 Status Ledger::Create(const Config& config) {
   std::error_code ec;
@@ -84,6 +86,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
     l->writer_.emplace(l->keys_, l->store_->runbook_id(), config.site, own.seq, own.hash);
   }
   BATON_TRY(l->LoadProjection());
+  std::vector<store::StoredEvent> forks;
+  BATON_TRY(l->store_->ScanForks(&forks));
+  l->fork_count_ = forks.size();
+  l->EnsureVerifier();
   return l;
 }
 
@@ -96,6 +102,7 @@ Status Ledger::LoadProjection() {
     Status usable = restored.status();
     if (usable.ok()) {
       projection_ = std::move(restored).value();
+      projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
       usable = ReplayAfter((*snap)->second);
     }
     if (usable.ok()) usable = MatchesTheLog();
@@ -103,6 +110,7 @@ Status Ledger::LoadProjection() {
     std::fprintf(stderr, "batond: projection snapshot unusable (%s); rebuilding from the log\n",
                  usable.ToString().c_str());
     projection_ = crdt::Projection();
+    projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
   }
   return FoldWholeLog();
 }
@@ -173,6 +181,7 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
     runbook = def->plan.runbook_id;
     const auto own = store_->Heads()[config_.site];
     writer_.emplace(keys_, runbook, config_.site, own.seq, own.hash);
+    EnsureVerifier();
   }
   crdt::Event e;
   e.hlc = hlc_.Now(clock_());
@@ -208,6 +217,177 @@ Status Ledger::Commit() {
   BATON_TRY(store_->Append(std::move(batch)));
   events_since_snapshot_ += n;
   return MaybeSnapshot();
+}
+
+std::optional<std::string> Ledger::KeyOf(const crdt::SiteId& origin) const {
+  // The trust anchor's key comes from the config (it signs the plan that makes the roster), this
+  // site's own from its identity, every other origin's from the roster in force.
+  if (origin == config_.site) return keys_.public_key;
+  if (origin == config_.trust_site && !config_.trust_key.empty()) return config_.trust_key;
+  const crdt::SiteInfo* entry = projection_.RosterEntry(origin);
+  if (entry == nullptr || entry->public_key.size() != identity::kPublicKeySize) return std::nullopt;
+  return entry->public_key;
+}
+
+void Ledger::EnsureVerifier() {
+  const std::string runbook = store_->runbook_id();
+  if (verifier_ || runbook.empty()) return;
+  // A key miss is remembered so that the event waits for the amendment that enrols its origin
+  // instead of being rejected.
+  verifier_.emplace(runbook, [this](const crdt::SiteId& origin) {
+    auto key = KeyOf(origin);
+    if (!key) lookup_missed_ = true;
+    return key;
+  });
+  for (const auto& [origin, head] : store_->Heads()) {
+    verifier_->SetHead(origin, head.seq, head.hash);
+  }
+}
+
+Result<IngestResult> Ledger::Ingest(const std::vector<std::string>& envelopes) {
+  BATON_CHECK(staged_.empty());
+  if (read_only_) return Status::Rejected("the ledger is open read-only");
+  IngestResult total;
+  std::vector<std::string_view> todo(envelopes.begin(), envelopes.end());
+  // An event may wait on an earlier one of the same batch: the amendment that enrols its origin,
+  // or the plan that binds the runbook. Retry while a pass makes progress.
+  while (!todo.empty()) {
+    std::vector<std::string_view> retry;
+    BATON_ASSIGN_OR_RETURN(IngestResult pass, IngestOnce(todo, &retry));
+    total.stored += pass.stored;
+    total.duplicates += pass.duplicates;
+    total.held += pass.held;
+    total.forks += pass.forks;
+    total.rejected += pass.rejected;
+    total.own_events = total.own_events || pass.own_events;
+    for (auto& p : pass.problems) {
+      if (total.problems.size() < 16) total.problems.push_back(std::move(p));
+    }
+    for (auto& q : pass.quarantined) total.quarantined.push_back(std::move(q));
+    if (pass.stored == 0 || retry.size() == todo.size()) {
+      total.waiting += retry.size();
+      break;
+    }
+    todo = std::move(retry);
+  }
+  return total;
+}
+
+Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& envelopes,
+                                        std::vector<std::string_view>* retry) {
+  IngestResult r;
+  auto problem = [&r](std::string text) {
+    if (r.problems.size() < 16) r.problems.push_back(std::move(text));
+  };
+  std::vector<identity::VerifiedEvent> fresh;
+  for (std::string_view envelope : envelopes) {
+    if (!verifier_) {
+      // No plan yet: only the trust anchor's chain can bind the runbook.
+      auto se = crdt::DecodeEnvelope(envelope);
+      auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+      if (!e.ok()) {
+        ++r.rejected;
+        problem("undecodable event: " + e.status().message());
+        continue;
+      }
+      if (e->origin != config_.trust_site || e->runbook_id.empty()) {
+        retry->push_back(envelope);
+        continue;
+      }
+      BATON_TRY(store_->BindRunbook(e->runbook_id));
+      const auto own = store_->Heads()[config_.site];
+      writer_.emplace(keys_, e->runbook_id, config_.site, own.seq, own.hash);
+      EnsureVerifier();
+    }
+    // Our own chain may have moved by local appends since the last batch.
+    if (verifier_->head_seq(config_.site) != writer_->head_seq()) {
+      verifier_->SetHead(config_.site, writer_->head_seq(), writer_->head_hash());
+    }
+    lookup_missed_ = false;
+    auto accepted = verifier_->Accept(envelope);
+    if (accepted.ok()) {
+      if (accepted->empty()) ++r.held;
+      for (auto& v : *accepted) fresh.push_back(std::move(v));
+      continue;
+    }
+    const Status& why = accepted.status();
+    if (identity::IsDuplicate(why)) {
+      // At or below the stored head: the same bytes, or a fork.
+      auto se = crdt::DecodeEnvelope(envelope);
+      auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+      if (e.ok()) {
+        BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(e->id()));
+        const crdt::Hash hash = identity::HashPayload(se->payload);
+        if (stored && stored->hash != hash) {
+          // Evidence only if the origin signed it: a peer could make up any bytes.
+          const auto key = KeyOf(e->origin);
+          if (se->signature.empty() || !key ||
+              !identity::Verify(se->payload, se->signature, *key)) {
+            ++r.rejected;
+            ++rejected_[e->origin];
+            problem("event " + e->id().ToString() +
+                    " differs from the stored one and carries no valid signature of its origin");
+            continue;
+          }
+          store::StoredEvent evidence{e->id(), e->prev_hash, hash, std::string(envelope)};
+          BATON_TRY(store_->RecordFork(evidence));
+          ++r.forks;
+          ++fork_count_;
+          problem("fork: " + e->id().ToString() + " differs from the stored event (hash " +
+                  identity::HashHex(hash).substr(0, 16) + "... vs " +
+                  identity::HashHex(stored->hash).substr(0, 16) + "...)");
+          continue;
+        }
+      }
+      ++r.duplicates;
+      continue;
+    }
+    if (lookup_missed_ || why.message().rfind("gap: ", 0) == 0) {
+      retry->push_back(envelope);
+      continue;
+    }
+    ++r.rejected;
+    auto se = crdt::DecodeEnvelope(envelope);
+    auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+    ++rejected_[e.ok() ? e->origin : std::string("?")];
+    problem(why.message());
+  }
+  if (fresh.empty()) return r;
+
+  std::vector<store::StoredEvent> batch;
+  batch.reserve(fresh.size());
+  for (const auto& v : fresh) {
+    batch.push_back(store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, v.envelope});
+  }
+  Status appended = store_->Append(std::move(batch));
+  if (!appended.ok()) {
+    // The verifier advanced past events that are not stored: put it back on the stored heads.
+    verifier_.reset();
+    EnsureVerifier();
+    return appended.WithContext("storing received events");
+  }
+  const int64_t now = clock_();
+  for (const auto& v : fresh) {
+    const crdt::Event& e = v.event;
+    BATON_TRY(projection_.Apply(e).WithContext("folding received event " + e.id().ToString()));
+    if (e.origin == config_.site) {
+      r.own_events = true;
+      writer_->SetHead(e.seq, v.hash);
+      hlc_.Restore(e.hlc);
+      continue;
+    }
+    const auto received = hlc_.Receive(e.hlc, now);
+    if (received.quarantined) {
+      quarantined_[e.origin] = received.skew_ms;
+      r.quarantined.emplace_back(e.origin, received.skew_ms);
+    } else {
+      quarantined_.erase(e.origin);
+    }
+  }
+  r.stored = fresh.size();
+  events_since_snapshot_ += fresh.size();
+  BATON_TRY(MaybeSnapshot());
+  return r;
 }
 
 Result<crdt::EventId> Ledger::Append(Draft draft) {

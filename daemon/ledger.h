@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +37,20 @@ struct Draft {
   crdt::Body body;
 };
 
+// What Ledger::Ingest did with a batch of envelopes from a peer.
+struct IngestResult {
+  uint64_t stored = 0;      // New events, verified and durably stored (and folded).
+  uint64_t duplicates = 0;  // Already held: dropped silently.
+  uint64_t held = 0;        // Unsigned, held until the signed event that vouches for them.
+  uint64_t waiting = 0;     // Not taken yet (no plan yet, origin not yet on the roster, a gap):
+                            // the peer sends them again.
+  uint64_t forks = 0;       // Differ from the stored event with the same id: kept as evidence.
+  uint64_t rejected = 0;    // Failed verification: bad signature, broken chain, other runbook.
+  bool own_events = false;  // Some were this site's own (its log lost them: restored copy).
+  std::vector<std::string> problems;  // One line per fork or rejection (at most 16).
+  std::vector<std::pair<crdt::SiteId, int64_t>> quarantined;  // Origins too far ahead, skew ms.
+};
+
 class Ledger {
  public:
   // Opens the store under config.StorePath() (created by `batond init`), loads the identity,
@@ -56,6 +72,22 @@ class Ledger {
   // Writes every staged event in one synced batch. Only after this returns OK may the staged
   // events be acknowledged. On failure the ledger is unusable (see the file comment).
   Status Commit();
+  // Events of any origin received from a peer: each is verified (runbook, origin on the roster
+  // or the trust anchor, signature, hash chain, seq), the new ones stored in one synced batch
+  // (with their heads), folded, and their clocks merged (unless implausibly far ahead). Nothing
+  // unverified is stored; duplicates are dropped; a different event for a stored id is kept as
+  // fork evidence. Must not be called with events staged. A failed store write is returned (the
+  // ledger is then unusable, as after a failed Commit).
+  Result<IngestResult> Ingest(const std::vector<std::string>& envelopes);
+  // The Ed25519 key that signs `origin`'s events (the trust anchor's from the config, this
+  // site's own, the others' from the roster in force), or nullopt while it has none.
+  std::optional<std::string> KeyOf(const crdt::SiteId& origin) const;
+  // Forks recorded in this log (evidence kept), and events rejected since start, per origin.
+  uint64_t fork_count() const { return fork_count_; }
+  const std::map<crdt::SiteId, uint64_t>& rejected_by_origin() const { return rejected_; }
+  // Origins whose clock was last seen implausibly far ahead: skew in ms.
+  const std::map<crdt::SiteId, int64_t>& quarantined() const { return quarantined_; }
+
   // Stage + Commit of one draft.
   Result<crdt::EventId> Append(Draft draft);
   size_t staged() const { return staged_.size(); }
@@ -83,6 +115,11 @@ class Ledger {
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   Status FoldWholeLog();
   Status MaybeSnapshot();
+  // The verifier for received events, created once the runbook is bound.
+  void EnsureVerifier();
+
+  Result<IngestResult> IngestOnce(const std::vector<std::string_view>& envelopes,
+                                  std::vector<std::string_view>* retry);
 
   Config config_;
   WallClock clock_;
@@ -92,6 +129,11 @@ class Ledger {
   crdt::HybridClock hlc_;
   crdt::Projection projection_;
   std::vector<identity::VerifiedEvent> staged_;
+  std::optional<identity::ChainVerifier> verifier_;  // Present once a runbook is bound.
+  bool lookup_missed_ = false;  // Set by the verifier's key lookup: origin has no key yet.
+  uint64_t fork_count_ = 0;
+  std::map<crdt::SiteId, uint64_t> rejected_;
+  std::map<crdt::SiteId, int64_t> quarantined_;
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
   mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.

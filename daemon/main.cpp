@@ -2,20 +2,26 @@
 // log); `batond run` serves it in the foreground until SIGTERM/SIGINT. Exit codes are listed in
 // docs/operations.md#exit-codes and in `batond --help`.
 #include <fcntl.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "client/curve_file.h"
+#include "client/protocol.h"
 #include "daemon/config.h"
 #include "daemon/curve_keys.h"
 #include "daemon/daemon.h"
+#include "daemon/identity/keys.h"
 #include "daemon/ledger.h"
 #include "daemon/store/event_store.h"
 
@@ -46,23 +52,151 @@ int ExitFor(const baton::Status& s) {
   }
 }
 
-int Init(const std::string& data, const std::string& site, const std::string& name,
-         const std::string& role) {
-  std::string text = "site = " + site + "\n";
-  if (!name.empty()) text += "site_name = " + name + "\n";
-  text += "role = " + role + "\n";
-  auto config = baton::daemon::ParseConfig(text, "command line", data);
-  if (!config.ok()) {
-    std::cerr << "batond init: " << config.status().message() << "\n";
-    return kExitUsage;
+// What `batond init` was given (docs/operations.md#init-and-the-trust-anchor).
+struct InitOptions {
+  std::string data, site, name, role = "manager";
+  std::string trust;               // SITE:KEYHEX of the manager site; empty: anchor on itself.
+  std::string peer_listen;         // tcp://ADDR:PORT.
+  std::vector<std::string> peers;  // SITE=tcp://HOST:PORT or "SITE tcp://HOST:PORT".
+};
+
+int InitUsage(const std::string& message) {
+  std::cerr << "batond init: " << message << "\n";
+  return kExitUsage;
+}
+
+bool IsTcpEndpoint(const std::string& endpoint) {
+  const size_t colon = endpoint.rfind(':');
+  return endpoint.rfind("tcp://", 0) == 0 && colon > 6 && colon + 1 < endpoint.size() &&
+         endpoint.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+}
+
+// `"text"`, for a command line people paste: quotes and backslashes escaped.
+std::string Quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
   }
+  return out + "\"";
+}
+
+// The config text of `o`; the flags are checked here so that errors name them (ParseConfig
+// checks the result again, as it would the file).
+baton::Result<std::string> InitConfigText(const InitOptions& o) {
+  using baton::Status;
+  std::string text = "site = " + o.site + "\n";
+  if (!o.name.empty()) text += "site_name = " + o.name + "\n";
+  text += "role = " + o.role + "\n";
+  if (!o.trust.empty()) {
+    const size_t colon = o.trust.find(':');
+    const std::string site = o.trust.substr(0, colon);
+    auto key =
+        baton::identity::FromHex(colon == std::string::npos ? "" : o.trust.substr(colon + 1));
+    if (colon == std::string::npos || !baton::client::ValidSiteId(site) || !key.ok() ||
+        key->size() != baton::identity::kPublicKeySize) {
+      return Status::InvalidArgument(
+          "--trust \"" + o.trust.substr(0, 100) +
+          "\": expected SITE:KEY, the manager site's id and its public key in 64 hex digits, as "
+          "`batond init` printed them at that site (--trust hq:3b6a27bc...)");
+    }
+    if (site == o.site) {
+      return Status::InvalidArgument("--trust names this site (" + o.site +
+                                     "): a manager site is its own trust anchor when --trust is "
+                                     "left out");
+    }
+    text += "trust = " + o.trust + "\n";
+  } else if (o.role != "manager") {
+    return Status::InvalidArgument(
+        "a site with role " + o.role +
+        " needs --trust SITE:KEY, the manager site's id and public key, as `batond init` "
+        "printed them there: batond init --site " +
+        o.site + " --role " + o.role + " --trust hq:3b6a27bc... --data " + o.data);
+  }
+  if (!o.peer_listen.empty()) {
+    if (!IsTcpEndpoint(o.peer_listen)) {
+      return Status::InvalidArgument("--peer-listen \"" + o.peer_listen +
+                                     "\": expected tcp://ADDRESS:PORT, e.g. tcp://0.0.0.0:7101");
+    }
+    text += "peer_listen = " + o.peer_listen + "\n";
+  }
+  std::vector<std::string> seen;
+  for (const std::string& peer : o.peers) {
+    // SITE=ENDPOINT, or SITE ENDPOINT as in the config line.
+    const size_t split = peer.find_first_of("= \t");
+    const std::string site = peer.substr(0, split);
+    const std::string endpoint =
+        split == std::string::npos ? "" : peer.substr(peer.find_first_not_of("= \t", split));
+    if (!baton::client::ValidSiteId(site) || !IsTcpEndpoint(endpoint)) {
+      return Status::InvalidArgument("--peer \"" + peer.substr(0, 100) +
+                                     "\": expected SITE=tcp://HOST:PORT, e.g. "
+                                     "--peer hq=tcp://hq.example.org:7101");
+    }
+    if (site == o.site) return Status::InvalidArgument("--peer " + site + ": that is this site");
+    if (std::find(seen.begin(), seen.end(), site) != seen.end()) {
+      return Status::InvalidArgument("--peer " + site + ": given twice");
+    }
+    seen.push_back(site);
+    text += "peer = " + site + " " + endpoint + "\n";
+  }
+  return text;
+}
+
+int Init(const InitOptions& o) {
+  auto text = InitConfigText(o);
+  if (!text.ok()) return InitUsage(text.status().message());
+  auto config = baton::daemon::ParseConfig(*text, "command line", o.data);
+  if (!config.ok()) return InitUsage(config.status().message());
   baton::Status s = baton::daemon::Ledger::Create(*config);
   if (!s.ok()) {
     std::cerr << "batond init: " << s.message() << "\n";
     return kExitDataDir;
   }
-  std::cout << "initialised site \"" << config->site << "\" in " << data << "\n"
-            << "next: batond run --data " << data << "\n";
+  auto keys = baton::identity::ReadKeyFiles(config->KeyDir());
+  if (!keys.ok()) {
+    std::cerr << "batond init: " << keys.status().message() << "\n";
+    return kExitDataDir;
+  }
+  const std::string key_hex = baton::identity::ToHex(keys->public_key);
+  const bool own_anchor = config->trust_site.empty();
+  if (own_anchor) {
+    // A manager initialised without --trust is the trust anchor: its own id and key. The key
+    // exists only once Ledger::Create made it, so the config is written a second time.
+    config->trust_site = config->site;
+    config->trust_key = keys->public_key;
+    baton::Status saved = baton::daemon::SaveConfig(*config);
+    if (!saved.ok()) {
+      std::cerr << "batond init: " << saved.message()
+                << "\nbatond init: add the line `trust = " << config->site << ":" << key_hex
+                << "` to " << config->ConfigPath().string() << "\n";
+      return kExitDataDir;
+    }
+  }
+  const std::string anchor = config->trust_site + ":" + baton::identity::ToHex(config->trust_key);
+  std::cout << "initialised site \"" << config->site << "\" (role " << o.role << ") in " << o.data
+            << "\npublic key   " << key_hex << "\ntrust anchor "
+            << (own_anchor ? "this site (a manager without --trust anchors on itself)"
+                           : config->trust_site + " (only its plan defines the runbook here)")
+            << "\n";
+  if (!own_anchor) {
+    std::string enrol = "baton site add " + config->site + " --key " + key_hex;
+    if (!o.name.empty()) enrol += " --name " + Quoted(o.name);
+    if (o.role != "site") enrol += " --role " + o.role;
+    if (!config->peer_listen.empty()) enrol += " --endpoint " + config->peer_listen;
+    std::cout << "\nenrol this site: at the manager site (" << config->trust_site << "), run\n  "
+              << enrol << "\n";
+    if (config->peer_listen.find("://0.0.0.0:") != std::string::npos ||
+        config->peer_listen.find("://*:") != std::string::npos) {
+      std::cout << "  (with an address of this host that the other sites reach instead of "
+                   "the listen address)\n";
+    }
+  }
+  if (o.role == "manager") {
+    std::cout << "\nother sites are initialised with this trust anchor:\n  batond init --site ID "
+                 "--role site --trust "
+              << anchor << " --data DIR\n";
+  }
+  std::cout << "\nnext: batond run --data " << o.data << "\n";
   return kExitOk;
 }
 
@@ -109,6 +243,10 @@ int AllowClient(const std::string& data, const std::string& out, const std::stri
 }
 
 int Run(const std::string& data) {
+  // The daemon's log: stderr (the journal under systemd), with time and level on every line.
+  auto log = spdlog::stderr_logger_mt("batond");
+  log->set_pattern("%Y-%m-%d %H:%M:%S.%e %l batond: %v");
+  spdlog::set_default_logger(log);
   auto config = baton::daemon::LoadConfig(data);
   if (!config.ok()) {
     std::cerr << "batond run: " << config.status().message() << "\n";
@@ -192,15 +330,36 @@ int main(int argc, char** argv) {
         "config, 2 data directory missing/foreign/corrupt, 3 runtime failure, 4 bug.\n"
         "If `run` refuses a directory as inconsistent: batond repair --data DIR."};
     app.require_subcommand(1);
-    std::string data, site, name, role = "manager";
+    std::string data;
+    InitOptions init_opts;
     auto* init = app.add_subcommand("init", "Create a data directory: identity key, config, log");
-    init->add_option("--data", data, "Data directory to create")->required();
-    init->add_option("--site", site, "This site's id in the roster, e.g. hq or vendor-de")
+    init->add_option("--data", init_opts.data, "Data directory to create")->required();
+    init->add_option("--site", init_opts.site, "This site's id in the roster, e.g. hq or vendor-de")
         ->required();
-    init->add_option("--name", name, "Human-readable site name");
-    init->add_option("--role", role, "manager, site or observer")
-        ->check(CLI::IsMember({"manager", "site", "observer"}));
-    init->footer("Example: batond init --site hq --data ./data/hq");
+    init->add_option("--name", init_opts.name, "Human-readable site name");
+    init->add_option("--role", init_opts.role, "manager, site or observer")
+        ->check(CLI::IsMember({"manager", "site", "observer"}))
+        ->default_val("manager");
+    init->add_option("--trust", init_opts.trust,
+                     "The manager site's id and Ed25519 public key, as `batond init` printed them "
+                     "there (sets trust). Required for role site or observer; a manager without "
+                     "it is its own trust anchor")
+        ->type_name("SITE:KEYHEX");
+    init->add_option("--peer-listen", init_opts.peer_listen,
+                     "Where this site accepts peer sites, e.g. tcp://0.0.0.0:7101 (sets "
+                     "peer_listen)")
+        ->type_name("tcp://ADDR:PORT");
+    init->add_option("--peer", init_opts.peers,
+                     "A site this one connects to, SITE=tcp://HOST:PORT (repeatable; sets peer)")
+        ->type_name("SITE=URL");
+    init->footer(
+        "Examples:\n"
+        "  batond init --site hq --name \"Frankfurt HQ\" --peer-listen tcp://0.0.0.0:7101 "
+        "--data ./data/hq\n"
+        "  batond init --site vendor-de --role site --trust hq:3b6a27bc...(64 hex digits) \\\n"
+        "      --peer hq=tcp://hq.example.org:7101 --data ./data/vendor-de\n"
+        "init prints the site's public key, and for a site the `baton site add` line the manager "
+        "runs to enrol it.");
     auto* run = app.add_subcommand("run", "Serve a data directory in the foreground");
     run->add_option("--data", data, "Data directory made by `batond init`")->required();
     run->footer("Example: batond run --data ./data/hq   (stop with Ctrl-C or SIGTERM)");
@@ -225,7 +384,7 @@ int main(int argc, char** argv) {
         "(a missing seq, a broken hash link), repair names the first bad one and changes\n"
         "nothing: restore the directory from a backup.");
     CLI11_PARSE(app, argc, argv);
-    if (init->parsed()) return Init(data, site, name, role);
+    if (init->parsed()) return Init(init_opts);
     if (allow->parsed()) return AllowClient(data, out, listen);
     if (repair->parsed()) return Repair(data);
     return Run(data);

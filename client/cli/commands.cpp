@@ -312,6 +312,56 @@ int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
   return kExitOk;
 }
 
+// ---- Roster ---------------------------------------------------------------------------------
+
+int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o) {
+  json args{{"site", o.site}, {"key", o.key}, {"role", o.role}};
+  if (!o.name.empty()) args["name"] = o.name;
+  if (!o.endpoint.empty()) args["endpoint"] = o.endpoint;
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto reply = client->Call("site.add", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::cout << "site " << o.site << (reply->value("enrolled", false) ? " enrolled" : " added")
+            << " as " << reply->value("role", o.role) << " (event " << reply->value("event", "?")
+            << ")\n";
+  return kExitOk;
+}
+
+int SiteRemove(const GlobalOptions& g, const std::string& site) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto reply = client->Call("site.remove", json{{"site", site}});
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::cout << "site " << site << " removed from the roster (event " << reply->value("event", "?")
+            << ")\n";
+  if (const int assigned = reply->value("assigned_tasks", 0); assigned > 0) {
+    std::cerr << "note: " << assigned << " task(s) are still assigned to " << site
+              << "; only a manager may report on them now\n";
+  }
+  return kExitOk;
+}
+
+int SiteList(const GlobalOptions& g) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  return Print(g, *client, client->Call("site.list"), RenderRoster);
+}
+
+int Sites(const GlobalOptions& g) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  return Print(g, *client, client->Call("sites"), RenderLinks);
+}
+
 // ---- Reports --------------------------------------------------------------------------------
 
 int Report(const GlobalOptions& g, const ReportOptions& o) {

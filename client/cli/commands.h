@@ -65,6 +65,21 @@ struct PlanAmendOptions {
 };
 int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o);
 
+// The roster (docs/client-protocol.md, site.add / site.remove / site.list); add and remove are
+// for managers. `role` is manager, site or observer.
+struct SiteAddOptions {
+  std::string site;
+  std::string key;  // 64 hex digits, as `batond init` prints them.
+  std::string name;
+  std::string role = "site";
+  std::string endpoint;  // tcp://HOST:PORT where the site accepts peers; may be empty.
+};
+int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o);
+int SiteRemove(const GlobalOptions& g, const std::string& site);
+int SiteList(const GlobalOptions& g);
+// `baton sites`: the peer links of the site and how far behind each is.
+int Sites(const GlobalOptions& g);
+
 // start|done|fail|skip|reset. `words` are trailing arguments after the task id: for fail the
 // reason (joined with spaces) when --note is not given; an error for the other kinds.
 struct ReportOptions {

@@ -99,6 +99,58 @@ int Run(int argc, char** argv) {
       Footer("baton plan amend --duration T-042=45m --remove T-050 "
              "--window-end \"2026-03-30 08:00\"\n  baton plan amend --add-csv extra-tasks.csv"));
 
+  // ---- links ----
+  CLI::App* sites = app.add_subcommand(
+      "sites", "The peer links: reachable or not, last heard, events each side lacks, skew");
+  sites->footer(Footer("baton sites   (--json for scripts)") +
+                "\nLINK is live (in step), syncing (catching up) or connecting (not reachable).\n"
+                "THEY LACK counts our events the peer has not confirmed; WE LACK the reverse.\n");
+
+  // ---- roster ----
+  CLI::App* site = app.add_subcommand(
+      "site", "The roster: which sites take part, their keys and roles (add/remove: managers)");
+  site->require_subcommand(1);
+  site->footer(Footer("baton site ls"));
+  SiteAddOptions site_add;
+  CLI::App* site_add_cmd = site->add_subcommand(
+      "add", "Enrol a site: its id, its public key from `batond init`, its role and endpoint");
+  site_add_cmd->add_option("ID", site_add.site, "The site's id, as in its `batond init --site`")
+      ->required();
+  site_add_cmd
+      ->add_option("--key", site_add.key,
+                   "The site's Ed25519 public key, 64 hex digits (`batond init` prints it)")
+      ->required()
+      ->type_name("HEX");
+  site_add_cmd->add_option("--name", site_add.name, "Human name (default: the id)");
+  site_add_cmd
+      ->add_option("--role", site_add.role,
+                   "manager (amends plan and roster, reports on any task), site (reports on its "
+                   "own tasks) or observer (read-only)")
+      ->check(CLI::IsMember({"manager", "site", "observer"}))
+      ->default_val("site");
+  site_add_cmd
+      ->add_option("--endpoint", site_add.endpoint,
+                   "Where the site accepts peers (its peer_listen), tcp://HOST:PORT")
+      ->type_name("URL");
+  site_add_cmd->footer(
+      Footer("baton site add vendor-de --key 3b6a27bc...(64 hex digits) --name \"Vendor DE\" \\\n"
+             "      --endpoint tcp://vendor-de.example:7101") +
+      "\nThe key and the whole command are printed by `batond init` at the new site. A site "
+      "the plan\nlists (a task's site) without a key is enrolled in place; one already enrolled "
+      "is refused:\nremove it first to change its key, role or endpoint.\n");
+  std::string site_remove;
+  CLI::App* site_remove_cmd =
+      site->add_subcommand("remove", "Take a site off the roster (not the trust anchor)");
+  site_remove_cmd->alias("rm");
+  site_remove_cmd->add_option("ID", site_remove, "The site's id")->required();
+  site_remove_cmd->footer(Footer("baton site remove vendor-de") +
+                          "\nIts tasks stay in the plan; reports it makes afterwards are kept "
+                          "but flagged.\nThe trust anchor and the last manager cannot be "
+                          "removed.\n");
+  CLI::App* site_ls = site->add_subcommand("ls", "The roster: id, name, role, key, endpoint");
+  site_ls->alias("list");
+  site_ls->footer(Footer("baton site ls        (--json for the whole keys)"));
+
   // ---- reports ----
   struct ReportCommand {
     const char* name;
@@ -213,6 +265,10 @@ int Run(int argc, char** argv) {
   if (plan_import->parsed()) return PlanImport(g, import);
   if (plan_show->parsed()) return PlanShow(g);
   if (plan_amend->parsed()) return PlanAmend(g, amend);
+  if (site_add_cmd->parsed()) return SiteAdd(g, site_add);
+  if (site_remove_cmd->parsed()) return SiteRemove(g, site_remove);
+  if (site_ls->parsed()) return SiteList(g);
+  if (sites->parsed()) return Sites(g);
   for (const auto& [sub, opts] : reports) {
     if (sub->parsed()) return Report(g, opts);
   }

@@ -188,6 +188,28 @@ std::string Summary(const json& status, const ViewOptions& o) {
                          Color::kYellow) +
            "\n";
   }
+  if (Bool(status, "rejoining")) {
+    out += o.style.Paint(
+               "Rejoining: reports wait until the peers confirm this site's own latest "
+               "events (a few seconds)",
+               Color::kYellow) +
+           "\n";
+  }
+  const json& rep = Member(status, "replication");
+  if (rep.is_object() && Int(rep, "links") > 0) {
+    std::string line = "Links     " + std::to_string(Int(rep, "links_up")) + " of " +
+                       std::to_string(Int(rep, "links")) + " up";
+    if (const json& down = Arr(rep, "down"); !down.empty()) line += ", down: " + Join(down);
+    out += o.style.Paint(line, Arr(rep, "down").empty() ? Color::kNone : Color::kYellow) +
+           "  (`baton sites`)\n";
+  }
+  if (rep.is_object() && (Int(rep, "forks") > 0 || Int(rep, "rejected") > 0)) {
+    out += o.style.Paint("Evidence  " + std::to_string(Int(rep, "forks")) + " fork(s), " +
+                             std::to_string(Int(rep, "rejected")) +
+                             " received event(s) rejected (see `baton sites` and the log)",
+                         Color::kRed) +
+           "\n";
+  }
   return out;
 }
 
@@ -270,6 +292,96 @@ std::string RenderTaskTable(const json& rows, const ViewOptions& o) {
   }
   return t.Render(o.width, o.style) + std::to_string(rows.size()) + " task(s); times in " + o.tz +
          "\n";
+}
+
+std::string RenderLinks(const json& sites, const ViewOptions& o) {
+  const json& links = Arr(sites, "links");
+  std::string out;
+  if (links.empty()) {
+    out += "Site " + Or(Str(sites, "site"), "?") +
+           " has no peer links (peer lines in batond.conf; docs/replication.md).\n";
+  } else {
+    Table t({{"PEER"},
+             {"DIR"},
+             {"LINK"},
+             {"LAST HEARD", true},
+             {"THEY LACK", true},
+             {"WE LACK", true},
+             {"SKEW", true},
+             {"REJECTED", true},
+             {""}});
+    for (const auto& l : links) {
+      const std::string state = Str(l, "state");
+      const json& heard = Member(l, "last_heard_ms_ago");
+      std::string note;
+      if (Member(l, "clock_ahead_ms").is_number()) {
+        note = "clock " + FormatDuration(Int(l, "clock_ahead_ms")) + " ahead: not merged";
+      }
+      t.AddRow({{Str(l, "site"), Color::kBold},
+                {Str(l, "direction")},
+                {state, state == "live"      ? Color::kGreen
+                        : state == "syncing" ? Color::kYellow
+                                             : Color::kRed},
+                {heard.is_number() ? FormatDuration(heard.get<int64_t>()) + " ago" : "never"},
+                {std::to_string(Int(l, "they_lack"))},
+                {std::to_string(Int(l, "we_lack"))},
+                {FormatDuration(Int(l, "skew_ms"))},
+                {std::to_string(Int(l, "rejected")),
+                 Int(l, "rejected") > 0 ? Color::kRed : Color::kNone},
+                {note, Color::kRed}});
+    }
+    out += t.Render(o.width, o.style);
+  }
+  const int64_t forks = Int(sites, "forks");
+  const int64_t refused = Int(sites, "refused_connections");
+  out += "forks: " + o.style.Paint(std::to_string(forks), forks > 0 ? Color::kRed : Color::kNone) +
+         "   refused connections: " + std::to_string(refused);
+  if (!Str(sites, "listen").empty()) out += "   listening on " + Str(sites, "listen");
+  return out + "\n";
+}
+
+std::string RenderRoster(const json& list, const ViewOptions& o) {
+  // Keys are shown by their first 16 hex digits, enough to compare by eye; --json has them whole.
+  const auto short_key = [](const std::string& hex) {
+    return hex.empty() ? std::string("(none)") : hex.substr(0, 16) + "…";
+  };
+  const json& trust = Member(list, "trust");
+  std::string out;
+  if (trust.is_object()) {
+    out += "Trust anchor  " + o.style.Paint(Str(trust, "site"), Color::kBold) + "  key " +
+           short_key(Str(trust, "key")) + "\n";
+  } else {
+    out += o.style.Paint("No trust anchor in batond.conf (key \"trust\")", Color::kRed) + "\n";
+  }
+  const json& sites = Arr(list, "sites");
+  if (sites.empty()) {
+    return out + "No roster yet at site " + Or(Str(list, "site"), "?") +
+           ": it comes with the manager site's plan.\n";
+  }
+  Table t({{"SITE"}, {"NAME", false, true}, {"ROLE"}, {"KEY"}, {"ENDPOINT"}, {""}});
+  for (const auto& s : sites) {
+    std::vector<std::string> marks;
+    if (Bool(s, "anchor")) marks.push_back("trust anchor");
+    if (Bool(s, "self")) marks.push_back("this site");
+    std::string mark;
+    for (const auto& m : marks) mark += (mark.empty() ? "" : ", ") + m;
+    const std::string role = Str(s, "role");
+    t.AddRow({{Str(s, "id"), Color::kBold},
+              {Or(Str(s, "name"))},
+              {role, role == "manager" ? Color::kCyan : Color::kNone},
+              {short_key(Str(s, "key")), Str(s, "key").empty() ? Color::kYellow : Color::kNone},
+              {Or(Str(s, "endpoint"))},
+              {mark, Color::kDim}});
+  }
+  out += t.Render(o.width, o.style);
+  out += std::to_string(sites.size()) + " site(s)";
+  if (Bool(list, "conflict")) {
+    out += "; " + o.style.Paint(
+                      "CONFLICT: concurrent roster changes, the one shown wins until a "
+                      "manager changes the roster again",
+                      Color::kRed);
+  }
+  return out + "\n";
 }
 
 std::string RenderTaskDetail(const json& task, const ViewOptions& o) {

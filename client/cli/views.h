@@ -42,6 +42,12 @@ std::string RenderForecast(const nlohmann::json& forecast, const ViewOptions& o)
 std::string RenderPlan(const nlohmann::json& status, const nlohmann::json& rows,
                        const ViewOptions& o);
 
+// `baton site ls`: the trust anchor and the roster (id, name, role, key shortened, endpoint),
+// the anchor and this site marked; a note when the roster has concurrent values.
+// `baton sites`: per peer link, its state, when it was last heard, what each side lacks.
+std::string RenderLinks(const nlohmann::json& sites, const ViewOptions& o);
+std::string RenderRoster(const nlohmann::json& list, const ViewOptions& o);
+
 // One line for a pushed event: "Sat 02:10 CET  hq/17  T-042 done  alice@hq  \"note\"".
 std::string DescribeEvent(const nlohmann::json& event, const ViewOptions& o);
 

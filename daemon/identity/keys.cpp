@@ -199,6 +199,36 @@ bool Verify(std::string_view payload, std::string_view signature, std::string_vi
              reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
 }
 
+Result<std::string> TransportPublicKey(std::string_view ed25519_public_key) {
+  InitSodium();
+  if (ed25519_public_key.size() != kPublicKeySize) {
+    return Status::InvalidArgument("an Ed25519 public key has 32 bytes, not " +
+                                   std::to_string(ed25519_public_key.size()));
+  }
+  std::string out(crypto_scalarmult_curve25519_BYTES, '\0');
+  if (crypto_sign_ed25519_pk_to_curve25519(
+          reinterpret_cast<unsigned char*>(out.data()),
+          reinterpret_cast<const unsigned char*>(ed25519_public_key.data())) != 0) {
+    return Status::InvalidArgument("the public key is not a valid Ed25519 point");
+  }
+  return out;
+}
+
+Result<std::string> TransportSecretKey(std::string_view ed25519_secret_key) {
+  InitSodium();
+  if (ed25519_secret_key.size() != kSecretKeySize) {
+    return Status::InvalidArgument("an Ed25519 secret key has 64 bytes, not " +
+                                   std::to_string(ed25519_secret_key.size()));
+  }
+  std::string out(crypto_scalarmult_curve25519_BYTES, '\0');
+  if (crypto_sign_ed25519_sk_to_curve25519(
+          reinterpret_cast<unsigned char*>(out.data()),
+          reinterpret_cast<const unsigned char*>(ed25519_secret_key.data())) != 0) {
+    return Status::InvalidArgument("cannot derive the transport key from the secret key");
+  }
+  return out;
+}
+
 std::string ToHex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

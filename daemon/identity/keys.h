@@ -50,6 +50,12 @@ std::string Sign(std::string_view payload, const std::string& secret_key);
 // wrong size.
 bool Verify(std::string_view payload, std::string_view signature, std::string_view public_key);
 
+// The X25519 (CurveZMQ) key pair that belongs to an Ed25519 identity (libsodium's birational
+// map), so the peer transport authenticates exactly the keys the roster holds: a roster entry
+// needs no second key. kInvalidArgument for a key of the wrong size or not on the curve.
+Result<std::string> TransportPublicKey(std::string_view ed25519_public_key);  // 32 raw bytes.
+Result<std::string> TransportSecretKey(std::string_view ed25519_secret_key);  // 32 raw bytes.
+
 // Lowercase hex.
 std::string ToHex(std::string_view bytes);
 // Accepts upper or lower case. kInvalidArgument naming the first bad character or an odd length.

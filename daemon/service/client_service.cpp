@@ -163,15 +163,24 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
                 {"cursor", ledger_->last_arrival()},
                 {"now", ledger_->Now()}};
   }
-  if (op == "plan.import" || op == "plan.amend" || op == "report" || op == "note" || op == "gate") {
+  if (op == "plan.import" || op == "plan.amend" || op == "site.add" || op == "site.remove" ||
+      op == "report" || op == "note" || op == "gate") {
+    if (!writes_held_.empty()) return Status::Unavailable(writes_held_);
     Result<json> r = Status::InvalidArgument("unreachable");
     if (op == "plan.import") r = PlanImport(req, Actor(os_user, ""));
     if (op == "plan.amend") r = PlanAmend(req, Actor(os_user, req.args.value("actor", "")));
+    if (op == "site.add") r = SiteAdd(req, Actor(os_user, ""));
+    if (op == "site.remove") r = SiteRemove(req, Actor(os_user, ""));
     if (op == "report") r = Report(req, os_user);
     if (op == "note") r = Note(req, os_user);
     if (op == "gate") r = Gate(req, os_user);
     *mutated = r.ok();
     return r;
+  }
+  if (op == "site.list") return SiteList();
+  if (op == "sites") {
+    if (links_) return links_();
+    return json{{"site", ledger_->config().site}, {"links", json::array()}};
   }
   if (op == "status") return StatusSummary(req.args.value("digest", false));
   if (op == "task") return TaskDetail(req);
@@ -200,12 +209,84 @@ Status ClientService::RequirePlan() const {
 }
 
 Status ClientService::MayAmendPlan() const {
-  const auto* me = ledger_->projection().RosterEntry(ledger_->config().site);
-  if (me != nullptr && me->role != crdt::SiteRole::kManager) {
-    return Status::Rejected("site " + ledger_->config().site +
-                            " is not a manager in the plan's roster and may not amend the plan");
+  const std::string& site = ledger_->config().site;
+  const auto* me = ledger_->projection().RosterEntry(site);
+  if (me == nullptr || me->role != crdt::SiteRole::kManager) {
+    return Status::Rejected("site " + site +
+                            (me == nullptr ? " is not on the plan's roster"
+                                           : " is not a manager in the plan's roster") +
+                            " and may not amend the plan or the roster; ask a manager");
   }
   return Status::Ok();
+}
+
+Status ClientService::MayStartRoster() const {
+  const Config& cfg = ledger_->config();
+  if (cfg.trust_site.empty()) {
+    return Status::Rejected("site " + cfg.site + " has no trust anchor (key \"trust\" in " +
+                            cfg.ConfigPath().string() + "): at the manager site add `trust = " +
+                            cfg.site + ":" + identity::ToHex(ledger_->public_key()) +
+                            "` (its own id and key), elsewhere the manager site's id and key");
+  }
+  if (cfg.trust_site != cfg.site) {
+    return Status::Rejected(
+        "site " + cfg.site +
+        " does not import the plan: the runbook comes from the manager site \"" + cfg.trust_site +
+        "\" over replication (peers in batond.conf); to amend it, ask a manager");
+  }
+  if (cfg.trust_key != ledger_->public_key()) {
+    // The plan would be flagged at every site, this one included: refuse it here.
+    return Status::Rejected("the trust anchor in " + cfg.ConfigPath().string() + " names site " +
+                            cfg.site + " with the key " + identity::ToHex(cfg.trust_key) +
+                            ", but this site's key (identity/site.pub) is " +
+                            identity::ToHex(ledger_->public_key()));
+  }
+  return Status::Ok();
+}
+
+Status ClientService::RequireRoster() const {
+  BATON_TRY(RequirePlan());
+  if (ledger_->projection().roster().empty()) {
+    const std::string& anchor = ledger_->config().trust_site;
+    return Status::NotFound("no plan is in force at site " + ledger_->config().site +
+                            " yet: the roster comes with the manager site's plan (`baton plan "
+                            "import FILE` at " +
+                            (anchor.empty() ? "the manager site" : "\"" + anchor + "\"") + ")");
+  }
+  return Status::Ok();
+}
+
+std::vector<crdt::EventId> ClientService::HeaderLiveIds() const {
+  const auto& proj = ledger_->projection();
+  std::vector<crdt::EventId> ids;
+  for (const auto& live :
+       {proj.name().LiveIds(), proj.timezone().LiveIds(), proj.window_start().LiveIds(),
+        proj.window_end().LiveIds(), proj.roster().LiveIds(), proj.teams().LiveIds()}) {
+    ids.insert(ids.end(), live.begin(), live.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+Result<crdt::EventId> ClientService::StageRoster(std::vector<crdt::SiteInfo> sites,
+                                                 const std::string& actor) {
+  const auto& proj = ledger_->projection();
+  crdt::PlanDefined def;
+  crdt::Plan& plan = def.plan;
+  plan.runbook_id = ledger_->runbook_id();
+  // The header as shown (the winners): a PlanDefined sets every header field, so the others are
+  // written unchanged. The task list stays empty: no task is listed, so none is touched.
+  if (const auto* w = proj.name().Winner()) plan.name = w->value;
+  if (const auto* w = proj.timezone().Winner()) plan.timezone = w->value;
+  if (const auto* w = proj.window_start().Winner()) plan.window_start_ms = w->value;
+  if (const auto* w = proj.window_end().Winner()) plan.window_end_ms = w->value;
+  if (const auto* w = proj.teams().Winner()) plan.teams = w->value;
+  std::sort(sites.begin(), sites.end(),
+            [](const crdt::SiteInfo& a, const crdt::SiteInfo& b) { return a.id < b.id; });
+  plan.sites = std::move(sites);
+  def.supersedes = HeaderLiveIds();
+  return ledger_->Stage(Draft{actor, std::move(def)});
 }
 
 Status ClientService::MayReportOn(const crdt::TaskSpec& task) const {
@@ -238,9 +319,13 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
     return Status::InvalidArgument("this site holds runbook \"" + bound +
                                    "\"; the plan is for runbook \"" + plan.runbook_id + "\"");
   }
-  if (!bound.empty()) BATON_TRY(MayAmendPlan());
-  // The roster: keep what the plan says, complete this site's own entry (key and role). The
-  // importing site manages the plan it imports.
+  const auto& proj = ledger_->projection();
+  // Who may import: the trust anchor site while no roster is in force (a flagged plan from
+  // elsewhere may already have bound the store), then the roster's managers. Either way this
+  // site is a manager of the plan it imports, so completing its own entry as one below changes
+  // nobody's authority.
+  BATON_TRY(proj.roster().empty() ? MayStartRoster() : MayAmendPlan());
+  // The roster: keep what the plan says, complete this site's own entry (key and role).
   bool found = false;
   for (auto& s : plan.sites) {
     if (s.id != cfg.site) continue;
@@ -253,15 +338,24 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
     plan.sites.push_back(crdt::SiteInfo{cfg.site, cfg.site_name, ledger_->public_key(),
                                         crdt::SiteRole::kManager, ""});
   }
-  // Keep the roster keys and roles already known for other sites.
-  if (const auto* w = ledger_->projection().roster().Winner()) {
+  // Keep the roster keys, roles and endpoints already known for other sites (a plan file lists
+  // sites without keys), and the enrolled sites it does not list: the roster is changed with
+  // site.add / site.remove, not by re-importing a task list.
+  if (const auto* w = proj.roster().Winner()) {
     for (auto& s : plan.sites) {
       for (const auto& old : w->value) {
         if (old.id == s.id && s.id != cfg.site && s.public_key.empty()) {
           s.public_key = old.public_key;
           s.role = old.role;
+          if (s.endpoint.empty()) s.endpoint = old.endpoint;
+          if (s.name.empty() || s.name == s.id) s.name = old.name;
         }
       }
+    }
+    for (const auto& old : w->value) {
+      const bool listed = std::any_of(plan.sites.begin(), plan.sites.end(),
+                                      [&](const crdt::SiteInfo& s) { return s.id == old.id; });
+      if (!listed) plan.sites.push_back(old);
     }
   }
   {
@@ -269,7 +363,7 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
     crdt::Plan after = plan;
     std::set<std::string> listed;
     for (const auto& t : plan.tasks) listed.insert(t.id);
-    for (const auto& t : ledger_->projection().CurrentPlan().tasks) {
+    for (const auto& t : proj.CurrentPlan().tasks) {
       if (!listed.count(t.id)) after.tasks.push_back(t);
     }
     BATON_TRY(CheckSchedulable(after, ledger_->Now()));
@@ -277,7 +371,7 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
   std::sort(plan.sites.begin(), plan.sites.end(),
             [](const crdt::SiteInfo& a, const crdt::SiteInfo& b) { return a.id < b.id; });
   crdt::PlanDefined def;
-  def.supersedes = ledger_->projection().name().LiveIds();
+  def.supersedes = HeaderLiveIds();
   size_t tasks = plan.tasks.size();
   def.plan = std::move(plan);
   BATON_ASSIGN_OR_RETURN(crdt::EventId id, ledger_->Stage(Draft{actor, std::move(def)}));
@@ -353,6 +447,104 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
   }
   if (events.empty()) return Status::InvalidArgument("plan.amend: nothing to change");
   return json{{"events", events}};
+}
+
+Result<json> ClientService::SiteAdd(const client::Request& req, const std::string& actor) {
+  BATON_TRY(RequireRoster());
+  BATON_TRY(MayAmendPlan());
+  BATON_ASSIGN_OR_RETURN(client::SiteAddArgs args, client::ParseSiteAddArgs(req));
+  crdt::SiteInfo& site = args.site;
+  std::vector<crdt::SiteInfo> roster = ledger_->projection().roster().Winner()->value;
+  crdt::SiteInfo* listed = nullptr;
+  for (auto& s : roster) {
+    if (s.id == site.id) listed = &s;
+    if (s.id != site.id && s.public_key == site.public_key) {
+      return Status::Rejected("site.add: this key is already the key of site \"" + s.id +
+                              "\" (each site has its own `batond init` identity)");
+    }
+  }
+  if (listed != nullptr && !listed->public_key.empty()) {
+    return Status::Rejected("site.add: site \"" + site.id + "\" is already on the roster (" +
+                            client::SiteRoleName(listed->role) + ", key " +
+                            identity::ToHex(listed->public_key).substr(0, 16) +
+                            "...); to change its key, role or endpoint, remove it first (`baton "
+                            "site remove " +
+                            site.id + "`), then add it again");
+  }
+  const bool enrolled = listed != nullptr;
+  if (enrolled) {
+    // Listed by the plan file (a task's site) but not enrolled yet: enrol it in place.
+    if (site.name.empty()) site.name = listed->name;
+    if (site.endpoint.empty()) site.endpoint = listed->endpoint;
+  }
+  if (site.name.empty()) site.name = site.id;
+  if (enrolled) {
+    *listed = site;
+  } else {
+    roster.push_back(site);
+  }
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id, StageRoster(std::move(roster), actor));
+  return json{{"event", id.ToString()},
+              {"site", site.id},
+              {"role", client::SiteRoleName(site.role)},
+              {"enrolled", enrolled}};
+}
+
+Result<json> ClientService::SiteRemove(const client::Request& req, const std::string& actor) {
+  BATON_TRY(RequireRoster());
+  BATON_TRY(MayAmendPlan());
+  BATON_ASSIGN_OR_RETURN(client::SiteRemoveArgs args, client::ParseSiteRemoveArgs(req));
+  const auto& proj = ledger_->projection();
+  std::vector<crdt::SiteInfo> roster = proj.roster().Winner()->value;
+  const auto is_removed = [&](const crdt::SiteInfo& s) { return s.id == args.site; };
+  if (std::none_of(roster.begin(), roster.end(), is_removed)) {
+    return Status::NotFound("site.remove: site \"" + args.site +
+                            "\" is not on the roster (see `baton site ls`)");
+  }
+  if (args.site == ledger_->config().trust_site) {
+    return Status::Rejected("site.remove: site \"" + args.site +
+                            "\" is the trust anchor (every site's batond.conf names it as "
+                            "`trust`): it stays on the roster");
+  }
+  std::erase_if(roster, is_removed);
+  if (std::none_of(roster.begin(), roster.end(),
+                   [](const crdt::SiteInfo& s) { return s.role == crdt::SiteRole::kManager; })) {
+    return Status::Rejected("site.remove: site \"" + args.site +
+                            "\" is the last manager on the roster: add another manager first "
+                            "(`baton site add ID --key HEX --role manager`)");
+  }
+  // Its tasks stay in the plan; only a manager may report on them now. Say how many.
+  size_t assigned = 0;
+  for (const auto& task_id : proj.TaskIds()) {
+    if (proj.Task(task_id)->spec().site == args.site) ++assigned;
+  }
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id, StageRoster(std::move(roster), actor));
+  return json{{"event", id.ToString()}, {"site", args.site}, {"assigned_tasks", assigned}};
+}
+
+Result<json> ClientService::SiteList() const {
+  const Config& cfg = ledger_->config();
+  const auto& proj = ledger_->projection();
+  json sites = json::array();
+  if (const auto* w = proj.roster().Winner()) {
+    for (const auto& s : w->value) {
+      sites.push_back({{"id", s.id},
+                       {"name", s.name},
+                       {"role", client::SiteRoleName(s.role)},
+                       {"key", identity::ToHex(s.public_key)},
+                       {"endpoint", s.endpoint},
+                       {"anchor", s.id == cfg.trust_site},
+                       {"self", s.id == cfg.site}});
+    }
+  }
+  json trust = nullptr;
+  if (!cfg.trust_site.empty()) {
+    trust = {{"site", cfg.trust_site}, {"key", identity::ToHex(cfg.trust_key)}};
+  }
+  return json{{"site", cfg.site},
+              {"trust", trust},
+              {"sites", sites},
+              {"conflict", proj.roster().InConflict()}};
 }
 
 Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
@@ -551,6 +743,28 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
   result["finished"] = finished;
   result["conflicts"] = conflicts;
   result["flags"] = proj.flags().size();
+  // Replication at a glance; `sites` has the detail per link.
+  uint64_t rejected = 0;
+  for (const auto& [origin, n] : ledger_->rejected_by_origin()) rejected += n;
+  json replication{{"forks", ledger_->fork_count()}, {"rejected", rejected}};
+  if (links_) {
+    const json links = links_();
+    int live = 0, total_links = 0;
+    json down = json::array();
+    for (const auto& l : links["links"]) {
+      ++total_links;
+      if (l["state"] == "live" || l["state"] == "syncing") {
+        ++live;
+      } else {
+        down.push_back(l["site"]);
+      }
+    }
+    replication["links"] = total_links;
+    replication["links_up"] = live;
+    replication["down"] = down;
+  }
+  result["replication"] = replication;
+  result["rejoining"] = !writes_held_.empty();
   result["forecast"] = ForecastJson(s);
   result["running"] = running;
   result["late"] = late;

@@ -2,13 +2,18 @@
 // Accepts every op of docs/client-protocol.md except the transport-level ones (watch/unwatch are
 // answered here but streamed by the daemon loop). Mutating requests are only Staged on the
 // ledger: the caller must Commit() before sending any reply of the batch (ack = durable).
+// Authorization mirrors the projection's (DESIGN.md "Trust and authorization"), so that what is
+// refused here would be flagged everywhere: only the trust anchor site imports the first plan;
+// after that, only managers on the roster amend the plan or the roster (site.add/remove).
 // Owned by the loop thread; not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/protocol.h"
 #include "crdt/schedule.h"
@@ -24,6 +29,12 @@ inline constexpr int64_t kWatchHeartbeatMs = 2000;
 class ClientService {
  public:
   explicit ClientService(Ledger* ledger) : ledger_(ledger) {}
+
+  // The `sites` op's answer (the replicator's links), provided by the daemon; unset: no peers.
+  void set_links(std::function<nlohmann::json()> links) { links_ = std::move(links); }
+  // While `reason` is not empty, every op that would append an event is refused with
+  // kUnavailable and this reason (a restarted site learning its own head from its peers).
+  void set_writes_held(std::string reason) { writes_held_ = std::move(reason); }
 
   struct Outcome {
     std::string reply;     // The JSON reply to send (after Commit if `mutated`).
@@ -47,6 +58,9 @@ class ClientService {
                                   bool* mutated);
   Result<nlohmann::json> PlanImport(const client::Request& req, const std::string& actor);
   Result<nlohmann::json> PlanAmend(const client::Request& req, const std::string& actor);
+  Result<nlohmann::json> SiteAdd(const client::Request& req, const std::string& actor);
+  Result<nlohmann::json> SiteRemove(const client::Request& req, const std::string& actor);
+  Result<nlohmann::json> SiteList() const;
   Result<nlohmann::json> Report(const client::Request& req, const std::string& os_user);
   Result<nlohmann::json> Note(const client::Request& req, const std::string& os_user);
   Result<nlohmann::json> Gate(const client::Request& req, const std::string& os_user);
@@ -62,12 +76,25 @@ class ClientService {
   Status MayReportOn(const crdt::TaskSpec& task) const;
   // The task `id` if it is in the plan and this site may report on it; `noun` names it in errors.
   Result<const crdt::TaskState*> ReportableTask(const std::string& id, const char* noun) const;
+  // Plan changes once a roster is in force: this site must be a manager on it.
   Status MayAmendPlan() const;
+  // The first plan, while no roster is in force: only the trust anchor site may import it.
+  Status MayStartRoster() const;
+  // kNotFound unless a roster is in force (a counted plan): site.add/remove amend it.
+  Status RequireRoster() const;
+  // Ids of every live header value (name, timezone, window, roster, teams): what a new plan
+  // definition supersedes, so that it leaves no concurrent header value behind.
+  std::vector<crdt::EventId> HeaderLiveIds() const;
+  // Stages a roster change: a PlanDefined with the current header, `sites` (sorted by id) and
+  // no tasks, superseding HeaderLiveIds(). The tasks are untouched.
+  Result<crdt::EventId> StageRoster(std::vector<crdt::SiteInfo> sites, const std::string& actor);
   crdt::ScheduleInput MakeScheduleInput(int64_t now_ms) const;
   nlohmann::json TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* sched) const;
   nlohmann::json ForecastJson(const crdt::Schedule& s) const;
 
   Ledger* ledger_;  // Not owned; outlives the service.
+  std::function<nlohmann::json()> links_;
+  std::string writes_held_;
   std::optional<crdt::Schedule> cached_;
   uint64_t cached_events_ = UINT64_MAX;
   int64_t cached_second_ = 0;

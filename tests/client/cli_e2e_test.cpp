@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -63,9 +65,168 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+std::string TrimmedFile(const std::string& path) {
+  std::string text = ReadFile(path);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// The words of the `baton site add ...` line that `batond init` printed in `out`, or {}.
+std::vector<std::string> EnrolCommand(const std::string& out) {
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find("baton site add ");
+    if (at == std::string::npos) continue;
+    std::istringstream words(line.substr(at));
+    std::vector<std::string> argv;
+    for (std::string w; words >> w;) argv.push_back(w);
+    return argv;
+  }
+  return {};
+}
+
+// What a site add must leave alone: each task's id, title, site, team, duration and status.
+std::string TaskFacts(const Site& site) {
+  auto listed = Baton(site, {"ls", "--json"});
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.err);
+  std::string facts;
+  const json tasks = json::parse(listed.out)["tasks"];
+  for (const auto& row : tasks) {
+    facts += row["id"].dump() + row["title"].dump() + row["site"].dump() + row["team"].dump() +
+             row["duration_ms"].dump() + row["status"].dump() + "\n";
+  }
+  return facts;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_end_to_end)
+
+BOOST_AUTO_TEST_CASE(a_site_trusting_another_manager_does_not_import_the_plan) {
+  Site hq("hq");
+  const std::string hq_key = TrimmedFile(hq.data() + "/identity/site.pub");
+  Site v1("v1", {"--role", "site", "--trust", "hq:" + hq_key});
+  BOOST_TEST(ReadFile(v1.data() + "/batond.conf").find("trust = hq:" + hq_key) !=
+             std::string::npos);
+  v1.Start();
+  auto refused = Baton(v1, ImportExample());
+  BOOST_TEST(refused.exit_code == 3, refused.err);
+  BOOST_TEST(refused.err.find("site v1 does not import the plan: the runbook comes from the "
+                              "manager site \"hq\" over replication (peers in batond.conf); to "
+                              "amend it, ask a manager") != std::string::npos,
+             refused.err);
+  auto status = Baton(v1, {"status", "--json"});
+  BOOST_REQUIRE_MESSAGE(status.exit_code == 0, status.err);
+  BOOST_TEST(json::parse(status.out)["events"].get<int>() == 0);  // Nothing was recorded.
+  auto roster = Baton(v1, {"site", "ls"});
+  BOOST_REQUIRE_MESSAGE(roster.exit_code == 0, roster.err);
+  BOOST_TEST(roster.out.find("Trust anchor  hq") != std::string::npos, roster.out);
+  BOOST_TEST(roster.out.find("No roster yet at site v1") != std::string::npos, roster.out);
+  auto add = Baton(v1, {"site", "add", "v2", "--key", hq_key});
+  BOOST_TEST(add.exit_code == 3, add.err);  // No roster in force here yet.
+  // Without --trust, a site (not a manager) is not created at all.
+  testing::TempDir dir("baton-trust");
+  auto untrusting = RunCommand({testing::BatondPath(), "init", "--site", "v3", "--role", "site",
+                                "--data", dir.str() + "/v3"});
+  BOOST_TEST(untrusting.exit_code == 1);
+  BOOST_TEST(untrusting.err.find("needs --trust SITE:KEY") != std::string::npos, untrusting.err);
+  BOOST_TEST(!std::filesystem::exists(dir.str() + "/v3"));
+}
+
+BOOST_AUTO_TEST_CASE(the_manager_enrols_lists_and_removes_a_site) {
+  Site hq("hq");
+  const std::string hq_key = TrimmedFile(hq.data() + "/identity/site.pub");
+  BOOST_TEST(ReadFile(hq.data() + "/batond.conf").find("trust = hq:" + hq_key) !=
+             std::string::npos);
+  hq.Start();
+  BOOST_REQUIRE(Baton(hq, ImportExample()).exit_code == 0);
+  BOOST_REQUIRE(Baton(hq, {"start", "T-001"}).exit_code == 0);
+  const std::string facts = TaskFacts(hq);
+
+  // The new site's init prints the line the manager runs; the manager runs it as printed.
+  testing::TempDir dir("baton-enrol");
+  auto init = RunCommand({testing::BatondPath(), "init", "--site", "v2", "--role", "site",
+                          "--trust", "hq:" + hq_key, "--peer-listen", "tcp://127.0.0.1:7199",
+                          "--peer", "hq=tcp://127.0.0.1:7101", "--data", dir.str() + "/v2"});
+  BOOST_REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+  const std::string v2_key = TrimmedFile(dir.str() + "/v2/identity/site.pub");
+  BOOST_TEST(init.out.find("public key   " + v2_key) != std::string::npos, init.out);
+  BOOST_TEST(ReadFile(dir.str() + "/v2/batond.conf").find("peer = hq tcp://127.0.0.1:7101") !=
+             std::string::npos);
+  std::vector<std::string> enrol = EnrolCommand(init.out);
+  BOOST_REQUIRE_MESSAGE(enrol.size() > 3, init.out);
+  BOOST_TEST((enrol == std::vector<std::string>{"baton", "site", "add", "v2", "--key", v2_key,
+                                                "--endpoint", "tcp://127.0.0.1:7199"}));
+  auto added = Baton(hq, std::vector<std::string>(enrol.begin() + 1, enrol.end()));
+  BOOST_REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+  BOOST_TEST(added.out.find("site v2 added as site (event hq/3)") != std::string::npos, added.out);
+
+  auto listed = Baton(hq, {"site", "ls", "--json"});
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.err);
+  const json roster = json::parse(listed.out);
+  std::map<std::string, json> by_id;
+  for (const auto& s : roster["sites"]) by_id[s["id"].get<std::string>()] = s;
+  BOOST_REQUIRE(by_id.count("v2") == 1u);
+  BOOST_TEST(by_id["v2"]["key"].get<std::string>() == v2_key);
+  BOOST_TEST(by_id["v2"]["endpoint"].get<std::string>() == "tcp://127.0.0.1:7199");
+  BOOST_TEST(by_id["v2"]["role"].get<std::string>() == "site");
+  BOOST_TEST(by_id["hq"]["role"].get<std::string>() == "manager");
+  BOOST_TEST(by_id["hq"]["key"].get<std::string>() == hq_key);
+  BOOST_TEST(by_id["hq"]["anchor"].get<bool>());
+  BOOST_TEST(by_id["dc-east"]["key"].get<std::string>().empty());  // Listed by the plan only.
+  auto text = Baton(hq, {"site", "ls"});
+  BOOST_TEST(text.out.find(v2_key.substr(0, 16) + "…") != std::string::npos, text.out);
+
+  // The roster changed; the tasks did not (no new listing in a task's history either).
+  BOOST_TEST(TaskFacts(hq) == facts);
+  auto shown = Baton(hq, {"show", "T-002", "--json"});
+  BOOST_REQUIRE(shown.exit_code == 0);
+  BOOST_TEST(json::parse(shown.out)["history"].size() == 1u, shown.out);
+
+  // A site the plan lists without a key is enrolled in place; an enrolled one is refused.
+  auto dc = RunCommand({testing::BatondPath(), "init", "--site", "dc-east", "--role", "site",
+                        "--trust", "hq:" + hq_key, "--data", dir.str() + "/dc-east"});
+  BOOST_REQUIRE_MESSAGE(dc.exit_code == 0, dc.err);
+  std::vector<std::string> dc_enrol = EnrolCommand(dc.out);
+  BOOST_REQUIRE(dc_enrol.size() == 6u);
+  auto enrolled = Baton(hq, std::vector<std::string>(dc_enrol.begin() + 1, dc_enrol.end()));
+  BOOST_TEST(enrolled.exit_code == 0, enrolled.err);
+  BOOST_TEST(enrolled.out.find("site dc-east enrolled as site") != std::string::npos, enrolled.out);
+  auto again = Baton(hq, std::vector<std::string>(enrol.begin() + 1, enrol.end()));
+  BOOST_TEST(again.exit_code == 3);
+  BOOST_TEST(again.err.find("already on the roster") != std::string::npos, again.err);
+  auto bad_key = Baton(hq, {"site", "add", "v3", "--key", "abcd"});
+  BOOST_TEST(bad_key.exit_code == 1);
+  BOOST_TEST(bad_key.err.find("field \"key\": expected the site's Ed25519 public key as 64 hex "
+                              "digits") != std::string::npos,
+             bad_key.err);
+  auto bad_id = Baton(hq, {"site", "add", "v/3", "--key", v2_key});
+  BOOST_TEST(bad_id.exit_code == 1);
+  BOOST_TEST(bad_id.err.find("field \"site\"") != std::string::npos, bad_id.err);
+
+  auto anchor = Baton(hq, {"site", "remove", "hq"});
+  BOOST_TEST(anchor.exit_code == 3);
+  BOOST_TEST(anchor.err.find("trust anchor") != std::string::npos, anchor.err);
+  auto removed = Baton(hq, {"site", "remove", "v2"});
+  BOOST_REQUIRE_MESSAGE(removed.exit_code == 0, removed.err);
+  BOOST_TEST(removed.out.find("site v2 removed from the roster (event hq/") != std::string::npos,
+             removed.out);
+  auto after = Baton(hq, {"site", "ls", "--json"});
+  BOOST_REQUIRE(after.exit_code == 0);
+  const json left = json::parse(after.out)["sites"];
+  for (const auto& s : left) {
+    BOOST_TEST(s["id"].get<std::string>() != "v2");
+  }
+  auto gone = Baton(hq, {"site", "rm", "v2"});
+  BOOST_TEST(gone.exit_code == 3);
+  BOOST_TEST(gone.err.find("is not on the roster") != std::string::npos, gone.err);
+  auto dc_removed = Baton(hq, {"site", "remove", "dc-east"});
+  BOOST_REQUIRE(dc_removed.exit_code == 0);
+  BOOST_TEST(dc_removed.err.find("task(s) are still assigned to dc-east") != std::string::npos,
+             dc_removed.err);
+  BOOST_TEST(TaskFacts(hq) == facts);
+}
 
 BOOST_AUTO_TEST_CASE(remote_clients_use_tcp_with_curve_and_unknown_keys_are_refused) {
   Site hq("hq");
@@ -255,6 +416,8 @@ BOOST_AUTO_TEST_CASE(every_command_has_help_with_an_example) {
                                              {"plan", "import", "--help"},
                                              {"done", "--help"},
                                              {"status", "--help"},
+                                             {"site", "add", "--help"},
+                                             {"site", "ls", "--help"},
                                              {"watch", "--help"}}) {
     std::vector<std::string> argv{testing::BatonPath()};
     argv.insert(argv.end(), cmd.begin(), cmd.end());

@@ -318,6 +318,46 @@ BOOST_AUTO_TEST_CASE(a_status_without_a_plan_says_how_to_import_one) {
   BOOST_TEST(ZoneOf(empty) == "UTC");
 }
 
+BOOST_AUTO_TEST_CASE(the_roster_shows_roles_short_keys_and_the_anchor) {
+  const std::string hq_key(64, 'a'), v1_key = "3b6a27bcc5e14e9d" + std::string(48, '0');
+  const json list{
+      {"site", "hq"},
+      {"trust", {{"site", "hq"}, {"key", hq_key}}},
+      {"conflict", false},
+      {"sites", json::array({{{"id", "hq"},
+                              {"name", "Frankfurt HQ"},
+                              {"role", "manager"},
+                              {"key", hq_key},
+                              {"endpoint", "tcp://hq.example:7101"},
+                              {"anchor", true},
+                              {"self", true}},
+                             {{"id", "v1"},
+                              {"name", "Vendor 1"},
+                              {"role", "site"},
+                              {"key", v1_key},
+                              {"endpoint", ""},
+                              {"anchor", false},
+                              {"self", false}},
+                             {{"id", "v2"}, {"name", "v2"}, {"role", "site"}, {"key", ""}}})}};
+  const std::string out = RenderRoster(list, Plain());
+  BOOST_TEST(Contains(out, "Trust anchor  hq  key aaaaaaaaaaaaaaaa…"), out);
+  BOOST_TEST(Contains(out, "3b6a27bcc5e14e9d…"), out);
+  BOOST_TEST(!Contains(out, v1_key), out);  // Shortened: --json has the whole key.
+  BOOST_TEST(Contains(out, "trust anchor, this site"), out);
+  BOOST_TEST(Contains(out, "(none)"), out);  // v2 is listed by the plan but not enrolled.
+  BOOST_TEST(Contains(out, "3 site(s)"), out);
+  BOOST_TEST(!Contains(out, "CONFLICT"), out);
+  CheckFits(out, 100);
+
+  json conflicted = list;
+  conflicted["conflict"] = true;
+  BOOST_TEST(Contains(RenderRoster(conflicted, Plain()), "CONFLICT"));
+  const json none{{"site", "v1"}, {"trust", nullptr}, {"sites", json::array()}};
+  const std::string empty = RenderRoster(none, Plain());
+  BOOST_TEST(Contains(empty, "No trust anchor"), empty);
+  BOOST_TEST(Contains(empty, "No roster yet at site v1"), empty);
+}
+
 BOOST_AUTO_TEST_CASE(task_tables_fit_the_terminal) {
   json rows = json::array();
   for (int i = 0; i < 5; ++i) {

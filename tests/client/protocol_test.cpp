@@ -228,6 +228,62 @@ BOOST_AUTO_TEST_CASE(plan_amend_reads_additions_changes_and_removals) {
   BOOST_TEST(bad.status().message().find("task_change[0].titel: is not a known member") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(site_ops_check_the_id_key_role_and_endpoint) {
+  const std::string key(64, 'a');
+  auto add = ParseSiteAddArgs(MustParse(R"({"v":1,"id":"1","op":"site.add","site":"v1","key":")" +
+                                        key + R"(","endpoint":"tcp://v1.example:7101"})"));
+  BOOST_TEST_REQUIRE(add.ok(), add.status().ToString());
+  BOOST_TEST(add->site.id == "v1");
+  BOOST_TEST(add->site.public_key == std::string(32, '\xaa'));
+  BOOST_TEST((add->site.role == crdt::SiteRole::kSite));  // The default.
+  BOOST_TEST(add->site.name.empty());
+  BOOST_TEST(add->site.endpoint == "tcp://v1.example:7101");
+  auto manager = ParseSiteAddArgs(MustParse(
+      R"({"v":1,"id":"1","op":"site.add","site":"hq-2","name":"HQ 2","role":"manager","key":")" +
+      std::string(64, 'F') + R"("})"));
+  BOOST_TEST_REQUIRE(manager.ok(), manager.status().ToString());
+  BOOST_TEST((manager->site.role == crdt::SiteRole::kManager));
+  BOOST_TEST(manager->site.name == "HQ 2");
+
+  auto error = [](const std::string& args) {
+    auto r = ParseSiteAddArgs(MustParse(R"({"v":1,"id":"1","op":"site.add",)" + args + "}"));
+    BOOST_TEST_REQUIRE(!r.ok(), args);
+    BOOST_TEST((r.status().code() == StatusCode::kInvalidArgument));
+    return r.status().message();
+  };
+  const std::string k = R"("key":")" + key + R"(")";
+  BOOST_TEST(error(k) == R"(field "site": is missing)");
+  BOOST_TEST(error(R"("site":"v 1",)" + k) ==
+             R"(field "site": "v 1" is not a site id (letters, digits, - _ . ; 1-64 chars))");
+  BOOST_TEST(error(R"("site":")" + std::string(65, 'x') + R"(",)" + k).find("is not a site id") !=
+             std::string::npos);
+  BOOST_TEST(error(R"("site":"v1")") == R"(field "key": is missing)");
+  BOOST_TEST(error(R"("site":"v1","key":"abcd")") ==
+             R"(field "key": expected the site's Ed25519 public key as 64 hex digits )"
+             R"((`batond init` prints it), got 4 characters)");
+  BOOST_TEST(error(R"("site":"v1","key":")" + std::string(62, 'a') + R"(zz")") ==
+             R"(field "key": "zz" is not hex)");
+  BOOST_TEST(error(R"("site":"v1","role":"boss",)" + k) ==
+             R"(field "role": "boss" is not one of manager, site, observer)");
+  BOOST_TEST(error(R"("site":"v1","endpoint":"http://x:1",)" + k) ==
+             R"(field "endpoint": "http://x:1" is not a peer endpoint tcp://HOST:PORT)");
+  BOOST_TEST(error(R"("site":"v1","endpoint":"tcp://host",)" + k).find("tcp://HOST:PORT") !=
+             std::string::npos);
+
+  auto remove =
+      ParseSiteRemoveArgs(MustParse(R"({"v":1,"id":"1","op":"site.remove","site":"v1"})"));
+  BOOST_TEST_REQUIRE(remove.ok());
+  BOOST_TEST(remove->site == "v1");
+  auto bad_remove =
+      ParseSiteRemoveArgs(MustParse(R"({"v":1,"id":"1","op":"site.remove","site":""})"));
+  BOOST_TEST(bad_remove.status().message().find(R"(field "site": "" is not a site id)") == 0);
+  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"site.list","site":"v1"})") ==
+             R"(field "site": is not an argument of site.list (it takes none))");
+  BOOST_TEST(ValidSiteId("vendor-de.eu_1"));
+  BOOST_TEST(!ValidSiteId("vendor/de"));
+  BOOST_TEST(std::string(SiteRoleName(crdt::SiteRole::kObserver)) == "observer");
+}
+
 BOOST_AUTO_TEST_CASE(iso_times_parse_with_offsets_and_format_back) {
   BOOST_TEST(ParseIsoTime("2024-05-18T02:10:00Z").value() == 1715998200000);
   BOOST_TEST(ParseIsoTime("2024-05-18T04:10+02:00").value() == 1715998200000);

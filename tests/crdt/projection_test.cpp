@@ -87,6 +87,14 @@ Projection Fold(const std::vector<Event>& events) {
   return p;
 }
 
+// Delivers `events` to `p` in order, except the ones it already holds.
+void Deliver(Projection& p, const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    Status s = p.Apply(e);
+    BOOST_TEST(s.ok(), s.ToString());
+  }
+}
+
 bool Flagged(const Projection& p, const EventId& id) {
   for (const Flag& f : p.flags()) {
     if (f.id == id) return true;
@@ -532,6 +540,180 @@ BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
   BOOST_TEST((code(garbage) == StatusCode::kCorruption));
 }
 
+// ---- The trust anchor ---------------------------------------------------------------------------
+
+const std::string kHqKey(32, 'h');
+
+// BasicPlan with hq's key on the roster, as the anchor site's import writes it.
+PlanDefined AnchoredPlan() {
+  PlanDefined d = BasicPlan();
+  d.plan.sites[0].public_key = kHqKey;
+  return d;
+}
+
+std::string FlagReason(const Projection& p, const EventId& id) {
+  for (const Flag& f : p.flags()) {
+    if (f.id == id) return f.reason;
+  }
+  return "";
+}
+
+// A roster change as `baton site add/remove` makes it: the current header, an empty task list,
+// superseding the live header values.
+PlanDefined RosterChange(const Projection& p, std::vector<SiteInfo> sites) {
+  PlanDefined d;
+  d.plan = p.CurrentPlan();
+  d.plan.tasks.clear();
+  d.plan.sites = std::move(sites);
+  d.supersedes = p.roster().LiveIds();
+  return d;
+}
+
+BOOST_AUTO_TEST_CASE(
+    with_an_anchor_a_vendor_plan_with_an_earlier_clock_does_not_define_the_roster) {
+  Log log;
+  PlanDefined takeover = AnchoredPlan();
+  takeover.plan.name = "Vendor's weekend";
+  takeover.plan.sites[1].role = SiteRole::kManager;  // site-a makes itself a manager...
+  takeover.plan.tasks.push_back(Spec("V-1", "site-a"));
+  Event early = log.Make("site-a", -60, takeover);  // ...an hour before hq's plan.
+  Event plan = log.Make("hq", 0, AnchoredPlan());
+  Event edit = log.Make("site-a", 1, TaskRemoved{"T-4"});  // Would count from a manager.
+  for (const auto& order : std::vector<std::vector<Event>>{
+           {early, plan, edit}, {plan, early, edit}, {early, edit, plan}}) {
+    Projection p;
+    p.SetTrustAnchor("hq", kHqKey);
+    for (const Event& e : order) BOOST_TEST_REQUIRE(p.Apply(e).ok());
+    BOOST_TEST(FlagReason(p, early.id()) ==
+               "plan_defined from site \"site-a\": the runbook's roster comes from the trusted "
+               "manager site \"hq\"");
+    BOOST_TEST(!Flagged(p, plan.id()));
+    BOOST_TEST(Flagged(p, edit.id()));
+    BOOST_TEST(p.name().Winner()->value == "Cut-over");
+    BOOST_TEST(!p.HeaderConflict());
+    BOOST_TEST((p.RosterEntry("site-a")->role == SiteRole::kSite));
+    BOOST_TEST((p.TaskIds() == std::vector<std::string>{"T-1", "T-2", "T-3", "T-4"}));
+    BOOST_TEST(p.Task("V-1") != nullptr);  // Kept, but its listing does not count.
+    BOOST_TEST(!p.Task("V-1")->exists());
+  }
+  // Without an anchor the earliest plan still starts the roster (pure tests, offline tools).
+  Projection unanchored = Fold({plan, early, edit});
+  BOOST_TEST(!Flagged(unanchored, early.id()));
+  BOOST_TEST(unanchored.HeaderConflict());  // Both plans count: the takeover is live.
+  BOOST_TEST(unanchored.Task("V-1")->exists());
+}
+
+BOOST_AUTO_TEST_CASE(the_anchor_may_be_set_before_or_after_the_events_and_changed) {
+  Log log;
+  PlanDefined takeover = AnchoredPlan();
+  takeover.plan.sites[1].role = SiteRole::kManager;
+  std::vector<Event> events = {log.Make("site-a", -1, takeover), log.Make("hq", 0, AnchoredPlan()),
+                               log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted))};
+  Projection before;
+  before.SetTrustAnchor("hq", kHqKey);
+  Deliver(before, events);
+  Projection after = Fold(events);
+  const std::string unanchored = after.CanonicalBytes();  // Fills the caches first.
+  BOOST_TEST(after.trust_anchor().site.empty());
+  after.SetTrustAnchor("hq", kHqKey);
+  BOOST_TEST((after.trust_anchor() == TrustAnchor{"hq", kHqKey}));
+  BOOST_TEST(after.CanonicalBytes() == before.CanonicalBytes());
+  BOOST_TEST(after.CanonicalBytes() != unanchored);
+  // The snapshot does not carry the anchor: its owner sets it again.
+  Result<Projection> restored = Projection::FromSnapshot(before.SerializeSnapshot());
+  BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+  BOOST_TEST(!restored->trust_anchor().set());
+  BOOST_TEST(restored->CanonicalBytes() == unanchored);
+  restored->SetTrustAnchor("hq", kHqKey);
+  BOOST_TEST(restored->CanonicalBytes() == before.CanonicalBytes());
+  after.SetTrustAnchor("", "ignored");  // An empty site removes the anchor.
+  BOOST_TEST(!after.trust_anchor().set());
+  BOOST_TEST(after.CanonicalBytes() == unanchored);
+}
+
+BOOST_AUTO_TEST_CASE(the_anchor_plan_counts_only_with_the_anchor_as_a_manager_with_its_key) {
+  Log log;
+  PlanDefined wrong_key = AnchoredPlan();
+  wrong_key.plan.sites[0].public_key = std::string(32, 'x');
+  PlanDefined not_manager = AnchoredPlan();
+  not_manager.plan.sites[0].role = SiteRole::kSite;
+  PlanDefined absent = AnchoredPlan();
+  absent.plan.sites.erase(absent.plan.sites.begin());
+  Event e1 = log.Make("hq", 0, wrong_key);
+  Event e2 = log.Make("hq", 1, not_manager);
+  Event e3 = log.Make("hq", 2, absent);
+  Projection p;
+  p.SetTrustAnchor("hq", kHqKey);
+  Deliver(p, {e1, e2, e3});
+  BOOST_TEST(FlagReason(p, e1.id()) ==
+             "plan_defined from site \"hq\": its roster gives the trusted manager site \"hq\" "
+             "another key than the trusted one");
+  BOOST_TEST(FlagReason(p, e2.id()) ==
+             "plan_defined from site \"hq\": its roster does not list the trusted manager site "
+             "\"hq\" as a manager");
+  BOOST_TEST(FlagReason(p, e3.id()) ==
+             "plan_defined from site \"hq\": its roster does not list the trusted manager site "
+             "\"hq\"");
+  BOOST_TEST(p.roster().empty());
+  BOOST_TEST(p.TaskIds().empty());
+  BOOST_TEST(p.RosterEntry("hq") == nullptr);
+  // The right plan, even with a later clock, starts the roster; the others stay flagged.
+  Event good = log.Make("hq", 3, AnchoredPlan());
+  BOOST_TEST_REQUIRE(p.Apply(good).ok());
+  BOOST_TEST(!Flagged(p, good.id()));
+  BOOST_TEST(p.TaskIds().size() == 4u);
+  for (const Event* e : {&e1, &e2, &e3}) BOOST_TEST(Flagged(p, e->id()), e->id().ToString());
+}
+
+BOOST_AUTO_TEST_CASE(a_roster_amendment_counts_from_a_manager_and_is_flagged_from_a_site) {
+  Log log;
+  Event plan = log.Make("hq", 0, AnchoredPlan());
+  Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  Projection p;
+  p.SetTrustAnchor("hq", kHqKey);
+  Deliver(p, {plan, started});
+  const Plan tasks_before = p.CurrentPlan();
+
+  std::vector<SiteInfo> with_v1 = tasks_before.sites;
+  with_v1.push_back(SiteInfo{"v1", "Vendor 1", std::string(32, 'v'), SiteRole::kSite, ""});
+  Event add = log.Make("hq", 2, RosterChange(p, with_v1));
+  BOOST_TEST_REQUIRE(p.Apply(add).ok());
+  BOOST_TEST(!Flagged(p, add.id()));
+  BOOST_TEST_REQUIRE(p.RosterEntry("v1") != nullptr);
+  BOOST_TEST(p.RosterEntry("v1")->public_key == std::string(32, 'v'));
+  BOOST_TEST(!p.HeaderConflict());
+  // Only the roster changed: the tasks, their specs and statuses are as they were.
+  Plan tasks_after = p.CurrentPlan();
+  BOOST_TEST((tasks_after.tasks == tasks_before.tasks));
+  BOOST_TEST(tasks_after.name == tasks_before.name);
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+
+  // site-a (a site, not a manager) promotes itself: kept, flagged, not counted.
+  std::vector<SiteInfo> promoted = p.CurrentPlan().sites;
+  for (SiteInfo& s : promoted) {
+    if (s.id == "site-a") s.role = SiteRole::kManager;
+  }
+  Event coup = log.Make("site-a", 3, RosterChange(p, promoted));
+  BOOST_TEST_REQUIRE(p.Apply(coup).ok());
+  BOOST_TEST(FlagReason(p, coup.id()) ==
+             "plan_defined from site \"site-a\": only a manager of the roster may define the plan");
+  BOOST_TEST((p.RosterEntry("site-a")->role == SiteRole::kSite));
+  BOOST_TEST(p.RosterEntry("v1") != nullptr);
+
+  // The anchor removes v1 again; in any delivery order the result is the same.
+  std::vector<SiteInfo> without_v1 = p.CurrentPlan().sites;
+  std::erase_if(without_v1, [](const SiteInfo& s) { return s.id == "v1"; });
+  Event remove = log.Make("hq", 4, RosterChange(p, without_v1));
+  BOOST_TEST_REQUIRE(p.Apply(remove).ok());
+  BOOST_TEST(p.RosterEntry("v1") == nullptr);
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    Projection other;
+    Deliver(other, ShuffleRespectingOrigins({plan, started, add, coup, remove}, seed));
+    other.SetTrustAnchor("hq", kHqKey);
+    BOOST_TEST(other.CanonicalBytes() == p.CanonicalBytes(), "seed " << seed);
+  }
+}
+
 // ---- Properties over generated event sets -------------------------------------------------------
 
 GenOptions OptionsFor(int seed) {
@@ -542,14 +724,6 @@ GenOptions OptionsFor(int seed) {
   o.with_observer = seed % 4 != 0;
   o.rogue_probability = seed % 5 == 0 ? 0.2 : 0.05;
   return o;
-}
-
-// Delivers `events` to `p` in order, except the ones it already holds.
-void Deliver(Projection& p, const std::vector<Event>& events) {
-  for (const Event& e : events) {
-    Status s = p.Apply(e);
-    BOOST_TEST(s.ok(), s.ToString());
-  }
 }
 
 BOOST_DATA_TEST_CASE(any_order_with_duplicates_gives_the_same_bytes, data::xrange(0, 400), seed) {
@@ -615,6 +789,70 @@ BOOST_DATA_TEST_CASE(split_replicas_converge_after_exchange, data::xrange(0, 300
     BOOST_TEST(a.CanonicalBytes() == reference);
     BOOST_TEST(b.CanonicalBytes() == reference);
     BOOST_TEST((a.version_vector() == b.version_vector()));
+  }
+}
+
+// Generated sets (hq, the anchor, defines the plan with key 32 x 'k') plus two plans made while
+// no roster was in force: a vendor's with an earlier clock, and one from hq with another key.
+// Whenever the anchor is set (before, midway, after, on a restored snapshot) and whatever the
+// order, the state is the same and hq's plan alone defines the roster.
+BOOST_DATA_TEST_CASE(with_an_anchor_any_order_gives_the_same_bytes, data::xrange(0, 150), seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    const GenOptions options = OptionsFor(seed);
+    std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed) + 20'000, options);
+    const Projection generated = Fold(events);
+    std::map<SiteId, uint64_t> seqs;
+    PlanDefined first;
+    for (const Event& e : events) {
+      seqs[e.origin] = std::max(seqs[e.origin], e.seq);
+      if (e.seq == 1 && e.origin == "hq") first = std::get<PlanDefined>(e.body);
+    }
+    auto extra = [&](const SiteId& origin, PlanDefined body) {
+      Event e;
+      e.runbook_id = options.runbook_id;
+      e.origin = origin;
+      e.seq = ++seqs[origin];
+      e.hlc = Hlc{options.start_ms - 3'600'000, 0};  // Before hq's plan.
+      e.actor = "mallory@" + origin;
+      e.body = std::move(body);
+      return e;
+    };
+    PlanDefined takeover = first;
+    for (SiteInfo& s : takeover.plan.sites) s.role = SiteRole::kManager;
+    PlanDefined wrong_key = first;
+    wrong_key.plan.sites[0].public_key = std::string(32, 'x');
+    const Event vendor = extra("site-1", takeover);
+    const Event forged = extra("hq", wrong_key);
+    events.push_back(vendor);
+    events.push_back(forged);
+
+    Projection reference;
+    reference.SetTrustAnchor("hq", std::string(32, 'k'));
+    Deliver(reference, events);
+    BOOST_TEST(Flagged(reference, vendor.id()));
+    BOOST_TEST(Flagged(reference, forged.id()));
+    BOOST_TEST((reference.roster().Live().size() == generated.roster().Live().size()));
+    BOOST_TEST((reference.roster().Winner()->value == generated.roster().Winner()->value));
+    BOOST_TEST((reference.TaskIds() == generated.TaskIds()));
+    const std::string bytes = reference.CanonicalBytes();
+    for (uint64_t round = 0; round < 3; ++round) {
+      uint64_t s = static_cast<uint64_t>(seed) * 37 + round;
+      std::vector<Event> order = WithDuplicates(ShuffleRespectingOrigins(events, s), s, 0.2);
+      const size_t half = order.size() / 2;
+      Projection p;
+      if (round == 0) p.SetTrustAnchor("hq", std::string(32, 'k'));
+      Deliver(p, {order.begin(), order.begin() + static_cast<long>(half)});
+      p.TaskIds();  // Fill caches midway.
+      if (round == 1) p.SetTrustAnchor("hq", std::string(32, 'k'));
+      if (round == 2) {
+        Result<Projection> restored = Projection::FromSnapshot(p.SerializeSnapshot());
+        BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+        p = std::move(restored).value();
+      }
+      Deliver(p, {order.begin() + static_cast<long>(half), order.end()});
+      if (round == 2) p.SetTrustAnchor("hq", std::string(32, 'k'));
+      BOOST_TEST(p.CanonicalBytes() == bytes, "round " << round);
+    }
   }
 }
 

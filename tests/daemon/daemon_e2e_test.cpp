@@ -209,6 +209,40 @@ BOOST_AUTO_TEST_CASE(bad_requests_are_named_and_change_nothing) {
   BOOST_TEST((*after)["digest"] == (*before)["digest"]);
 }
 
+BOOST_AUTO_TEST_CASE(a_site_add_is_a_plan_definition_of_the_roster_alone) {
+  Site site("hq");
+  site.Start();
+  auto c = site.Connect();
+  BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+  BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
+  auto before = c.Call("task", json{{"task", "T-1"}});
+  BOOST_REQUIRE(before.ok());
+  const std::string key(64, 'b');
+  auto added = c.Call("site.add", json{{"site", "v1"}, {"name", "Vendor 1"}, {"key", key}});
+  BOOST_REQUIRE_MESSAGE(added.ok(), added.status().ToString());
+  BOOST_TEST((*added)["event"].get<std::string>() == "hq/3");
+  auto exported = c.Call("export");
+  BOOST_REQUIRE(exported.ok());
+  const json& event = (*exported)["events"][2];
+  BOOST_TEST(event["kind"].get<std::string>() == "plan_defined");
+  const json& body = event["body"];
+  BOOST_TEST(body["plan"]["tasks"].empty());  // No task listed: none is touched.
+  BOOST_TEST(body["plan"]["name"] == SmallPlan()["name"]);
+  BOOST_TEST(body["plan"]["window_end_ms"] == SmallPlan()["window_end_ms"]);
+  BOOST_TEST(body["supersedes"] == json::array({"hq/1"}));
+  BOOST_REQUIRE(body["plan"]["sites"].size() == 2u);
+  BOOST_TEST(body["plan"]["sites"][1]["public_key"].get<std::string>() == key);
+  auto after = c.Call("task", json{{"task", "T-1"}});
+  BOOST_REQUIRE(after.ok());
+  BOOST_TEST((*after)["spec"] == (*before)["spec"]);
+  BOOST_TEST((*after)["history"] == (*before)["history"]);
+  BOOST_TEST((*after)["status"] == (*before)["status"]);
+  auto status = c.Call("status");
+  BOOST_REQUIRE(status.ok());
+  BOOST_TEST((*status)["flags"].get<int>() == 0);
+  BOOST_TEST((*status)["total"].get<int>() == 4);
+}
+
 BOOST_AUTO_TEST_CASE(plans_with_dependency_cycles_are_refused_on_import_and_amend) {
   Site site("hq");
   site.Start();

@@ -8,8 +8,13 @@
 
 namespace baton::testing {
 
-Site::Site(const std::string& id) : id_(id), dir_("baton-site"), data_(dir_.str() + "/" + id) {
-  auto r = RunCommand({BatondPath(), "init", "--site", id, "--data", data_});
+Site::Site(const std::string& id) : Site(id, {}) {}
+
+Site::Site(const std::string& id, const std::vector<std::string>& init_args)
+    : id_(id), dir_("baton-site"), data_(dir_.str() + "/" + id) {
+  std::vector<std::string> argv{BatondPath(), "init", "--site", id, "--data", data_};
+  argv.insert(argv.end(), init_args.begin(), init_args.end());
+  auto r = RunCommand(argv);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "batond init failed: " + r.err);
 }
 

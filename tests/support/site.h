@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "client/client.h"
 #include "tests/support/process.h"
@@ -14,6 +15,8 @@ class Site {
  public:
   // Runs `batond init --site id` in a fresh temp dir; fails the test if it does not succeed.
   explicit Site(const std::string& id);
+  // The same with more `batond init` arguments, e.g. {"--role", "site", "--trust", "hq:KEY"}.
+  Site(const std::string& id, const std::vector<std::string>& init_args);
   ~Site();
 
   // Starts `batond run` and waits (at most 15 s) until it answers a ping.
@@ -24,6 +27,7 @@ class Site {
   client::Client Connect();
 
   const std::string& data() const { return data_; }
+  pid_t pid() const { return process_.pid(); }  // -1 when not running.
   const std::string& id() const { return id_; }
   std::string endpoint() const { return "ipc://" + data_ + "/batond.sock"; }
   std::string log_path() const { return dir_.str() + "/batond.log"; }

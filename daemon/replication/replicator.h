@@ -1,0 +1,122 @@
+// The replicator: the peer transport of one site. It binds one ROUTER for peers that dial in and
+// opens one DEALER link per configured peer, always CurveZMQ over tcp with keys derived from the
+// sites' Ed25519 identities (identity::TransportPublicKey), and runs one PeerSession per link.
+// The sessions decide; this file only moves frames, reads the ranges a session asks for from the
+// store and hands received events to Ledger::Ingest. Peer connections are authenticated by the
+// ZAP handler of the context (daemon/service/client_endpoint.h, domain kZapDomain): only the
+// trust anchor and sites on the roster are admitted, and the admitted site id is the
+// connection's User-Id. Protocol: docs/replication.md.
+// Not thread-safe: owned and used by the daemon's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "crdt/status.h"
+#include "daemon/config.h"
+#include "daemon/ledger.h"
+#include "daemon/replication/fault_layer.h"
+#include "daemon/replication/peer_session.h"
+#include "daemon/service/client_endpoint.h"
+
+namespace baton::daemon::replication {
+
+class Replicator {
+ public:
+  static constexpr const char* kZapDomain = "baton-peer";
+
+  // Binds config.peer_listen (if set) and prepares a link per config.peers; dialling starts on
+  // the first Service() for peers whose key is known (the trust anchor's from the config, the
+  // others' from the roster, possibly later). `ledger` is not owned and outlives this.
+  // kUnavailable if libzmq is older than 4.3.3 or lacks CURVE; kIOError if the address cannot
+  // be bound.
+  static Result<std::unique_ptr<Replicator>> Open(zmq::context_t& context, Ledger* ledger,
+                                                  const Config& config);
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // Appends the poll items of every peer socket.
+  void AppendPollItems(std::vector<zmq::pollitem_t>& items);
+  // Receives what is queued on every peer socket, ingests received events, runs the sessions'
+  // timers and sends what they ask for. Never blocks on the network. Returns a failed store
+  // write (the daemon must stop, as for a failed commit).
+  Status Service(int64_t now_ms);
+  // The ledger holds new events (local reports were committed): push them to the peers.
+  void OnLocalChange(int64_t now_ms);
+
+  // The ZAP decision for a peer connection (ClientEndpoint's other_domains): the site id of a
+  // roster or trust-anchor key, nullopt to refuse (counted and logged).
+  std::optional<std::string> Authenticate(const ZapRequest& request);
+
+  // True once every peer this site dials has answered and none of them holds events of this
+  // site that we lack (they would come back first): appending now cannot fork our own chain.
+  // True at once for a site that dials no peer.
+  bool OwnHeadConfirmed() const;
+  // The dialled peers that have not answered yet, for the log.
+  std::vector<crdt::SiteId> Unanswered() const;
+
+  // Per link: site, direction, state, last heard, events each side lacks, skew, rejected and
+  // forks: `baton sites`.
+  nlohmann::json LinksJson(int64_t now_ms) const;
+  // The tcp endpoint bound for peers (port resolved), or "".
+  const std::string& listen_endpoint() const { return listen_endpoint_; }
+  uint64_t refused_connections() const { return refused_; }
+
+ private:
+  struct Link {
+    crdt::SiteId site;
+    bool dialer = false;
+    std::string endpoint;  // Dialer: where it connects.
+    std::string key;       // Dialer: the key from its peer line, if any.
+    bool key_mismatch_logged = false;
+    std::unique_ptr<zmq::socket_t> socket;  // Dialer: its DEALER, once the key is known.
+    std::string routing_id;                 // Listener: the peer's routing id on our ROUTER.
+    // Dialer: when the socket was opened, and how long to wait for an answer before opening a
+    // new one (a refused CURVE handshake is not retried by libzmq; the roster may have changed).
+    int64_t dialled_ms = 0;
+    int64_t redial_after_ms = 2000;
+    PeerSession session;
+    uint64_t events_sent = 0, events_received = 0, bytes_sent = 0, bytes_received = 0;
+    explicit Link(SessionOptions options) : session(std::move(options)) {}
+  };
+
+  Replicator(zmq::context_t& context, Ledger* ledger, Config config);
+  SessionOptions MakeSessionOptions(bool dialer) const;
+  // Connects the DEALER of `link` once its peer's key is known; false if still unknown.
+  bool Dial(Link& link, int64_t now_ms);
+  void ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, bool* changed,
+                   Status* failed);
+  void OnRouterFrame(const std::string& routing_id, const std::string& user, std::string_view bytes,
+                     int64_t now_ms, bool* changed, Status* failed);
+  // Carries out `actions` on `link`. Sets *changed when received events were stored.
+  void Execute(Link& link, std::vector<Action> actions, int64_t now_ms, bool* changed,
+               Status* failed);
+  void SendBytes(Link& link, std::string bytes);
+  void SendNow(Link& link, const std::string& bytes);
+  void SendRangeTo(Link& link, const SendRange& range);
+  void DeliverTo(Link& link, std::vector<std::string> envelopes, int64_t now_ms, bool* changed,
+                 Status* failed);
+  // Z85 CURVE public key -> site id, for every key the roster or trust anchor holds.
+  void RefreshAdmitted();
+
+  zmq::context_t& context_;
+  Ledger* ledger_;
+  Config config_;
+  std::string public_z85_, secret_z85_;  // Our transport keys.
+  std::unique_ptr<zmq::socket_t> router_;
+  std::string listen_endpoint_;
+  std::vector<std::unique_ptr<Link>> links_;      // Dialled links, then accepted ones.
+  std::map<std::string, crdt::SiteId> admitted_;  // Z85 key -> site.
+  uint64_t admitted_as_of_ = UINT64_MAX;          // Event count admitted_ was built at.
+  uint64_t refused_ = 0;
+  std::unique_ptr<FaultLayer> faults_;  // Tests only (config.fault_injection).
+};
+
+}  // namespace baton::daemon::replication
