@@ -290,7 +290,9 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
         problem("undecodable event: " + e.status().message());
         continue;
       }
-      if (e->origin != config_.trust_site || e->runbook_id.empty()) {
+      // Bind only to a runbook the anchor signed: nothing unverified may decide it.
+      if (e->origin != config_.trust_site || e->runbook_id.empty() || se->signature.empty() ||
+          !identity::Verify(se->payload, se->signature, config_.trust_key)) {
         retry->push_back(envelope);
         continue;
       }

@@ -482,11 +482,12 @@ nlohmann::json Replicator::LinksJson(int64_t now_ms) const {
     j["clock_ahead_ms"] = q == skewed.end() ? nlohmann::json() : nlohmann::json(q->second);
     links.push_back(std::move(j));
   }
-  return nlohmann::json{{"site", config_.site},
-                        {"listen", listen_endpoint_},
-                        {"links", links},
-                        {"forks", ledger_->fork_count()},
-                        {"refused_connections", refused_}};
+  // Every origin with rejected events, linked or not (a bad event may be relayed).
+  nlohmann::json rejected = nlohmann::json::object();
+  for (const auto& [origin, n] : ledger_->rejected_by_origin()) rejected[origin] = n;
+  return nlohmann::json{
+      {"site", config_.site}, {"listen", listen_endpoint_},     {"rejected_since_start", rejected},
+      {"links", links},       {"forks", ledger_->fork_count()}, {"refused_connections", refused_}};
 }
 
 }  // namespace baton::daemon::replication
