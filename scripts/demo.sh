@@ -218,6 +218,10 @@ for s in "${SITES[@]}"; do
   rm -f "$WORK/$s/faults"
 done
 echo
+if [ "${CLEAN:-}" = 1 ]; then
+  echo "Demo finished. The data directories in $WORK are removed at exit (--clean)."
+  exit 0
+fi
 echo "Demo finished. The data directories are in $WORK (logs: $WORK/*.log)."
 echo "The daemons stop now; to go on by hand, start them again and use baton against any site:"
 for s in "${SITES[@]}"; do echo "  $BATOND run --data $WORK/$s 2>>$WORK/$s.log &"; done
