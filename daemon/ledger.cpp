@@ -244,16 +244,28 @@ void Ledger::EnsureVerifier() {
   }
 }
 
+namespace {
+
+// An envelope and its event, decoded; the event carries the envelope's error if that failed.
+std::pair<Result<crdt::SignedEvent>, Result<crdt::Event>> DecodeBoth(std::string_view envelope) {
+  Result<crdt::SignedEvent> se = crdt::DecodeEnvelope(envelope);
+  Result<crdt::Event> e =
+      se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+  return {std::move(se), std::move(e)};
+}
+
+}  // namespace
+
 Result<IngestResult> Ledger::Ingest(const std::vector<std::string>& envelopes) {
   BATON_CHECK(staged_.empty());
   if (read_only_) return Status::Rejected("the ledger is open read-only");
   IngestResult total;
-  std::vector<std::string_view> todo(envelopes.begin(), envelopes.end());
+  std::vector<std::string_view> remaining(envelopes.begin(), envelopes.end());
   // An event may wait on an earlier one of the same batch: the amendment that enrols its origin,
   // or the plan that binds the runbook. Retry while a pass makes progress.
-  while (!todo.empty()) {
+  while (!remaining.empty()) {
     std::vector<std::string_view> retry;
-    BATON_ASSIGN_OR_RETURN(IngestResult pass, IngestOnce(todo, &retry));
+    BATON_ASSIGN_OR_RETURN(IngestResult pass, IngestOnce(remaining, &retry));
     total.stored += pass.stored;
     total.duplicates += pass.duplicates;
     total.held += pass.held;
@@ -264,11 +276,11 @@ Result<IngestResult> Ledger::Ingest(const std::vector<std::string>& envelopes) {
       if (total.problems.size() < 16) total.problems.push_back(std::move(p));
     }
     for (auto& q : pass.quarantined) total.quarantined.push_back(std::move(q));
-    if (pass.stored == 0 || retry.size() == todo.size()) {
+    if (pass.stored == 0 || retry.size() == remaining.size()) {
       total.waiting += retry.size();
       break;
     }
-    todo = std::move(retry);
+    remaining = std::move(retry);
   }
   return total;
 }
@@ -283,8 +295,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
   for (std::string_view envelope : envelopes) {
     if (!verifier_) {
       // No plan yet: only the trust anchor's chain can bind the runbook.
-      auto se = crdt::DecodeEnvelope(envelope);
-      auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+      auto [se, e] = DecodeBoth(envelope);
       if (!e.ok()) {
         ++r.rejected;
         problem("undecodable event: " + e.status().message());
@@ -315,8 +326,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
     const Status& why = accepted.status();
     if (identity::IsDuplicate(why)) {
       // At or below the stored head: the same bytes, or a fork.
-      auto se = crdt::DecodeEnvelope(envelope);
-      auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+      auto [se, e] = DecodeBoth(envelope);
       if (e.ok()) {
         BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(e->id()));
         const crdt::Hash hash = identity::HashPayload(se->payload);
@@ -349,8 +359,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
       continue;
     }
     ++r.rejected;
-    auto se = crdt::DecodeEnvelope(envelope);
-    auto e = se.ok() ? crdt::DecodeEvent(se->payload) : Result<crdt::Event>(se.status());
+    auto [se, e] = DecodeBoth(envelope);
     ++rejected_[e.ok() ? e->origin : std::string("?")];
     problem(why.message());
   }

@@ -415,7 +415,10 @@ void Replicator::RefreshAdmitted() {
   admitted_as_of_ = count;
   admitted_.clear();
   if (!config_.trust_key.empty()) admitted_[TransportZ85(config_.trust_key)] = config_.trust_site;
-  for (const auto& site : ledger_->projection().CurrentPlan().sites) {
+  // The roster register alone: CurrentPlan() would also copy every task.
+  const auto* roster = ledger_->projection().roster().Winner();
+  if (roster == nullptr) return;
+  for (const auto& site : roster->value) {
     if (site.id == config_.site) continue;
     const std::string z85 = TransportZ85(site.public_key);
     if (!z85.empty()) admitted_[z85] = site.id;
