@@ -189,9 +189,12 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
   e.body = std::move(draft.body);
   std::vector<crdt::Event> drafts;
   drafts.push_back(std::move(e));
-  // Built (and so signed) one at a time, so that later drafts see earlier ones in the projection
-  // and every staged event carries its own signature.
-  auto built = writer_->Build(std::move(drafts));
+  // Built one at a time, so that later drafts see earlier ones in the projection. Unsigned:
+  // Commit signs the last staged event, which vouches for the whole batch through the chain
+  // (docs/event-format.md#chains), and a long batch is signed at least every kSignEvery events.
+  const bool sign_now = unsigned_staged_ + 1 >= identity::kSignEvery;
+  auto built = writer_->Build(std::move(drafts), sign_now ? identity::ChainWriter::Signing::kLast
+                                                          : identity::ChainWriter::Signing::kLater);
   BATON_CHECK(built.size() == 1);
   Status applied = projection_.Apply(built[0].event);
   if (!applied.ok()) {
@@ -199,6 +202,7 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
     writer_->SetHead(built[0].event.seq - 1, built[0].event.prev_hash);
     return applied;
   }
+  unsigned_staged_ = sign_now ? 0 : unsigned_staged_ + 1;
   crdt::EventId id = built[0].event.id();
   staged_.push_back(std::move(built[0]));
   return id;
@@ -206,6 +210,9 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
 
 Status Ledger::Commit() {
   if (staged_.empty()) return Status::Ok();
+  // One signature per committed batch: a stored chain always ends in a signed event.
+  if (unsigned_staged_ > 0) writer_->SignLast(staged_.back());
+  unsigned_staged_ = 0;
   std::vector<store::StoredEvent> batch;
   batch.reserve(staged_.size());
   for (auto& v : staged_) {

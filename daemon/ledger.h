@@ -129,6 +129,7 @@ class Ledger {
   crdt::HybridClock hlc_;
   crdt::Projection projection_;
   std::vector<identity::VerifiedEvent> staged_;
+  size_t unsigned_staged_ = 0;                       // Staged events after the last signed one.
   std::optional<identity::ChainVerifier> verifier_;  // Present once a runbook is bound.
   bool lookup_missed_ = false;  // Set by the verifier's key lookup: origin has no key yet.
   uint64_t fork_count_ = 0;

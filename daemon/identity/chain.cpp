@@ -32,7 +32,7 @@ ChainWriter::ChainWriter(KeyPair keys, std::string runbook_id, crdt::SiteId orig
   BATON_CHECK(keys_.public_key.size() == kPublicKeySize);
 }
 
-std::vector<VerifiedEvent> ChainWriter::Build(std::vector<crdt::Event> drafts) {
+std::vector<VerifiedEvent> ChainWriter::Build(std::vector<crdt::Event> drafts, Signing signing) {
   std::vector<VerifiedEvent> out;
   out.reserve(drafts.size());
   for (size_t i = 0; i < drafts.size(); ++i) {
@@ -44,7 +44,7 @@ std::vector<VerifiedEvent> ChainWriter::Build(std::vector<crdt::Event> drafts) {
     crdt::SignedEvent signed_event{crdt::EncodeEvent(e), ""};
     // The chain makes one signature vouch for every earlier event; kSignEvery bounds what a
     // receiver must hold unverified.
-    if (i + 1 == drafts.size() || (i + 1) % kSignEvery == 0) {
+    if ((signing == Signing::kLast && i + 1 == drafts.size()) || (i + 1) % kSignEvery == 0) {
       signed_event.signature = Sign(signed_event.payload, keys_.secret_key);
     }
     const crdt::Hash hash = HashPayload(signed_event.payload);
@@ -53,6 +53,14 @@ std::vector<VerifiedEvent> ChainWriter::Build(std::vector<crdt::Event> drafts) {
     out.push_back(VerifiedEvent{std::move(e), hash, crdt::EncodeEnvelope(signed_event)});
   }
   return out;
+}
+
+void ChainWriter::SignLast(VerifiedEvent& built) const {
+  Result<crdt::SignedEvent> envelope = crdt::DecodeEnvelope(built.envelope);
+  BATON_CHECK(envelope.ok());  // This writer encoded it.
+  if (!envelope->signature.empty()) return;
+  envelope->signature = identity::Sign(envelope->payload, keys_.secret_key);
+  built.envelope = crdt::EncodeEnvelope(*envelope);
 }
 
 void ChainWriter::SetHead(uint64_t seq, const crdt::Hash& hash) {

@@ -39,10 +39,19 @@ class ChainWriter {
   ChainWriter(KeyPair keys, std::string runbook_id, crdt::SiteId origin, uint64_t head_seq,
               crdt::Hash head_hash);
 
+  // Whether Build signs the last event it builds (kLast), or leaves it for SignLast (kLater: the
+  // caller builds a batch in several calls and signs it once, when it commits).
+  enum class Signing { kLast, kLater };
+
   // Completes `drafts` (which carry hlc, actor and body) with origin, runbook id, contiguous seqs
-  // and prev_hash links, encodes them, and signs the last one (and every kSignEvery-th), then
-  // advances the head past them. Empty in, empty out.
-  std::vector<VerifiedEvent> Build(std::vector<crdt::Event> drafts);
+  // and prev_hash links, encodes them, and signs every kSignEvery-th and, with Signing::kLast, the
+  // last one, then advances the head past them. Empty in, empty out.
+  std::vector<VerifiedEvent> Build(std::vector<crdt::Event> drafts,
+                                   Signing signing = Signing::kLast);
+
+  // Signs `built` (an event this writer built, unsigned) in place: its envelope gains the
+  // signature. The hash does not change (it covers the payload only).
+  void SignLast(VerifiedEvent& built) const;
 
   // Moves the head, e.g. back to the stored head after an append that failed.
   void SetHead(uint64_t seq, const crdt::Hash& hash);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crdt/event.h"
+#include "crdt/event_codec.h"
 #include "daemon/config.h"
 #include "daemon/identity/chain.h"
 #include "daemon/identity/keys.h"
@@ -210,6 +211,55 @@ BOOST_AUTO_TEST_CASE(a_stored_timestamp_beyond_the_skew_bound_does_not_drag_the_
   BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
   const crdt::Hlc stamped = ledger->projection().Task("T-2")->LiveReports().front().hlc;
   BOOST_TEST(stamped.wall_ms == kT0 + kHour);  // Its own wall clock, not the day-ahead one.
+}
+
+// Signatures of this site's chain as stored: one entry per seq, true where the event is signed.
+std::vector<bool> SignedSeqs(const Ledger& ledger) {
+  std::vector<bool> out;
+  const uint64_t head = ledger.projection().version_vector().Seen("hq");
+  for (uint64_t seq = 1; seq <= head; ++seq) {
+    auto stored = ledger.store().Get(crdt::EventId{"hq", seq});
+    BOOST_TEST_REQUIRE(stored.ok());
+    BOOST_TEST_REQUIRE(stored->has_value());
+    auto envelope = crdt::DecodeEnvelope((*stored)->envelope);
+    BOOST_TEST_REQUIRE(envelope.ok());
+    out.push_back(!envelope->signature.empty());
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(a_committed_batch_is_signed_once_at_its_end) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  auto ledger = MustOpen(c, kT0);
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Plan()}).ok());  // seq 1, a batch of one.
+  for (int i = 0; i < 4; ++i) {
+    BOOST_TEST_REQUIRE(ledger->Stage(Draft{"dm", Report("T-1", crdt::ReportKind::kStarted)}).ok());
+  }
+  BOOST_TEST_REQUIRE(ledger->Commit().ok());  // seqs 2..5: only 5 is signed.
+  std::vector<bool> expected = {true, false, false, false, true};
+  BOOST_TEST(SignedSeqs(*ledger) == expected, boost::test_tools::per_element());
+
+  // A batch longer than kSignEvery is signed at least every kSignEvery events.
+  const size_t n = identity::kSignEvery + 3;
+  for (size_t i = 0; i < n; ++i) {
+    BOOST_TEST_REQUIRE(ledger->Stage(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
+  }
+  BOOST_TEST_REQUIRE(ledger->Commit().ok());
+  for (size_t i = 0; i < n; ++i) expected.push_back(i + 1 == identity::kSignEvery || i + 1 == n);
+  BOOST_TEST(SignedSeqs(*ledger) == expected, boost::test_tools::per_element());
+
+  // The stored chain verifies: every event is covered by a signature.
+  std::vector<crdt::SignedEvent> chain;
+  for (uint64_t seq = 1; seq <= expected.size(); ++seq) {
+    auto stored = ledger->store().Get(crdt::EventId{"hq", seq});
+    BOOST_TEST_REQUIRE(stored.ok());
+    chain.push_back(crdt::DecodeEnvelope((*stored)->envelope).value());
+  }
+  const identity::ChainReport report = identity::AuditChain("hq", chain, ledger->public_key());
+  BOOST_TEST(report.ok());
+  BOOST_TEST(report.verified_through == expected.size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
