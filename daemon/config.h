@@ -62,6 +62,8 @@ struct Config {
   std::filesystem::path ConfigPath() const { return data_dir / "batond.conf"; }
   std::filesystem::path StorePath() const { return data_dir / "events"; }
   std::filesystem::path KeyDir() const { return data_dir / "identity"; }
+  // Present while the log is being rebuilt from the peers (`batond rebuild`).
+  std::filesystem::path RebuildMarkerPath() const { return data_dir / "rebuilding"; }
   std::string ClientEndpoint() const;  // client_endpoint or the ipc default.
 };
 

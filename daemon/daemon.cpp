@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -54,7 +56,24 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
   BATON_ASSIGN_OR_RETURN(d->replicator_,
                          replication::Replicator::Open(d->context_, d->ledger_.get(), config));
   d->service_->set_links([self] { return self->replicator_->LinksJson(self->ledger_->Now()); });
-  if (!config.peers.empty()) {
+  std::error_code ec;
+  d->rebuilding_ = std::filesystem::exists(config.RebuildMarkerPath(), ec);
+  if (d->rebuilding_) {
+    if (config.peers.empty()) {
+      return Status::InvalidArgument(
+          config.RebuildMarkerPath().string() +
+          ": the log is being rebuilt from the peers, but the config has no `peer` line");
+    }
+    // Its log was lost: every seq it ever issued may be held by a peer. No grace time: reports
+    // wait until every peer has answered (docs/operations.md#rebuilding-a-site).
+    d->writes_held_until_ms_ = std::numeric_limits<int64_t>::max();
+    d->service_->set_writes_held("site " + config.site +
+                                 " is rejoining its peers after `batond rebuild`: it takes its "
+                                 "log back from every peer before it records new reports");
+    spdlog::warn(
+        "rebuilding from peers: reports wait until every peer has confirmed this site's "
+        "own chain");
+  } else if (!config.peers.empty()) {
     // A site restored from an older copy of its directory would reissue seqs its peers already
     // hold with other content: before appending, learn our own head from them.
     d->writes_held_until_ms_ = d->ledger_->Now() + config.rejoin_grace_ms;
@@ -97,6 +116,16 @@ void Daemon::ReleaseWrites(int64_t now_ms) {
   writes_held_until_ms_ = 0;
   service_->set_writes_held("");
   const uint64_t own = ledger_->projection().version_vector().Seen(config_.site);
+  if (rebuilding_) {
+    rebuilding_ = false;
+    std::error_code ec;
+    std::filesystem::remove(config_.RebuildMarkerPath(), ec);
+    spdlog::info(
+        "rebuilt from peers: {} events, this site's own chain ends at seq {}{}",
+        ledger_->projection().event_count(), own,
+        ec ? "; could not remove " + config_.RebuildMarkerPath().string() + ": " + ec.message()
+           : std::string());
+  }
   if (confirmed) {
     spdlog::info("rejoined: peers confirm this site's own chain ends at seq {}; accepting reports",
                  own);

@@ -56,6 +56,7 @@ class Daemon {
   // Until then reports are refused while the site learns its own head from its peers
   // (docs/replication.md#rejoining); 0 once released.
   int64_t writes_held_until_ms_ = 0;
+  bool rebuilding_ = false;  // The rebuild marker was present at start (`batond rebuild`).
 };
 
 }  // namespace baton::daemon

@@ -1,11 +1,14 @@
 // See daemon/ledger.h.
 #include "daemon/ledger.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -46,6 +49,79 @@ Status Ledger::Create(const Config& config) {
   BATON_ASSIGN_OR_RETURN(auto created, store::EventStore::Open(so));
   created.reset();
   return SaveConfig(config);
+}
+
+namespace {
+
+// True while another process holds the store's lock: RocksDB takes an fcntl write lock on LOCK.
+bool StoreLocked(const std::filesystem::path& store) {
+  const std::string lock = (store / "LOCK").string();
+  const int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  const bool locked = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  close(fd);
+  return locked;
+}
+
+std::string UtcStamp(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y%m%dT%H%M%SZ", &tm);
+  return out;
+}
+
+}  // namespace
+
+Result<std::filesystem::path> Ledger::SetAsideForRebuild(const Config& config) {
+  if (config.peers.empty()) {
+    return Status::InvalidArgument(
+        config.ConfigPath().string() +
+        ": no `peer` line: a site is rebuilt from its peers; add one (peer = hq "
+        "tcp://HOST:PORT) first");
+  }
+  // The identity signs the rebuilt site's next events: it must be the one its peers know.
+  BATON_TRY(identity::ReadKeyFiles(config.KeyDir())
+                .status()
+                .WithContext("the site's identity is needed to rebuild its log (restore " +
+                             config.KeyDir().string() + " from a backup)"));
+  const std::filesystem::path store = config.StorePath();
+  std::error_code ec;
+  const bool had_store = std::filesystem::exists(store, ec);
+  if (had_store && StoreLocked(store)) {
+    return Status::IOError(store.string() + " is in use: stop batond on " +
+                           config.data_dir.string() + " first");
+  }
+  // The marker first: after a crash anywhere below, the directory is still marked, never an
+  // unmarked empty log that would accept reports at once.
+  const std::string marker = config.RebuildMarkerPath().string();
+  FILE* f = std::fopen(marker.c_str(), "w");
+  if (f == nullptr) return Status::IOError(marker + ": cannot create the rebuild marker");
+  const bool written = std::fputs("rebuilding this site's log from its peers\n", f) >= 0;
+  if (std::fclose(f) != 0 || !written) {
+    return Status::IOError(marker + ": cannot write the rebuild marker");
+  }
+  std::filesystem::path aside;
+  if (had_store) {
+    aside = store;
+    aside += "." + UtcStamp(SystemWallClock()) + ".set-aside";
+    if (std::filesystem::exists(aside, ec)) {
+      return Status::InvalidArgument(aside.string() + " exists already; retry in a second");
+    }
+    std::filesystem::rename(store, aside, ec);
+    if (ec) return Status::IOError(store.string() + ": cannot move aside: " + ec.message());
+  }
+  store::StoreOptions so;
+  so.path = store;
+  so.site = config.site;
+  so.create_if_missing = true;
+  BATON_ASSIGN_OR_RETURN(auto created, store::EventStore::Open(so));
+  created.reset();
+  return aside;
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clock,

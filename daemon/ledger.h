@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,6 +65,14 @@ class Ledger {
   // Creates a new data directory's store and identity (for `batond init`). Refuses to touch an
   // existing identity or store.
   static Status Create(const Config& config);
+
+  // For a site whose log is lost or damaged: moves the log aside (kept, never deleted: it may be
+  // evidence) to a sibling named after the time, creates an empty one, and leaves the rebuild
+  // marker (Config::RebuildMarkerPath) so that `batond run` takes every event, this site's own
+  // too, from its peers before it records a new one (docs/operations.md#rebuilding-a-site).
+  // Needs the site's identity and at least one `peer` line; refuses while batond runs on the
+  // directory. Returns where the old log went (empty if there was none).
+  static Result<std::filesystem::path> SetAsideForRebuild(const Config& config);
 
   // Assigns hlc, seq and chain position to `draft`, applies it to the projection and queues it
   // for Commit(). Fails (changing nothing) if no runbook is bound yet and the draft is not a

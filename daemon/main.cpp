@@ -319,6 +319,36 @@ int Repair(const std::string& data) {
   return kExitOk;
 }
 
+// Sets the log aside and marks the directory for a rebuild from the peers
+// (docs/operations.md#rebuilding-a-site).
+int Rebuild(const std::string& data) {
+  auto config = baton::daemon::LoadConfig(data);
+  if (!config.ok()) {
+    std::cerr << "batond rebuild: " << config.status().message() << "\n";
+    return ExitFor(config.status());
+  }
+  auto aside = baton::daemon::Ledger::SetAsideForRebuild(*config);
+  if (!aside.ok()) {
+    std::cerr << "batond rebuild: " << aside.status().message() << "\n";
+    return aside.status().code() == baton::StatusCode::kInvalidArgument ? kExitUsage : kExitDataDir;
+  }
+  if (aside->empty()) {
+    std::cout << "no event log was there; created an empty one\n";
+  } else {
+    std::cout << "moved the old event log aside to " << aside->string()
+              << "\n(kept as it was; delete it once the site is rebuilt and its evidence is no "
+                 "longer needed)\n";
+  }
+  std::cout << "site \"" << config->site << "\" will take its log back from its peers (";
+  for (size_t i = 0; i < config->peers.size(); ++i) {
+    std::cout << (i ? ", " : "") << config->peers[i].site;
+  }
+  std::cout << "), its own events too; it accepts reports once every peer has answered.\n"
+               "next: batond run --data "
+            << data << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -383,10 +413,23 @@ int main(int argc, char** argv) {
         "Events and fork evidence are never changed. If the events themselves are damaged\n"
         "(a missing seq, a broken hash link), repair names the first bad one and changes\n"
         "nothing: restore the directory from a backup.");
+    auto* rebuild = app.add_subcommand(
+        "rebuild",
+        "Rebuild this site's event log from its peers, when the log is lost or damaged beyond "
+        "repair. Stop batond first.");
+    rebuild->add_option("--data", data, "Data directory (its identity/ and batond.conf)")
+        ->required();
+    rebuild->footer(
+        "Example: batond rebuild --data ./data/vendor-de && batond run --data ./data/vendor-de\n"
+        "The old log is moved aside (never deleted). The next `batond run` takes every event\n"
+        "back from the `peer` sites, this site's own too, and refuses reports until every\n"
+        "peer has answered, so that it never issues a seq twice. Needs the site's identity\n"
+        "(identity/site.key): if that is lost too, initialise a new site id and enrol it.");
     CLI11_PARSE(app, argc, argv);
     if (init->parsed()) return Init(init_opts);
     if (allow->parsed()) return AllowClient(data, out, listen);
     if (repair->parsed()) return Repair(data);
+    if (rebuild->parsed()) return Rebuild(data);
     return Run(data);
   } catch (const std::exception& e) {
     std::cerr << "batond: internal error: " << e.what() << "\n";
