@@ -272,7 +272,12 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
   auto built = writer_->Build(std::move(drafts), sign_now ? identity::ChainWriter::Signing::kLast
                                                           : identity::ChainWriter::Signing::kLater);
   BATON_CHECK(built.size() == 1);
-  Status applied = projection_.Apply(built[0].event);
+  Status applied = built[0].envelope.size() > kMaxEventBytes
+                       ? Status::InvalidArgument(
+                             "the event would take " + std::to_string(built[0].envelope.size()) +
+                             " bytes, over the limit of " + std::to_string(kMaxEventBytes) +
+                             " (a text or a plan too large?)")
+                       : projection_.Apply(built[0].event);
   if (!applied.ok()) {
     // Roll the writer back: the event was never stored.
     writer_->SetHead(built[0].event.seq - 1, built[0].event.prev_hash);

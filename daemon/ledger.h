@@ -32,6 +32,10 @@ namespace baton::daemon {
 using WallClock = std::function<int64_t()>;
 int64_t SystemWallClock();
 
+// The largest envelope Stage accepts (a plan of tens of thousands of tasks fits): every event
+// must fit alone in one peer batch (replication::kMaxBatchBytes, checked where both are known).
+inline constexpr size_t kMaxEventBytes = size_t{4} << 20;
+
 // A locally authored event before it has a seq, hlc and chain position.
 struct Draft {
   std::string actor;
@@ -76,7 +80,7 @@ class Ledger {
 
   // Assigns hlc, seq and chain position to `draft`, applies it to the projection and queues it
   // for Commit(). Fails (changing nothing) if no runbook is bound yet and the draft is not a
-  // plan definition, or if the projection refuses the event.
+  // plan definition, if its envelope is over kMaxEventBytes, or if the projection refuses it.
   Result<crdt::EventId> Stage(Draft draft);
   // Writes every staged event in one synced batch. Only after this returns OK may the staged
   // events be acknowledged. On failure the ledger is unusable (see the file comment).

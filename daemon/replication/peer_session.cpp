@@ -201,6 +201,12 @@ void PeerSession::Pump(const crdt::VersionVector& ours, int64_t now_ms, std::vec
   }
 }
 
+void PeerSession::OnRangeCut(const crdt::SiteId& origin, uint64_t last_sent) {
+  // Never below what the peer holds: that would resend what it took.
+  const uint64_t floor = std::max(last_sent, theirs_.Seen(origin));
+  if (sent_.Seen(origin) > floor) sent_.Set(origin, floor);
+}
+
 SendMessage PeerSession::MakeHave(const crdt::VersionVector& ours, int64_t now_ms, bool acked) {
   last_sent_status_ms_ = now_ms;
   told_ = ours;

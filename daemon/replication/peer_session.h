@@ -94,7 +94,14 @@ class PeerSession {
   std::vector<Action> OnTick(const crdt::VersionVector& ours, const std::string& runbook,
                              int64_t now_ms);
 
+  // The replicator sent `origin`'s events of the last SendRange only through `last_sent` (it
+  // cut the range at kMaxBatchBytes, or could not read on): sending resumes after it as soon as
+  // credit allows, instead of after retry_ms. Later ranges of that origin already handed out
+  // start past sent().Seen(origin) + 1 and must be left out (they would leave a gap).
+  void OnRangeCut(const crdt::SiteId& origin, uint64_t last_sent);
+
   PeerState state() const { return state_; }
+  const crdt::VersionVector& sent() const { return sent_; }      // Highest seq sent, per origin.
   const crdt::VersionVector& theirs() const { return theirs_; }  // Last vector announced.
   bool heard() const { return last_heard_ms_ >= 0; }
   int64_t last_heard_ms() const { return last_heard_ms_; }  // -1: never.

@@ -14,6 +14,8 @@
 namespace baton::daemon::replication {
 namespace {
 
+static_assert(kMaxEventBytes <= kMaxBatchBytes, "every event must fit alone in one batch");
+
 // ZMQ_ZAP_ENFORCE_DOMAIN is a draft option in libzmq 4.3's headers: without it a CURVE server
 // with no ZAP handler would admit any client that knows its public key.
 constexpr int kZapEnforceDomain = 93;
@@ -341,19 +343,26 @@ void Replicator::SendRangeTo(Link& link, const SendRange& range) {
   size_t bytes = 0;
   std::vector<store::StoredEvent> chunk;
   for (const auto& r : range.ranges) {
+    // A range after one of this origin that was cut short would leave a gap: left out, it is
+    // sent again after the cut.
+    if (r.first > link.session.sent().Seen(r.origin) + 1) continue;
     uint64_t next = r.first;
-    while (next <= r.last && bytes < kMaxBatchBytes && events.envelopes.size() < kMaxBatchEvents) {
+    bool cut = false;
+    while (next <= r.last && !cut) {
       const size_t want = std::min<uint64_t>(r.last - next + 1, 512);
       Status s = ledger_->store().ScanOrigin(r.origin, next, want, &chunk);
       if (!s.ok() || chunk.empty()) {
         spdlog::error("peer {}: cannot read {}/{}: {}", link.site, r.origin, next,
                       s.ok() ? std::string("not stored") : s.ToString());
+        cut = true;
         break;
       }
       for (auto& e : chunk) {
+        // No event is over kMaxBatchBytes (Ledger::Stage refuses them), so a batch always
+        // takes at least one.
         if (e.id.seq != next || bytes + e.envelope.size() > kMaxBatchBytes ||
             events.envelopes.size() >= kMaxBatchEvents) {
-          next = r.last + 1;  // Cut here; the session resends what the peer does not take.
+          cut = true;
           break;
         }
         bytes += e.envelope.size();
@@ -361,6 +370,7 @@ void Replicator::SendRangeTo(Link& link, const SendRange& range) {
         ++next;
       }
     }
+    if (cut) link.session.OnRangeCut(r.origin, next - 1);
   }
   link.events_sent += events.envelopes.size();
   SendBytes(link, EncodePeerMessage(PeerMessage{std::move(events)}));

@@ -372,6 +372,25 @@ BOOST_AUTO_TEST_CASE(events_the_peer_did_not_take_are_resent_after_retry_ms) {
   BOOST_TEST(s.resends() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_range_cut_short_is_sent_on_with_the_next_credit_not_after_retry_ms) {
+  ours = Vv({{"hq", 8}});
+  PeerSession s = Talking(false, {}, 0);
+  BOOST_TEST(Sent(last) == "[hq 1-4] [hq 5-8]");
+  // The replicator sent only hq 1..2 of the first batch (its bytes ran out): the second batch,
+  // already handed out, would leave a gap and is left out (it starts past sent + 1).
+  s.OnRangeCut("hq", 2);
+  BOOST_TEST(s.sent().Seen("hq") == 2u);
+  // The answer shows the peer holds all that was sent: the credit is back, and sending goes on
+  // from hq 3 at once.
+  const std::vector<Action> out =
+      s.OnMessage(PeerHave(Vv({{"hq", 2}}), 2, true), ours, kRunbook, 10);
+  BOOST_TEST(Sent(out) == "[hq 3-6] [hq 7-8]");
+  BOOST_TEST(s.resends() == 0u);
+  // A cut never goes below what the peer holds.
+  s.OnRangeCut("hq", 1);
+  BOOST_TEST(s.sent().Seen("hq") == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(acks_of_batches_not_taken_do_not_put_the_retry_off) {
   SessionOptions o = Options(false);
   o.window = 1;

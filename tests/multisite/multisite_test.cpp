@@ -221,6 +221,53 @@ BOOST_AUTO_TEST_CASE(a_site_restored_from_an_older_copy_relearns_its_head_and_ne
   BOOST_CHECK(w.at(1).Log().find("our log had lost") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_catch_up_of_more_than_one_batch_of_bytes_needs_no_retry) {
+  Weekend w({"hq", "v1"});
+  w.Link(1, 0);
+  w.StartAll();
+  std::set<std::string> acked;
+  acked.insert(EventIdOf(w.Call(0, "plan.import", json{{"plan", PlanFor(w)}})));
+  w.WaitConverged("the plan at v1");
+  BOOST_REQUIRE_EQUAL(w.at(1).Stop(), 0);
+  // 4.4 MiB of notes: v1 lacks more than one batch's worth of bytes (4 MiB).
+  const std::string text(300 * 1024, 'n');
+  for (int i = 0; i < 15; ++i) {
+    acked.insert(EventIdOf(w.Call(0, "note", {{"task", "T-hq"}, {"text", text}})));
+  }
+  // And one event too large for any batch is refused where it is made.
+  auto c = w.at(0).Connect();
+  auto huge = c.Call("note", {{"task", "T-hq"}, {"text", std::string(5u << 20, 'h')}});
+  BOOST_CHECK(huge.status().code() == StatusCode::kInvalidArgument);
+  BOOST_CHECK_MESSAGE(huge.status().message().find("over the limit") != std::string::npos,
+                      huge.status().ToString());
+  // hq sent v1 what it could until its credit ran out and retried once: wait until it has
+  // given the link up, then count from there.
+  uint64_t resends = 0;
+  w.WaitUntil(
+      [&] {
+        const json links = w.Call(0, "sites")["links"];
+        if (links.size() != 1 || links[0]["state"] != "connecting") return false;
+        resends = links[0]["resends"].get<uint64_t>();
+        return true;
+      },
+      "hq to give up its link to the stopped v1");
+  w.at(1).Start();
+  // Watched through `sites` (cheap), not the digest: hashing megabytes of state on every poll
+  // would slow both loops down.
+  w.WaitUntil(
+      [&] {
+        const json links = w.Call(1, "sites")["links"];
+        return links.size() == 1 && links[0]["we_lack"] == 0 && links[0]["state"] == "live";
+      },
+      "v1 caught up");
+  // Each batch cut at its byte limit went on at the next credit, not after the 3 s retry.
+  const json sites = w.Call(0, "sites");
+  BOOST_REQUIRE_EQUAL(sites["links"].size(), 1u);
+  BOOST_CHECK_MESSAGE(sites["links"][0]["resends"] == resends, sites.dump() + "\n" + w.Logs());
+  w.WaitConverged("after the catch-up");
+  w.CheckSet(acked);
+}
+
 BOOST_AUTO_TEST_CASE(a_site_whose_log_is_lost_is_rebuilt_from_its_peers) {
   Weekend w({"hq", "v1"});
   w.Link(1, 0);
