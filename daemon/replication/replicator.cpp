@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <utility>
 #include <zmq_addon.hpp>
@@ -108,6 +110,18 @@ Result<std::unique_ptr<Replicator>> Replicator::Open(zmq::context_t& context, Le
       router->set(zmq::sockopt::curve_secretkey, r->secret_z85_);
       router->bind(config.peer_listen);
       r->listen_endpoint_ = router->get(zmq::sockopt::last_endpoint);
+      // A peer without CURVE (plaintext) fails the handshake inside libzmq and never reaches
+      // ZAP: the monitor is how such refusals are seen and counted.
+      const std::string monitor =
+          "inproc://baton-peer-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(r.get()));
+      if (zmq_socket_monitor(
+              router->handle(), monitor.c_str(),
+              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+        return Status::IOError(std::string("peer socket monitor: ") + zmq_strerror(zmq_errno()));
+      }
+      r->monitor_ = std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair);
+      r->monitor_->set(zmq::sockopt::linger, 0);
+      r->monitor_->connect(monitor);
       r->router_ = std::move(router);
     }
   } catch (const zmq::error_t& e) {
@@ -188,7 +202,35 @@ void Replicator::AppendPollItems(std::vector<zmq::pollitem_t>& items) {
   }
 }
 
+void Replicator::DrainMonitor() {
+  // Each event is two frames: 2 bytes event id and 4 bytes value (little-endian), then the
+  // endpoint.
+  for (int i = 0; monitor_ && i < 64; ++i) {
+    std::vector<zmq::message_t> frames;
+    try {
+      if (!zmq::recv_multipart(*monitor_, std::back_inserter(frames), zmq::recv_flags::dontwait))
+        return;
+    } catch (const zmq::error_t& e) {
+      spdlog::error("peer socket monitor: {}", e.what());
+      return;
+    }
+    if (frames.size() != 2 || frames[0].size() != 6) continue;
+    uint16_t event = 0;
+    uint32_t value = 0;
+    std::memcpy(&event, frames[0].data(), sizeof event);
+    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + 2, sizeof value);
+    ++refused_;
+    spdlog::warn(
+        "refused a peer connection on {}: the handshake failed before authentication (a "
+        "plaintext or non-CURVE client?{})",
+        frames[1].to_string(),
+        event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? ", protocol error " + std::to_string(value)
+                                                     : std::string());
+  }
+}
+
 Status Replicator::Service(int64_t now_ms) {
+  DrainMonitor();
   bool changed = false;
   Status failed;
   // Bounded rounds per call so that clients are served between peer batches.

@@ -105,12 +105,16 @@ class Replicator {
                  Status* failed);
   // Z85 CURVE public key -> site id, for every key the roster or trust anchor holds.
   void RefreshAdmitted();
+  // Counts and logs the handshakes the router's monitor reports as failed before ZAP.
+  void DrainMonitor();
 
   zmq::context_t& context_;
   Ledger* ledger_;
   Config config_;
   std::string public_z85_, secret_z85_;  // Our transport keys.
   std::unique_ptr<zmq::socket_t> router_;
+  // The router's failed handshakes (plaintext, another protocol): libzmq drops them before ZAP.
+  std::unique_ptr<zmq::socket_t> monitor_;
   std::string listen_endpoint_;
   std::vector<std::unique_ptr<Link>> links_;      // Dialled links, then accepted ones.
   std::map<std::string, crdt::SiteId> admitted_;  // Z85 key -> site.
