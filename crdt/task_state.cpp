@@ -643,7 +643,7 @@ std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) 
     std::erase_if(live, [&](uint32_t i) {
       return std::find(hidden.begin(), hidden.end(), i) != hidden.end();
     });
-    SiteStep step{w, kUnresolved, kNoSite};
+    SiteStep step{KeyOf(records_[w]), kUnresolved, kNoSite};
     for (uint32_t i : live) {
       if (step.winner == kUnresolved || Wins(records_[i], records_[step.winner], names)) {
         step.winner = i;
@@ -661,7 +661,7 @@ std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) 
 const TaskState::SiteStep* TaskState::SiteAt(const std::vector<SiteStep>& steps, const OrderKey& at,
                                              const NameTable& names) const {
   for (size_t k = steps.size(); k-- > 0;) {  // Usually one step, or the last one.
-    if (OrderKey::Less(KeyOf(records_[steps[k].from]), at, names)) return &steps[k];
+    if (OrderKey::Less(steps[k].from, at, names)) return &steps[k];
   }
   return nullptr;
 }

@@ -464,13 +464,13 @@ class alignas(64) TaskState {
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
-  // The task's site through time: from the counted write `from` on (in (hlc, origin, seq)
+  // The task's site through time: from the counted write at `from` on (in (hlc, origin, seq)
   // order), the site register's winner among the counted writes up to it is `winner` (a record
   // index, kUnresolved if none is live), with interned id `site` (kNoSite if none or never
   // interned, so that it matches no origin).
   static constexpr uint32_t kNoSite = 0xffffffff;
   struct SiteStep {
-    uint32_t from = 0;
+    OrderKey from;
     uint32_t winner = kUnresolved;
     uint32_t site = kNoSite;
   };
