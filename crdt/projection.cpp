@@ -2,7 +2,9 @@
 // replayed from the plan-level events in (hlc, origin, seq) order so that the roster that
 // authorizes each PlanDefined is itself a function of the set (and the trust anchor): the first
 // plan that may start the roster (the anchor's, or any without an anchor) defines it, later ones
-// count only from a manager of the roster in force at their timestamp.
+// count only from a manager of the roster in force at their timestamp. The replay leaves the
+// roster's history (Authority::epochs), against which every other event is judged at its own
+// timestamp: amendments and runbook notes here, task events in TaskState::Derive.
 #include "crdt/projection.h"
 
 #include <algorithm>
@@ -52,6 +54,21 @@ uint8_t RoleIn(const std::vector<SiteInfo>& roster, const SiteId& site) {
     if (s.id == site) role = static_cast<uint8_t>(s.role);
   }
   return role;
+}
+
+// Role per interned site id of a roster (nullptr: none in force), without trailing kNone
+// entries, so that equal rosters give equal vectors. The last entry for a site counts (RoleIn).
+std::vector<uint8_t> RolesOf(const MvRegister<std::vector<SiteInfo>>::Entry* roster,
+                             NameTable& names) {
+  std::vector<uint8_t> roles;
+  if (roster == nullptr) return roles;
+  for (const SiteInfo& s : roster->value) {
+    const uint32_t index = names.Intern(s.id);
+    if (roles.size() <= index) roles.resize(index + 1, Authority::kNone);
+    roles[index] = static_cast<uint8_t>(s.role);
+  }
+  while (!roles.empty() && roles.back() == Authority::kNone) roles.pop_back();
+  return roles;
 }
 
 std::string PlanFlagReason(const char* kind, const SiteId& origin, const std::string& why) {
@@ -230,6 +247,8 @@ const Projection::HeaderState& Projection::Header() const {
   std::sort(defined.begin(), defined.end(), by_hlc);
   std::sort(amended.begin(), amended.end(), by_hlc);
 
+  Authority next;
+  next.names = names_;
   std::vector<RecordId> plans;
   for (const PlanRecord* r : defined) {
     const auto& d = std::get<PlanDefined>(r->body);
@@ -256,14 +275,21 @@ const Projection::HeaderState& Projection::Header() const {
     h.window_end.Put(r->id, r->hlc, d.plan.window_end_ms, d.supersedes);
     h.roster.Put(r->id, r->hlc, d.plan.sites, d.supersedes);
     h.teams.Put(r->id, r->hlc, d.plan.teams, d.supersedes);
+    // The roster in force from this plan on: what every later event is judged against.
+    std::vector<uint8_t> roles = RolesOf(h.roster.Winner(), *names_);
+    if (next.epochs.empty() || next.epochs.back().roles != roles) {
+      next.epochs.push_back(Authority::Epoch{
+          OrderKey{r->hlc, names_->Intern(r->id.origin), r->id.seq}, std::move(roles)});
+    }
   }
-  static const std::vector<SiteInfo> kNoRoster;
-  const auto* roster_entry = h.roster.Winner();
-  const std::vector<SiteInfo>& roster = roster_entry ? roster_entry->value : kNoRoster;
+  auto role_at = [&](const PlanRecord& r) {
+    return next.RoleAt(names_->Intern(r.id.origin),
+                       OrderKey{r.hlc, names_->Intern(r.id.origin), r.id.seq});
+  };
   const auto kManager = static_cast<uint8_t>(SiteRole::kManager);
   for (const PlanRecord* r : amended) {
     const auto& a = std::get<PlanAmended>(r->body);
-    if (RoleIn(roster, r->id.origin) != kManager) {
+    if (role_at(*r) != kManager) {
       h.flags.push_back(Flag{r->id, PlanFlagReason("plan_amended", r->id.origin,
                                                    "only a manager may amend the plan")});
       continue;
@@ -274,29 +300,20 @@ const Projection::HeaderState& Projection::Header() const {
   }
   for (const PlanRecord& r : runbook_notes_) {
     const auto& n = std::get<NoteAdded>(r.body);
-    uint8_t role = RoleIn(roster, r.id.origin);
+    const uint8_t role = role_at(r);
     if (role == kManager || role == static_cast<uint8_t>(SiteRole::kSite)) {
       h.notes.Add(Note{r.hlc, r.id, r.actor, n.text});
     } else {
-      h.flags.push_back(
-          Flag{r.id, PlanFlagReason("note_added", r.id.origin,
-                                    role == Authority::kNone ? "site is not on the roster"
-                                                             : "an observer may not add notes")});
+      h.flags.push_back(Flag{r.id, PlanFlagReason("note_added", r.id.origin,
+                                                  role == Authority::kNone
+                                                      ? "site is not on the roster as of the event"
+                                                      : "an observer may not add notes")});
     }
   }
 
-  Authority next;
-  next.names = names_;
-  for (const SiteInfo& s : roster) {
-    uint32_t index = names_->Intern(s.id);
-    if (next.roles.size() <= index) next.roles.resize(index + 1, Authority::kNone);
-    next.roles[index] = static_cast<uint8_t>(s.role);
-  }
   std::sort(plans.begin(), plans.end());
   next.plans = std::move(plans);
-  // Trailing kNone entries carry no meaning; trim so equal rosters compare equal.
-  while (!next.roles.empty() && next.roles.back() == Authority::kNone) next.roles.pop_back();
-  if (next.roles != authority_.roles || next.plans != authority_.plans ||
+  if (next.epochs != authority_.epochs || next.plans != authority_.plans ||
       authority_.names == nullptr) {
     ++auth_epoch_;
   }

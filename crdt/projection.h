@@ -3,8 +3,10 @@
 // of different origins may come in any order, duplicates are no-ops, and equal sets give equal
 // CanonicalBytes (others hash them into the state digest).
 // Apply only records the event (cheap); views are derived on demand and cached with dirty flags.
-// Authorization (docs in DESIGN.md "Authorization") is evaluated while deriving, against the
-// winning roster, so an event that arrives before the roster that allows it still counts later.
+// Authorization (docs/replication.md#authorization) is evaluated while deriving: each event is
+// judged against the roster and the task as they stood at its own (hlc, origin, seq) place, i.e.
+// by the counted events ordered before it, so a later move or roster change never voids it and
+// an event that arrives before the roster that allows it still counts once that arrives.
 // The roster itself is anchored: with a trust anchor set (SetTrustAnchor, the manager site every
 // site is initialised with), only that site's plan can start the roster; without one (pure tests,
 // offline tools) the first plan in hlc order does.

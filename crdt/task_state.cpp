@@ -478,18 +478,19 @@ void TaskState::Derive(const Authority& authority) const {
   }
   d_->names = authority.names;
   d_->counted.assign(records_.size(), false);
-  DeriveSpec(authority);
-  DeriveReports(authority);
-  DeriveGate(authority);
-
   const NameTable& names = *authority.names;
+  DeriveSpec(authority);
+  const std::vector<SiteStep> sites = SiteHistory(names);
+  DeriveReports(authority, sites);
+  DeriveGate(authority, sites);
+
+  const auto kManagerRole = static_cast<uint8_t>(SiteRole::kManager);
   const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
     if (BodyOf(r) != kNote) continue;
-    const uint32_t origin = OriginOf(r);
-    uint8_t role = authority.RoleOf(origin);
-    if (authority.IsManager(origin) || role == kSiteRole) d_->counted[i] = true;
+    const uint8_t role = authority.RoleAt(OriginOf(r), KeyOf(r));
+    if (role == kManagerRole || role == kSiteRole) d_->counted[i] = true;
   }
 
   for (size_t i = 0; i < records_.size(); ++i) {
@@ -499,14 +500,23 @@ void TaskState::Derive(const Authority& authority) const {
     const std::string& origin = names.Name(OriginOf(r));
     std::string reason = std::string(BodyIndexName(body)) + " on task \"" + id_ +
                          "\" from site \"" + origin + "\": ";
-    if (authority.RoleOf(OriginOf(r)) == Authority::kNone) {
-      reason += "site is not on the roster";
+    const uint8_t role = authority.RoleAt(OriginOf(r), KeyOf(r));
+    if (role == Authority::kNone) {
+      reason += "site is not on the roster as of the event";
     } else if (body == kAdded || body == kChanged || body == kRemoved) {
       reason += "only a manager may edit the plan";
-    } else if (body == kNote) {
-      reason += "an observer may not add notes";
+    } else if (role == static_cast<uint8_t>(SiteRole::kObserver)) {
+      reason += body == kNote       ? "an observer may not add notes"
+                : body == kReported ? "an observer may not report"
+                                    : "an observer may not decide a gate";
     } else {
-      reason += "neither the task's site (\"" + d_->spec->site + "\") nor a manager";
+      const SiteStep* site = SiteAt(sites, KeyOf(r), names);
+      if (site == nullptr || site->winner == kUnresolved) {
+        reason += "neither the task's site (none as of the event) nor a manager";
+      } else {
+        reason += "neither the task's site as of the event (\"" + SiteOf(records_[site->winner]) +
+                  "\") nor a manager";
+      }
     }
     d_->flags.push_back(Flag{IdOf(r, names), std::move(reason)});
   }
@@ -528,7 +538,7 @@ void TaskState::DeriveSpec(const Authority& authority) const {
       counts = std::binary_search(authority.plans.begin(), authority.plans.end(),
                                   RecordId::Of(OriginOf(r), SeqOf(r)));
     } else if (body == kAdded || body == kChanged || body == kRemoved) {
-      counts = authority.IsManager(OriginOf(r));
+      counts = authority.RoleAt(OriginOf(r), KeyOf(r)) == static_cast<uint8_t>(SiteRole::kManager);
     } else {
       continue;
     }
@@ -606,19 +616,79 @@ void TaskState::DeriveSpec(const Authority& authority) const {
   ids.shrink_to_fit();
 }
 
-void TaskState::DeriveReports(const Authority& authority) const {
+std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) const {
+  std::vector<uint32_t> writes;  // Counted writes of the site field.
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    const uint8_t body = BodyOf(r);
+    if (!d_->counted[i] || body == kRemoved || body == kReported || body == kNote ||
+        body == kGate) {
+      continue;
+    }
+    if (body == kChanged && !PatchSets(patches_[r.payload], kSite)) continue;
+    writes.push_back(static_cast<uint32_t>(i));
+  }
+  std::sort(writes.begin(), writes.end(),
+            [&](uint32_t a, uint32_t b) { return Wins(records_[b], records_[a], names); });
+  // Replay the writes in order: after each, the register's live writes (the MvRegister rule over
+  // the writes so far) and their winner. Usually one write, the listing.
+  std::vector<SiteStep> steps;
+  std::vector<uint32_t> hidden, live;
+  for (uint32_t w : writes) {
+    auto [first, last] = SupRange(w);
+    for (size_t k = first; k < last; ++k) {
+      if (sups_[k] != kUnresolved) hidden.push_back(sups_[k]);
+    }
+    live.push_back(w);
+    std::erase_if(live, [&](uint32_t i) {
+      return std::find(hidden.begin(), hidden.end(), i) != hidden.end();
+    });
+    SiteStep step{KeyOf(records_[w]), kUnresolved, kNoSite};
+    for (uint32_t i : live) {
+      if (step.winner == kUnresolved || Wins(records_[i], records_[step.winner], names)) {
+        step.winner = i;
+      }
+    }
+    if (step.winner != kUnresolved) {
+      const uint32_t site = names.Find(SiteOf(records_[step.winner]));
+      step.site = site < names.size() ? site : kNoSite;
+    }
+    if (steps.empty() || steps.back().winner != step.winner) steps.push_back(step);
+  }
+  return steps;
+}
+
+const TaskState::SiteStep* TaskState::SiteAt(const std::vector<SiteStep>& steps, const OrderKey& at,
+                                             const NameTable& names) const {
+  for (size_t k = steps.size(); k-- > 0;) {  // Usually one step, or the last one.
+    if (OrderKey::Less(steps[k].from, at, names)) return &steps[k];
+  }
+  return nullptr;
+}
+
+const std::string& TaskState::SiteOf(const Record& write) const {
+  return BodyOf(write) == kChanged ? *patches_[write.payload].site : specs_[write.payload].site;
+}
+
+bool TaskState::MayReport(const Authority& authority, const std::vector<SiteStep>& sites,
+                          const Record& r) const {
+  const OrderKey at = KeyOf(r);
+  const uint8_t role = authority.RoleAt(at.origin, at);
+  if (role == static_cast<uint8_t>(SiteRole::kManager)) return true;
+  if (role != static_cast<uint8_t>(SiteRole::kSite)) return false;  // Observers never count.
+  const SiteStep* site = SiteAt(sites, at, *authority.names);
+  return site != nullptr && site->site == at.origin;
+}
+
+void TaskState::DeriveReports(const Authority& authority,
+                              const std::vector<SiteStep>& sites) const {
   const NameTable& names = *authority.names;
-  const uint32_t site = names.Find(d_->spec->site);
-  const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   std::vector<size_t> reports;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (BodyOf(r) != kReported) continue;
-    const uint32_t origin = OriginOf(r);
-    if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
-      d_->counted[i] = true;
-      reports.push_back(i);
-    }
+    if (BodyOf(r) != kReported || !MayReport(authority, sites, r)) continue;
+    d_->counted[i] = true;
+    reports.push_back(i);
   }
   if (reports.empty()) return;
   std::vector<size_t> live = LiveOf(reports, names);
@@ -675,19 +745,14 @@ void TaskState::DeriveReports(const Authority& authority) const {
   if (started) d_->actual_start_ms = ReportOf(*started, names).time_ms();
 }
 
-void TaskState::DeriveGate(const Authority& authority) const {
+void TaskState::DeriveGate(const Authority& authority, const std::vector<SiteStep>& sites) const {
   const NameTable& names = *authority.names;
-  const uint32_t site = names.Find(d_->spec->site);
-  const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
   std::vector<size_t> gates;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (BodyOf(r) != kGate) continue;
-    const uint32_t origin = OriginOf(r);
-    if (authority.IsManager(origin) || (origin == site && authority.RoleOf(origin) == kSiteRole)) {
-      d_->counted[i] = true;
-      gates.push_back(i);
-    }
+    if (BodyOf(r) != kGate || !MayReport(authority, sites, r)) continue;
+    d_->counted[i] = true;
+    gates.push_back(i);
   }
   if (gates.empty()) return;
   for (size_t i : LiveOf(gates, names)) {

@@ -1,14 +1,17 @@
 // TaskState: everything the events say about one task. It keeps the raw inputs (one compact
 // record per event touching the task) and derives, on demand, the current view: the spec from
 // per-field registers, the status register of reports, the gate decision, notes, removal.
-// Derivation is a pure function of the record SET plus the authority (roster) it is given, so
-// delivery order never matters; Projection decides when to re-derive (dirty flags).
+// Derivation is a pure function of the record SET plus the authority (the roster's history) it
+// is given, so delivery order never matters; Projection decides when to re-derive (dirty flags).
+// Each record is judged by the roster and the task's site as of its own (hlc, origin, seq).
 // Site ids and actors are interned in a NameTable owned by the Projection, to keep records small.
 #pragma once
 
+#include <algorithm>
 #include <cereal/cereal.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -149,18 +152,53 @@ struct RecordId {
   }
 };
 
-// What the derivation needs to know about the roster and the plan-level events.
+// A place in the order every replica judges events in: (hlc, origin, seq), the order of
+// WinsOver (crdt/register.h), with the origin interned. Ties on the hlc compare origin names.
+struct OrderKey {
+  Hlc hlc;
+  uint32_t origin = 0;  // Interned site id.
+  uint64_t seq = 0;
+
+  friend bool operator==(const OrderKey&, const OrderKey&) = default;
+  // True if `a` comes before `b`.
+  static bool Less(const OrderKey& a, const OrderKey& b, const NameTable& names) {
+    if (a.hlc != b.hlc) return a.hlc < b.hlc;
+    if (a.origin != b.origin) return names.Name(a.origin) < names.Name(b.origin);
+    return a.seq < b.seq;
+  }
+};
+
+// What the derivation needs to know about the roster and the plan-level events. The roster is
+// a history: each event is judged against the roster in force at its own place in (hlc,
+// origin, seq) order (docs/replication.md#authorization), not against today's.
 struct Authority {
   // Role per interned name (index); names past the end or kNone are not on the roster.
   static constexpr uint8_t kNone = 0xff;
-  std::vector<uint8_t> roles;  // SiteRole values.
+  // The winning roster from the counted PlanDefined at `start` on, until the next epoch's start.
+  // Before the first epoch no roster is in force.
+  struct Epoch {
+    OrderKey start;
+    std::vector<uint8_t> roles;  // SiteRole values, without trailing kNone entries.
+    friend bool operator==(const Epoch&, const Epoch&) = default;
+  };
+  std::vector<Epoch> epochs;  // Sorted by start; consecutive epochs differ in roles.
   // PlanDefined events that counted (their task listings count too), sorted.
   std::vector<RecordId> plans;
   std::shared_ptr<const NameTable> names;  // Never null when deriving.
 
-  uint8_t RoleOf(uint32_t name) const { return name < roles.size() ? roles[name] : kNone; }
-  bool IsManager(uint32_t name) const {
-    return RoleOf(name) == static_cast<uint8_t>(SiteRole::kManager);
+  // The roles in force for an event at `at` (the epoch that starts last before it); nullptr
+  // before the first roster. Usually the last epoch: checked first.
+  const std::vector<uint8_t>* RolesAt(const OrderKey& at) const {
+    if (epochs.empty()) return nullptr;
+    if (OrderKey::Less(epochs.back().start, at, *names)) return &epochs.back().roles;
+    auto after = std::partition_point(epochs.begin(), epochs.end(), [&](const Epoch& e) {
+      return OrderKey::Less(e.start, at, *names);
+    });
+    return after == epochs.begin() ? nullptr : &std::prev(after)->roles;
+  }
+  uint8_t RoleAt(uint32_t name, const OrderKey& at) const {
+    const std::vector<uint8_t>* roles = RolesAt(at);
+    return roles != nullptr && name < roles->size() ? (*roles)[name] : kNone;
   }
 };
 
@@ -411,6 +449,7 @@ class alignas(64) TaskState {
   }
   uint32_t LogicalOf(const Record& r) const { return IsWide(r) ? wide_[r.seq].logical : r.logical; }
   Hlc HlcOf(const Record& r) const { return Hlc{WallOf(r), LogicalOf(r)}; }
+  OrderKey KeyOf(const Record& r) const { return OrderKey{HlcOf(r), OriginOf(r), SeqOf(r)}; }
   EventId IdOf(const Record& r, const NameTable& names) const;
   // Supersedes of records_[i] as [first, last) indices into sups_.
   std::pair<size_t, size_t> SupRange(size_t i) const {
@@ -425,9 +464,29 @@ class alignas(64) TaskState {
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
+  // The task's site through time: from the counted write at `from` on (in (hlc, origin, seq)
+  // order), the site register's winner among the counted writes up to it is `winner` (a record
+  // index, kUnresolved if none is live), with interned id `site` (kNoSite if none or never
+  // interned, so that it matches no origin).
+  static constexpr uint32_t kNoSite = 0xffffffff;
+  struct SiteStep {
+    OrderKey from;
+    uint32_t winner = kUnresolved;
+    uint32_t site = kNoSite;
+  };
   void DeriveSpec(const Authority& authority) const;
-  void DeriveReports(const Authority& authority) const;
-  void DeriveGate(const Authority& authority) const;
+  // From the counted writes of the site field (DeriveSpec's verdicts); sorted by `from`.
+  std::vector<SiteStep> SiteHistory(const NameTable& names) const;
+  // The step in force for an event at `at` (the last starting before it); nullptr before any.
+  const SiteStep* SiteAt(const std::vector<SiteStep>& steps, const OrderKey& at,
+                         const NameTable& names) const;
+  const std::string& SiteOf(const Record& write) const;  // Of a write that sets the site.
+  // A report or gate decision counts if its origin was a manager, or a site (kSite) that was
+  // the task's site, as of the event: the rule of docs/replication.md#authorization.
+  bool MayReport(const Authority& authority, const std::vector<SiteStep>& sites,
+                 const Record& r) const;
+  void DeriveReports(const Authority& authority, const std::vector<SiteStep>& sites) const;
+  void DeriveGate(const Authority& authority, const std::vector<SiteStep>& sites) const;
 
   // What Apply touches on every event comes first, within the object's first two cache lines.
   std::string id_;

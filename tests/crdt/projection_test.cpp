@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(a_report_arriving_before_the_plan_counts_once_the_plan_arri
   BOOST_TEST(p.CanonicalBytes() == Fold({plan, started}).CanonicalBytes());
 }
 
-BOOST_AUTO_TEST_CASE(authority_follows_the_winning_roster_and_site) {
+BOOST_AUTO_TEST_CASE(authority_follows_the_roster_and_site_as_of_each_event) {
   Log log;
   Event plan = log.Make("hq", 0, BasicPlan());
   Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
@@ -305,21 +305,29 @@ BOOST_AUTO_TEST_CASE(authority_follows_the_winning_roster_and_site) {
   Event moved = log.Make("hq", 2, move);
   Projection p = Fold({plan, started});
   BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
-  // T-1 moves to site-b: site-a's report no longer counts, wherever it sits in the order.
+  // T-1 moves to site-b: site-a's report, made before, still counts; the next one does not.
   BOOST_TEST(p.Apply(moved).ok());
-  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kPending));
-  BOOST_TEST(Flagged(p, started.id()));
-  // A later plan demoting site-a to observer: its notes stop counting too.
-  Event note = log.Make("site-a", 3, NoteAdded{"", "all good"});
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+  BOOST_TEST(!Flagged(p, started.id()));
+  Event done = log.Make("site-a", 3, Rep("T-1", ReportKind::kDone, {started.id()}));
+  BOOST_TEST(p.Apply(done).ok());
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+  BOOST_TEST(Flagged(p, done.id()));
+  // A later plan demoting site-a to observer: its notes from before still count, later ones not.
+  Event note = log.Make("site-a", 4, NoteAdded{"", "all good"});
   BOOST_TEST(p.Apply(note).ok());
   BOOST_TEST(p.notes().size() == 1u);
   PlanDefined demote = BasicPlan();
   demote.plan.sites[1].role = SiteRole::kObserver;
   demote.supersedes = {plan.id()};
   demote.plan.tasks.clear();
-  BOOST_TEST(p.Apply(log.Make("hq", 4, demote)).ok());
-  BOOST_TEST(p.notes().empty());
-  BOOST_TEST(Flagged(p, note.id()));
+  BOOST_TEST(p.Apply(log.Make("hq", 5, demote)).ok());
+  BOOST_TEST(p.notes().size() == 1u);
+  BOOST_TEST(!Flagged(p, note.id()));
+  Event late_note = log.Make("site-a", 6, NoteAdded{"", "still good"});
+  BOOST_TEST(p.Apply(late_note).ok());
+  BOOST_TEST(p.notes().size() == 1u);
+  BOOST_TEST(Flagged(p, late_note.id()));
 }
 
 BOOST_AUTO_TEST_CASE(the_first_plan_defines_the_roster) {
@@ -517,8 +525,8 @@ BOOST_AUTO_TEST_CASE(canonical_bytes_of_a_fixed_event_set_are_pinned) {
   const std::string bytes = Fold(GenerateEvents(20261129, GenOptions{})).CanonicalBytes();
   uint64_t fnv = 14695981039346656037ULL;
   for (char c : bytes) fnv = (fnv ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
-  BOOST_TEST(bytes.size() == 5344u);
-  BOOST_TEST(fnv == 12089054135331180237ULL);
+  BOOST_TEST(bytes.size() == 5168u);
+  BOOST_TEST(fnv == 12209885099636928444ULL);
 }
 
 BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
@@ -714,6 +722,250 @@ BOOST_AUTO_TEST_CASE(a_roster_amendment_counts_from_a_manager_and_is_flagged_fro
   }
 }
 
+// ---- Authorization as of each event's place in (hlc, origin, seq) order -------------------------
+
+// Every order of `events` that keeps each origin's events in seq order (Apply refuses a gap).
+std::vector<std::vector<Event>> OriginOrders(const std::vector<Event>& events) {
+  std::vector<size_t> index(events.size());
+  for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+  std::vector<std::vector<Event>> orders;
+  do {
+    std::map<SiteId, uint64_t> last;
+    bool in_seq_order = true;
+    for (size_t i : index) {
+      uint64_t& seen = last[events[i].origin];
+      if (events[i].seq < seen) in_seq_order = false;
+      seen = events[i].seq;
+    }
+    if (!in_seq_order) continue;
+    std::vector<Event>& order = orders.emplace_back();
+    for (size_t i : index) order.push_back(events[i]);
+  } while (std::next_permutation(index.begin(), index.end()));
+  return orders;
+}
+
+// Folds `events` in every order OriginOrders gives, reading the state midway (filling the caches)
+// and, in every third order, continuing from a snapshot taken there. Each must give the bytes of
+// the fold in the given order, which is returned.
+Projection FoldInEveryOrder(const std::vector<Event>& events) {
+  Projection reference = Fold(events);
+  const std::string bytes = reference.CanonicalBytes();
+  const std::vector<std::vector<Event>> orders = OriginOrders(events);
+  BOOST_TEST_REQUIRE(!orders.empty());
+  for (size_t k = 0; k < orders.size(); ++k) {
+    const std::vector<Event>& order = orders[k];
+    const auto half = static_cast<long>(order.size() / 2);
+    Projection p;
+    Deliver(p, {order.begin(), order.begin() + half});
+    p.flags();
+    if (k % 3 == 1) {
+      Result<Projection> restored = Projection::FromSnapshot(p.SerializeSnapshot());
+      BOOST_TEST_REQUIRE(restored.ok(), restored.status().ToString());
+      p = std::move(restored).value();
+    }
+    Deliver(p, {order.begin() + half, order.end()});
+    BOOST_TEST(p.CanonicalBytes() == bytes, "order " << k << " of " << orders.size());
+  }
+  return reference;
+}
+
+// A roster change by hq superseding `plan`: BasicPlan's header with `sites`, no tasks.
+PlanDefined RosterOf(const Event& plan, std::vector<SiteInfo> sites) {
+  PlanDefined d = BasicPlan();
+  d.plan.tasks.clear();
+  d.plan.sites = std::move(sites);
+  d.supersedes = {plan.id()};
+  return d;
+}
+
+BOOST_AUTO_TEST_CASE(a_report_made_before_a_move_still_counts_after_it_in_every_order) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-a", 1, Rep("T-1", ReportKind::kStarted));
+  TaskChanged move{"T-1", {}, {plan.id()}};
+  move.patch.site = "site-b";
+  Event moved = log.Make("hq", 2, move);
+  // site-a has seen the move (its clock is past it) and reports anyway: no longer its task.
+  Event late = log.Make("site-a", 3, Rep("T-1", ReportKind::kDone, {started.id()}));
+  Projection p = FoldInEveryOrder({plan, started, moved, late});
+  const TaskState* t = p.Task("T-1");
+  BOOST_TEST(t->spec().site == "site-b");
+  BOOST_TEST(!Flagged(p, started.id()));
+  BOOST_TEST((t->status() == TaskStatus::kRunning));
+  BOOST_TEST(t->actual_start_ms() == kT0 + kMinute);
+  BOOST_TEST(FlagReason(p, late.id()) ==
+             "task_reported on task \"T-1\" from site \"site-a\": neither the task's site as of "
+             "the event (\"site-b\") nor a manager");
+  BOOST_TEST(p.flags().size() == 1u);
+  // The new site carries on from site-a's report.
+  Event done = log.Make("site-b", 4, Rep("T-1", ReportKind::kDone, {started.id()}));
+  p = FoldInEveryOrder({plan, started, moved, late, done});
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kDone));
+  BOOST_TEST(p.Task("T-1")->actual_start_ms() == kT0 + kMinute);
+  BOOST_TEST(!p.Task("T-1")->StatusConflict());
+  for (const HistoryEntry& h : p.Task("T-1")->History()) {
+    BOOST_TEST(h.counted == (h.id != late.id()), h.id.ToString());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_move_is_judged_by_hlc_order_also_when_concurrent) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  TaskChanged move{"T-1", {}, {plan.id()}};
+  move.patch.site = "site-b";
+  // Neither site saw the other's event: the order of their clocks decides.
+  Event moved = log.Make("hq", 5, move);
+  Event before = log.Make("site-a", 4, Rep("T-1", ReportKind::kStarted));
+  Event after = log.Make("site-a", 6, Rep("T-1", ReportKind::kDone, {before.id()}));
+  Projection p = FoldInEveryOrder({plan, moved, before, after});
+  BOOST_TEST(!Flagged(p, before.id()));
+  BOOST_TEST(Flagged(p, after.id()));
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kRunning));
+  // Same wall time and logical counter: the origin breaks the tie ("hq" < "site-a").
+  Event tie = log.Make("site-a", 5, Rep("T-1", ReportKind::kDone, {before.id()}));
+  Event tie_b = log.Make("site-b", 5, Rep("T-1", ReportKind::kDone, {before.id()}));
+  p = Fold({plan, moved, before, after, tie, tie_b});
+  BOOST_TEST(Flagged(p, tie.id()));
+  BOOST_TEST(!Flagged(p, tie_b.id()));
+}
+
+BOOST_AUTO_TEST_CASE(a_report_made_before_the_site_leaves_the_roster_counts_one_after_does_not) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  Event started = log.Make("site-b", 1, Rep("T-4", ReportKind::kStarted));
+  Event note = log.Make("site-b", 2, NoteAdded{"", "T-4 under way"});
+  std::vector<SiteInfo> sites = BasicPlan().plan.sites;
+  std::erase_if(sites, [](const SiteInfo& s) { return s.id == "site-b"; });
+  Event removal = log.Make("hq", 3, RosterOf(plan, sites));
+  Event done = log.Make("site-b", 4, Rep("T-4", ReportKind::kDone, {started.id()}));
+  Event late_note = log.Make("site-b", 5, NoteAdded{"T-4", "done, logging off"});
+  Projection p = FoldInEveryOrder({plan, started, note, removal, done, late_note});
+  BOOST_TEST(p.RosterEntry("site-b") == nullptr);
+  BOOST_TEST(!Flagged(p, started.id()));
+  BOOST_TEST(!Flagged(p, note.id()));
+  BOOST_TEST((p.Task("T-4")->status() == TaskStatus::kRunning));
+  BOOST_TEST(p.notes().size() == 1u);
+  BOOST_TEST(FlagReason(p, done.id()) ==
+             "task_reported on task \"T-4\" from site \"site-b\": site is not on the roster as "
+             "of the event");
+  BOOST_TEST(Flagged(p, late_note.id()));
+  BOOST_TEST(p.Task("T-4")->Notes().empty());
+  BOOST_TEST(p.flags().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_site_enrolled_later_counts_only_from_its_enrolment) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  d.plan.tasks.push_back(Spec("V-1", "v1"));  // Planned for a vendor not yet on the roster.
+  Event early = log.Make("site-a", -1, Rep("T-1", ReportKind::kStarted));  // Before any roster.
+  Event plan = log.Make("hq", 0, d);
+  Event started = log.Make("v1", 1, Rep("V-1", ReportKind::kStarted));
+  std::vector<SiteInfo> sites = BasicPlan().plan.sites;
+  sites.push_back(SiteInfo{"v1", "Vendor 1", "", SiteRole::kSite, ""});
+  Event enrol = log.Make("hq", 2, RosterOf(plan, sites));
+  Event done = log.Make("v1", 3, Rep("V-1", ReportKind::kDone, {started.id()}));
+  Projection p = FoldInEveryOrder({early, plan, started, enrol, done});
+  BOOST_TEST_REQUIRE(p.RosterEntry("v1") != nullptr);
+  BOOST_TEST(FlagReason(p, started.id()) ==
+             "task_reported on task \"V-1\" from site \"v1\": site is not on the roster as of "
+             "the event");
+  BOOST_TEST(Flagged(p, early.id()));
+  BOOST_TEST(!Flagged(p, done.id()));
+  BOOST_TEST(p.flags().size() == 2u);
+  BOOST_TEST((p.Task("T-1")->status() == TaskStatus::kPending));
+  const TaskState* t = p.Task("V-1");
+  BOOST_TEST((t->status() == TaskStatus::kDone));
+  BOOST_TEST(t->actual_start_ms() == kNoTime);  // The start it names did not count.
+}
+
+BOOST_AUTO_TEST_CASE(an_observer_never_counts_not_even_on_a_task_of_its_own) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "obs");
+  gate.kind = TaskKind::kGate;
+  d.plan.tasks.push_back(Spec("O-1", "obs"));
+  d.plan.tasks.push_back(gate);
+  Event plan = log.Make("hq", 0, d);
+  Event started = log.Make("obs", 1, Rep("O-1", ReportKind::kStarted));
+  Event decided = log.Make("obs", 2, GateDecided{"G-1", true, kNoTime, "go", {}});
+  Event note = log.Make("obs", 3, NoteAdded{"O-1", "watching"});
+  // Promoted to a site later: what it did as an observer stays out; what follows counts.
+  std::vector<SiteInfo> sites = BasicPlan().plan.sites;
+  sites.back().role = SiteRole::kSite;
+  Event promote = log.Make("hq", 4, RosterOf(plan, sites));
+  Event done = log.Make("obs", 5, Rep("O-1", ReportKind::kDone, {started.id()}));
+  Projection p = FoldInEveryOrder({plan, started, decided, note, promote, done});
+  BOOST_TEST((p.RosterEntry("obs")->role == SiteRole::kSite));
+  BOOST_TEST(FlagReason(p, started.id()) ==
+             "task_reported on task \"O-1\" from site \"obs\": an observer may not report");
+  BOOST_TEST(FlagReason(p, decided.id()) ==
+             "gate_decided on task \"G-1\" from site \"obs\": an observer may not decide a gate");
+  BOOST_TEST(FlagReason(p, note.id()) ==
+             "note_added on task \"O-1\" from site \"obs\": an observer may not add notes");
+  BOOST_TEST(p.Task("G-1")->GateWinner() == nullptr);
+  BOOST_TEST(!Flagged(p, done.id()));
+  BOOST_TEST((p.Task("O-1")->status() == TaskStatus::kDone));
+  BOOST_TEST(p.flags().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_gate_decision_is_judged_by_the_gate_as_it_stood) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "site-a");
+  gate.kind = TaskKind::kGate;
+  d.plan.tasks.push_back(gate);
+  Event plan = log.Make("hq", 0, d);
+  Event go = log.Make("site-a", 1, GateDecided{"G-1", true, kNoTime, "go", {}});
+  TaskChanged move{"G-1", {}, {plan.id()}};
+  move.patch.site = "hq";
+  Event moved = log.Make("hq", 2, move);
+  Event no_go = log.Make("site-a", 3, GateDecided{"G-1", false, kNoTime, "no-go", {go.id()}});
+  Projection p = FoldInEveryOrder({plan, go, moved, no_go});
+  BOOST_TEST_REQUIRE(p.Task("G-1")->GateWinner() != nullptr);
+  BOOST_TEST(p.Task("G-1")->GateWinner()->go);
+  BOOST_TEST(!Flagged(p, go.id()));
+  BOOST_TEST(FlagReason(p, no_go.id()) ==
+             "gate_decided on task \"G-1\" from site \"site-a\": neither the task's site as of "
+             "the event (\"hq\") nor a manager");
+}
+
+BOOST_AUTO_TEST_CASE(plan_edits_and_notes_count_by_the_roster_of_their_time) {
+  Log log;
+  Event plan = log.Make("hq", 0, BasicPlan());
+  std::vector<SiteInfo> sites = BasicPlan().plan.sites;
+  sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, ""});
+  Event grant = log.Make("hq", 1, RosterOf(plan, sites));
+  TaskChanged edit{"T-2", {}, {plan.id()}};
+  edit.patch.title = "Renamed by HQ 2";
+  Event edited = log.Make("hq2", 2, edit);
+  PlanAmended amend;
+  amend.name = "Cut-over (HQ 2)";
+  Event amended = log.Make("hq2", 3, amend);
+  Event note = log.Make("site-a", 4, NoteAdded{"", "A is ready"});
+  sites.pop_back();
+  sites[1].role = SiteRole::kObserver;  // hq2 leaves, site-a becomes read-only.
+  PlanDefined revoke = RosterOf(plan, sites);
+  revoke.supersedes = {grant.id()};
+  Event revoked = log.Make("hq", 5, revoke);
+  TaskChanged late_edit{"T-2", {}, {edited.id()}};
+  late_edit.patch.title = "Too late";
+  Event too_late = log.Make("hq2", 6, late_edit);
+  Event late_note = log.Make("site-a", 7, NoteAdded{"", "still here"});
+  Projection p =
+      FoldInEveryOrder({plan, grant, edited, amended, note, revoked, too_late, late_note});
+  BOOST_TEST(p.Task("T-2")->spec().title == "Renamed by HQ 2");
+  BOOST_TEST(!Flagged(p, amended.id()));
+  BOOST_TEST(p.name().Live().size() == 2u);  // The amendment and the roster changes' header.
+  BOOST_TEST(p.notes().size() == 1u);
+  BOOST_TEST(p.notes().begin()->text == "A is ready");
+  BOOST_TEST(FlagReason(p, too_late.id()) ==
+             "task_changed on task \"T-2\" from site \"hq2\": site is not on the roster as of "
+             "the event");
+  BOOST_TEST(FlagReason(p, late_note.id()) ==
+             "note_added from site \"site-a\": an observer may not add notes");
+  BOOST_TEST(p.flags().size() == 2u);
+}
+
 // ---- Properties over generated event sets -------------------------------------------------------
 
 GenOptions OptionsFor(int seed) {
@@ -852,6 +1104,34 @@ BOOST_DATA_TEST_CASE(with_an_anchor_any_order_gives_the_same_bytes, data::xrange
       Deliver(p, {order.begin() + static_cast<long>(half), order.end()});
       if (round == 2) p.SetTrustAnchor("hq", std::string(32, 'k'));
       BOOST_TEST(p.CanonicalBytes() == bytes, "round " << round);
+    }
+  }
+}
+
+// The rule itself: an event's verdict depends only on the events ordered before it, so the
+// events ordered after it (a later move, roster change, anything) never change it. Folding the
+// generated set's (hlc, origin, seq) prefixes gives each event of a prefix the verdict it has in
+// the whole set. (A site's clock only grows, so a prefix keeps each origin's seqs contiguous.)
+BOOST_DATA_TEST_CASE(a_verdict_depends_only_on_the_events_ordered_before_it, data::xrange(0, 150),
+                     seed) {
+  BOOST_TEST_CONTEXT("seed " << seed) {
+    GenOptions options = OptionsFor(seed);
+    options.rogue_probability = 0.15;
+    std::vector<Event> events = GenerateEvents(static_cast<uint64_t>(seed) + 30'000, options);
+    std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      return WinsOver(b.hlc, b.id(), a.hlc, a.id());
+    });
+    const std::vector<Flag> all = Fold(events).flags();
+    std::map<EventId, std::vector<std::string>> reasons;
+    for (const Flag& f : all) reasons[f.id].push_back(f.reason);
+    for (size_t cut : {events.size() / 4, events.size() / 2, events.size() * 3 / 4}) {
+      Projection prefix = Fold({events.begin(), events.begin() + static_cast<long>(cut)});
+      std::map<EventId, std::vector<std::string>> in_prefix;
+      for (const Flag& f : prefix.flags()) in_prefix[f.id].push_back(f.reason);
+      for (size_t i = 0; i < cut; ++i) {
+        const EventId id = events[i].id();
+        BOOST_TEST((in_prefix[id] == reasons[id]), "cut " << cut << ", event " << id.ToString());
+      }
     }
   }
 }
