@@ -202,18 +202,27 @@ void Replicator::AppendPollItems(std::vector<zmq::pollitem_t>& items) {
   }
 }
 
+namespace {
+
+// One multipart message if one is waiting; false if none is, or on an error (logged).
+bool ReceiveNow(zmq::socket_t& socket, const char* what, std::vector<zmq::message_t>* frames) {
+  try {
+    return zmq::recv_multipart(socket, std::back_inserter(*frames), zmq::recv_flags::dontwait)
+        .has_value();
+  } catch (const zmq::error_t& e) {
+    spdlog::error("{}: {}", what, e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
 void Replicator::DrainMonitor() {
   // Each event is two frames: 2 bytes event id and 4 bytes value (little-endian), then the
   // endpoint.
   for (int i = 0; monitor_ && i < 64; ++i) {
     std::vector<zmq::message_t> frames;
-    try {
-      if (!zmq::recv_multipart(*monitor_, std::back_inserter(frames), zmq::recv_flags::dontwait))
-        return;
-    } catch (const zmq::error_t& e) {
-      spdlog::error("peer socket monitor: {}", e.what());
-      return;
-    }
+    if (!ReceiveNow(*monitor_, "peer socket monitor", &frames)) return;
     if (frames.size() != 2 || frames[0].size() != 6) continue;
     uint16_t event = 0;
     uint32_t value = 0;
@@ -238,13 +247,7 @@ Status Replicator::Service(int64_t now_ms) {
   if (router_) {
     for (int i = 0; i < kMaxFramesPerSocket && failed.ok(); ++i) {
       std::vector<zmq::message_t> frames;
-      try {
-        if (!zmq::recv_multipart(*router_, std::back_inserter(frames), zmq::recv_flags::dontwait))
-          break;
-      } catch (const zmq::error_t& e) {
-        spdlog::error("peer socket: {}", e.what());
-        break;
-      }
+      if (!ReceiveNow(*router_, "peer socket", &frames)) break;
       if (frames.size() != 2) continue;  // Not our protocol: one frame per message.
       std::string user;
       try {
