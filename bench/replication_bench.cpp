@@ -520,13 +520,15 @@ double WaitAllHold(LoopbackWeekend& w, uint64_t expected, SteadyClock::time_poin
   return last;
 }
 
-// Wall time (ms since the epoch) of the last line of batond's log at `path` that contains
-// `needle`, from its timestamp ("%Y-%m-%d %H:%M:%S.%e", local time: daemon/main.cpp); -1 if none.
-int64_t LastLogTimeMs(const std::string& path, const std::string& needle) {
+// Wall time (ms since the epoch) of the first line of batond's log at `path` that contains
+// `needle` since the daemon last started (its last "serving" line), from its timestamp
+// ("%Y-%m-%d %H:%M:%S.%e", local time: daemon/main.cpp); -1 if none.
+int64_t FirstLogTimeMs(const std::string& path, const std::string& needle) {
   std::istringstream in(testing::ReadFile(path));
   std::string line, found;
   while (std::getline(in, line)) {
-    if (line.find(needle) != std::string::npos) found = line;
+    if (line.find(" serving ipc://") != std::string::npos) found.clear();
+    if (found.empty() && line.find(needle) != std::string::npos) found = line;
   }
   std::tm tm{};
   int ms = 0;
@@ -586,7 +588,7 @@ HealResult RunHeal(const Options& o, const HealCase& h) {
   out.ms = WaitAllHold(w, expected, start, deadline) * 1e3;
   // When each dialling site heard hq's first answer: the log says so, to the millisecond.
   for (size_t i = 1; i < w.size(); ++i) {
-    const int64_t at = LastLogTimeMs(w.log(i), "peer hq: hello, it holds");
+    const int64_t at = FirstLogTimeMs(w.log(i), "peer hq: hello, it holds");
     out.links_up_ms = at < 0 ? -1 : std::max(out.links_up_ms, static_cast<double>(at - wall_start));
   }
   // Equal counts of the same union are equal sets; the digests must agree.
