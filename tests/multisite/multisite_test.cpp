@@ -185,6 +185,16 @@ BOOST_AUTO_TEST_CASE(an_unknown_peer_is_refused_and_counted) {
   BOOST_REQUIRE_EQUAL(links["links"].size(), 1u);
   BOOST_CHECK_EQUAL(links["links"][0]["site"].get<std::string>(), "v1");
   BOOST_CHECK_EQUAL(links["links"][0]["they_lack"].get<uint64_t>(), 0u);
+  // The plan crossed the link: counted in events and in frame bytes at both ends (HELLO and HAVE
+  // go both ways).
+  BOOST_CHECK_GE(links["links"][0]["events_sent"].get<uint64_t>(), 1u);
+  BOOST_CHECK_GT(links["links"][0]["bytes_sent"].get<uint64_t>(), 0u);
+  BOOST_CHECK_GT(links["links"][0]["bytes_received"].get<uint64_t>(), 0u);
+  const json v1 = w.Call(1, "sites");
+  BOOST_REQUIRE_EQUAL(v1["links"].size(), 1u);
+  BOOST_CHECK_GE(v1["links"][0]["events_received"].get<uint64_t>(), 1u);
+  BOOST_CHECK_GT(v1["links"][0]["bytes_received"].get<uint64_t>(), 0u);
+  BOOST_CHECK_GT(v1["links"][0]["bytes_sent"].get<uint64_t>(), 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_site_restored_from_an_older_copy_relearns_its_head_and_never_forks) {

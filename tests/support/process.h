@@ -1,6 +1,7 @@
 // Running real baton programs from tests: a child `batond run` that can be stopped politely or
 // killed with SIGKILL, and one-shot commands (`baton ...`) with captured output and exit code.
-// Every wait is bounded; a child still running at destruction is killed.
+// Every wait is bounded; a child still running at destruction is killed. No Boost.Test here:
+// benchmarks use it too.
 #pragma once
 
 #include <sys/types.h>
@@ -40,6 +41,12 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
 };
+
+// A TCP port on 127.0.0.1 that nothing listens on right now; 0 if none could be had.
+int FreePort();
+// The whole file ("" if unreadable), and one line appended to it.
+std::string ReadFile(const std::string& path);
+void AppendLine(const std::string& path, const std::string& line);
 
 // Paths of the programs under test, set by CMake.
 std::string BatondPath();

@@ -20,11 +20,6 @@
 
 namespace baton::testing {
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
-int FreePort();
-std::string ReadFile(const std::string& path);
-void AppendLine(const std::string& path, const std::string& line);
-
 using nlohmann::json;
 
 // One weekend's sites. The first is the manager (the trust anchor); the others are initialised
@@ -37,6 +32,7 @@ class Weekend {
       if (i > 0) args = {"--role", "site", "--trust", ids[0] + ":" + Key(0)};
       sites_.push_back(std::make_unique<Site>(ids[i], args));
       ports_.push_back(FreePort());
+      BOOST_REQUIRE_MESSAGE(ports_.back() > 0, "no free loopback port");
       Conf(i, "peer_listen = tcp://127.0.0.1:" + std::to_string(ports_[i]));
       if (!faults.empty()) Conf(i, "fault_injection = " + faults);
     }
