@@ -59,6 +59,10 @@ SessionOptions Replicator::MakeSessionOptions(bool dialer) const {
   SessionOptions o;
   o.self = config_.site;
   o.dialer = dialer;
+  // The DEALER drops what it is given before the CURVE handshake is done (ZMQ_IMMEDIATE), so
+  // the first Hello after a dial is usually lost: say it again soon. Dropped locally, a Hello
+  // costs nothing on the wire while the link is down.
+  o.hello_ms = 200;
   return o;
 }
 
@@ -242,8 +246,10 @@ Status Replicator::Service(int64_t now_ms) {
   DrainMonitor();
   bool changed = false;
   Status failed;
-  // Bounded rounds per call so that clients are served between peer batches.
-  constexpr int kMaxFramesPerSocket = 64;
+  // Bounded rounds per call so that clients are served between peer batches. A frame may carry
+  // 2,048 events to verify and store: a few per socket keep the loop (and its heartbeats and client
+  // replies) well inside the peers' dead_ms.
+  constexpr int kMaxFramesPerSocket = 8;
   if (router_) {
     for (int i = 0; i < kMaxFramesPerSocket && failed.ok(); ++i) {
       std::vector<zmq::message_t> frames;
