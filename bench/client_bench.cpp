@@ -42,7 +42,7 @@ struct Options {
   int clients = 4;      // Concurrent clients; `reports` calls between them.
   int cli_runs = 50;    // `baton done` commands.
   int extra_tasks = 0;  // More tasks in the plan (nobody reports on them): a bigger projection.
-  std::filesystem::path dir;
+  std::filesystem::path dir;  // Parent of the temporary directory; empty: $TMPDIR or /tmp.
 };
 
 // Throws: main reports it after the daemon and the directory are cleaned up by unwinding.
@@ -198,8 +198,6 @@ void ReportLatencies(const Reporter& r, const std::string& prefix, const std::ve
 
 int Main(int argc, char** argv) {
   Options o;
-  const char* tmp = std::getenv("TMPDIR");
-  o.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;

@@ -51,7 +51,7 @@ struct Options {
   int64_t events = 1'000'000;  // After the plan.
   std::string only;            // fold, digest, rebuild, memory; empty: all.
   bool simple = false;         // Reports only, by hq, tasks in turn: the cheapest fold.
-  std::filesystem::path dir;   // Parent of the temporary data directory.
+  std::filesystem::path dir;   // Parent of the temporary data directory; empty: $TMPDIR or /tmp.
 };
 
 // Throws: main reports it after unwinding has removed the temporary directory.
@@ -494,8 +494,6 @@ void SpawnMemory(const Options& o, char* self) {
 
 int Main(int argc, char** argv) {
   Options o;
-  const char* tmp = std::getenv("TMPDIR");
-  o.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fold_bench [--json] [--quick] [--tasks N] [--events N] "

@@ -63,7 +63,7 @@ struct Options {
   uint64_t events = 300'000;  // In the source log of the sustained run.
   std::vector<HealCase> heals = {{2, 10'000, 50}, {8, 2'000, 300}, {8, 10'000, 3000}};
   int peer_runs = 3;
-  fs::path dir;
+  fs::path dir;  // Parent of the temporary directories; empty: $TMPDIR or /tmp (TempDir).
 };
 
 // Throws: main reports it after unwinding has stopped the daemons and removed the directories.
@@ -711,8 +711,6 @@ void RunPeers(const Options& o, const Reporter& r, const std::map<std::string, H
 
 int Main(int argc, char** argv) {
   Options o;
-  const char* tmp = std::getenv("TMPDIR");
-  o.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
