@@ -730,11 +730,24 @@ int Main(int argc, char** argv) {
       o.events = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--dir" && has_value) {
       o.dir = argv[++i];
+    } else if (arg == "--heal" && has_value) {
+      // One workload, SITESxUPDATES: its target stays the where the size is one of them.
+      size_t sites = 0;
+      unsigned long long updates = 0;
+      if (std::sscanf(argv[++i], "%zux%llu", &sites, &updates) != 2 || sites < 2 || sites > 16 ||
+          updates < 1 || updates > 100'000) {
+        Fail("--heal SITESxUPDATES: sites 2..16, updates 1..100000 (e.g. 2x10000)");
+      }
+      double target = 0;
+      for (const HealCase& h : Options{}.heals) {
+        if (h.sites == sites && h.updates == updates) target = h.target_ms;
+      }
+      o.heals = {{sites, updates, target}};
     } else {
       std::fprintf(stderr,
                    "usage: replication_bench [--json] [--quick] "
                    "[--only direct|chain|sustained|heal|peers] [--samples N] [--events N] "
-                   "[--dir DIR]\n");
+                   "[--heal SITESxUPDATES] [--dir DIR]\n");
       return 2;
     }
   }

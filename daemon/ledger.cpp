@@ -405,9 +405,9 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
       verifier_->SetHead(config_.site, writer_->head_seq(), writer_->head_hash());
     }
     lookup_missed_ = false;
-    auto accepted = verifier_->Accept(envelope);
+    // Signatures are checked when the pass is settled: one per origin and batch.
+    auto accepted = verifier_->Accept(envelope, identity::ChainVerifier::Check::kAtSettle);
     if (accepted.ok()) {
-      if (accepted->empty()) ++r.held;
       for (auto& v : *accepted) fresh.push_back(std::move(v));
       continue;
     }
@@ -450,6 +450,16 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
     auto [se, e] = DecodeBoth(envelope);
     ++rejected_[e.ok() ? e->origin : std::string("?")];
     problem(why.message());
+  }
+  if (verifier_) {
+    identity::ChainVerifier::Settled settled = verifier_->Settle();
+    for (auto& v : settled.events) fresh.push_back(std::move(v));
+    for (const auto& [origin, why] : settled.rejected) {
+      ++r.rejected;
+      ++rejected_[origin];
+      problem(why.message());
+    }
+    r.held = verifier_->pending_total();
   }
   if (fresh.empty()) return r;
 

@@ -46,7 +46,8 @@ struct Draft {
 struct IngestResult {
   uint64_t stored = 0;      // New events, verified and durably stored (and folded).
   uint64_t duplicates = 0;  // Already held: dropped silently.
-  uint64_t held = 0;        // Unsigned, held until the signed event that vouches for them.
+  uint64_t held = 0;        // Unsigned events held (after the batch) until the signed one that
+                            // vouches for them arrives.
   uint64_t waiting = 0;     // Not taken yet (no plan yet, origin not yet on the roster, a gap):
                             // the peer sends them again.
   uint64_t forks = 0;       // Differ from the stored event with the same id: kept as evidence.

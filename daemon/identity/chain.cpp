@@ -78,6 +78,7 @@ void ChainVerifier::SetHead(const crdt::SiteId& origin, uint64_t seq, const crdt
   chain.head_seq = seq;
   chain.head_hash = hash;
   chain.pending.clear();
+  chain.unchecked.clear();
 }
 
 uint64_t ChainVerifier::head_seq(const crdt::SiteId& origin) const {
@@ -90,7 +91,13 @@ size_t ChainVerifier::pending_count(const crdt::SiteId& origin) const {
   return it == chains_.end() ? 0 : it->second.pending.size();
 }
 
-Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelope) {
+size_t ChainVerifier::pending_total() const {
+  size_t total = 0;
+  for (const auto& [origin, chain] : chains_) total += chain.pending.size();
+  return total;
+}
+
+Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelope, Check check) {
   BATON_ASSIGN_OR_RETURN(crdt::SignedEvent signed_event, crdt::DecodeEnvelope(envelope));
   BATON_ASSIGN_OR_RETURN(crdt::Event event, crdt::DecodeEvent(signed_event.payload));
   const std::string id = event.id().ToString();
@@ -124,19 +131,17 @@ Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelo
       return Status::InvalidArgument(std::string(kDuplicatePrefix) + id +
                                      " is already held pending a signature");
     }
-    const size_t dropped = chain.pending.size();
-    chain.pending.clear();
-    return Status::Rejected("conflict: " + id + " differs from the unsigned " + id +
-                            " held pending; " + std::to_string(dropped) +
-                            " unsigned events dropped");
+    const size_t dropped = Drop(event.origin, chain);
+    return Status::Rejected("conflict: " + id + " differs from the " + id +
+                            " held pending a signature; " + std::to_string(dropped) +
+                            " held events dropped");
   }
   if (event.seq > tip_seq + 1) {
     return Status::Rejected("gap: expected " + Id(event.origin, tip_seq + 1) + ", got " + id);
   }
   const crdt::Hash& tip_hash = chain.pending.empty() ? chain.head_hash : chain.pending.back().hash;
   if (event.prev_hash != tip_hash) {
-    const size_t dropped = chain.pending.size();
-    chain.pending.clear();
+    const size_t dropped = Drop(event.origin, chain);
     return Status::Rejected("chain break at " + id + ": prev_hash " + ShortHash(event.prev_hash) +
                             "... is not the hash of " + Id(event.origin, tip_seq) + " (" +
                             ShortHash(tip_hash) + "...); " + std::to_string(dropped) +
@@ -145,27 +150,82 @@ Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelo
 
   VerifiedEvent verified{std::move(event), hash, std::string(envelope)};
   if (signed_event.signature.empty()) {
-    if (chain.pending.size() + 1 >= kSignEvery) {
-      chain.pending.clear();
+    const size_t unsigned_run =
+        chain.pending.size() - (chain.unchecked.empty() ? 0 : chain.unchecked.back() + 1);
+    if (unsigned_run + 1 >= kSignEvery) {
+      Drop(event.origin, chain);
       return Status::Rejected("event " + id + ": more than " + std::to_string(kSignEvery - 1) +
                               " unsigned events in a row; unsigned run dropped");
     }
     chain.pending.push_back(std::move(verified));
     return std::vector<VerifiedEvent>{};
   }
+  if (check == Check::kAtSettle) {
+    chain.unchecked.push_back(chain.pending.size());
+    chain.pending.push_back(std::move(verified));
+    return std::vector<VerifiedEvent>{};
+  }
   // One Ed25519 verification for the whole run: the chain links every held event to this one.
   if (!Verify(signed_event.payload, signed_event.signature, *key)) {
-    const size_t dropped = chain.pending.size();
-    chain.pending.clear();
+    const size_t dropped = Drop(event.origin, chain);
     return Status::Rejected("bad signature on " + id + "; " + std::to_string(dropped) +
                             " unsigned events before it dropped");
   }
   std::vector<VerifiedEvent> run = std::move(chain.pending);
   chain.pending.clear();
+  chain.unchecked.clear();
   run.push_back(std::move(verified));
   chain.head_seq = run.back().event.seq;
   chain.head_hash = run.back().hash;
   return run;
+}
+
+void ChainVerifier::SettleChain(const crdt::SiteId& origin, OriginChain& chain) {
+  if (chain.unchecked.empty()) return;
+  const std::optional<std::string> key = public_key_of_(origin);
+  // The last valid signature vouches for everything before it: one check when all is well.
+  std::optional<size_t> good;
+  std::string bad;  // The latest signed event whose signature failed.
+  for (auto it = chain.unchecked.rbegin(); it != chain.unchecked.rend(); ++it) {
+    const VerifiedEvent& held = chain.pending[*it];
+    Result<crdt::SignedEvent> signed_event = crdt::DecodeEnvelope(held.envelope);
+    BATON_CHECK(signed_event.ok());  // Accept decoded it.
+    if (key && Verify(signed_event->payload, signed_event->signature, *key)) {
+      good = *it;
+      break;
+    }
+    if (bad.empty()) bad = held.event.id().ToString();
+  }
+  chain.unchecked.clear();
+  const size_t released = good ? *good + 1 : 0;
+  if (!bad.empty()) {
+    const size_t dropped = chain.pending.size() - released;
+    settled_.rejected.emplace_back(
+        origin, Status::Rejected("bad signature on " + bad + "; " + std::to_string(dropped) +
+                                 " events after the last valid signature dropped"));
+    chain.pending.resize(released);
+  }
+  if (released == 0) return;
+  chain.head_seq = chain.pending[released - 1].event.seq;
+  chain.head_hash = chain.pending[released - 1].hash;
+  std::move(chain.pending.begin(), chain.pending.begin() + static_cast<std::ptrdiff_t>(released),
+            std::back_inserter(settled_.events));
+  chain.pending.erase(chain.pending.begin(),
+                      chain.pending.begin() + static_cast<std::ptrdiff_t>(released));
+}
+
+size_t ChainVerifier::Drop(const crdt::SiteId& origin, OriginChain& chain) {
+  SettleChain(origin, chain);
+  const size_t dropped = chain.pending.size();
+  chain.pending.clear();
+  return dropped;
+}
+
+ChainVerifier::Settled ChainVerifier::Settle() {
+  for (auto& [origin, chain] : chains_) SettleChain(origin, chain);
+  Settled out = std::move(settled_);
+  settled_ = Settled{};
+  return out;
 }
 
 bool IsDuplicate(const Status& status) {

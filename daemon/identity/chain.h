@@ -80,6 +80,10 @@ class ChainVerifier {
   // of `origin` held pending. Origins never set start at 0 / zeros.
   void SetHead(const crdt::SiteId& origin, uint64_t seq, const crdt::Hash& hash);
 
+  // When Accept checks a signature: at once (kNow), or at the next Settle (kAtSettle), so that a
+  // received batch costs one verification per origin however many of its events are signed.
+  enum class Check { kNow, kAtSettle };
+
   // Takes one envelope. Returns:
   // - the run of events that a valid signature now vouches for (the held unsigned events and this
   //   signed one, in seq order), advancing the origin's head past them: store them;
@@ -92,21 +96,44 @@ class ChainVerifier {
   //   ("gap: expected hq/8, got hq/10"), a chain break, a bad signature, an unsigned event that
   //   conflicts with a held one, or an unsigned run longer than kSignEvery - 1. A chain break,
   //   bad signature or conflict also drops the origin's held unsigned events.
-  Result<std::vector<VerifiedEvent>> Accept(std::string_view envelope);
+  // With kAtSettle a signed event is held like an unsigned one (it does not count against the
+  // unsigned run) and its signature is checked by Settle; a later rejection of its origin settles
+  // what is held first, so an appended bad event never costs the good ones before it.
+  Result<std::vector<VerifiedEvent>> Accept(std::string_view envelope, Check check = Check::kNow);
+
+  // What Settle released and rejected.
+  struct Settled {
+    std::vector<VerifiedEvent> events;                      // Per origin in seq order: store them.
+    std::vector<std::pair<crdt::SiteId, Status>> rejected;  // One per bad signature found.
+  };
+
+  // Checks the held signed events of every origin, the last one first: a valid signature releases
+  // every held event up to it (the chain links them); a bad one is rejected and the search goes
+  // on backwards, dropping what follows the last valid signature. Unsigned events after the last
+  // signed one stay held. Also returns what an Accept settled early since the last call.
+  Settled Settle();
 
   uint64_t head_seq(const crdt::SiteId& origin) const;
   size_t pending_count(const crdt::SiteId& origin) const;
+  size_t pending_total() const;  // Over every origin.
 
  private:
   struct OriginChain {
     uint64_t head_seq = 0;
     crdt::Hash head_hash{};
-    std::vector<VerifiedEvent> pending;  // Unsigned, contiguous after head, linked.
+    std::vector<VerifiedEvent> pending;  // Contiguous after head, linked, no signature checked.
+    std::vector<size_t> unchecked;       // Indexes in `pending` of signed events (kAtSettle).
   };
+
+  // Settles one origin's held signed events into settled_ (see Settle).
+  void SettleChain(const crdt::SiteId& origin, OriginChain& chain);
+  // Drops what is held for the origin (after settling it); returns how many were dropped.
+  size_t Drop(const crdt::SiteId& origin, OriginChain& chain);
 
   std::string runbook_id_;
   PublicKeyLookup public_key_of_;
   std::map<crdt::SiteId, OriginChain> chains_;
+  Settled settled_;
 };
 
 // True for ChainVerifier::Accept's "not new" answer.

@@ -247,6 +247,102 @@ BOOST_AUTO_TEST_CASE(a_bad_signature_rejects_the_whole_pending_run) {
   BOOST_TEST(verifier.head_seq("hq") == 0u);
 }
 
+// Accepts every envelope with Check::kAtSettle (each held), then settles the verifier.
+ChainVerifier::Settled FeedBatch(ChainVerifier& verifier, const std::vector<std::string>& batch) {
+  for (const auto& envelope : batch) {
+    auto r = verifier.Accept(envelope, ChainVerifier::Check::kAtSettle);
+    BOOST_TEST_REQUIRE(r.ok(), r.status().ToString());
+    BOOST_TEST_REQUIRE(r->empty());
+  }
+  return verifier.Settle();
+}
+
+// Events 1..n of `writer`, each its own batch and so each signed.
+std::vector<VerifiedEvent> EachSigned(ChainWriter& writer, int n) {
+  std::vector<VerifiedEvent> out;
+  for (int i = 1; i <= n; ++i) out.push_back(writer.Build({Draft(i)})[0]);
+  return out;
+}
+
+std::vector<uint64_t> Seqs(const std::vector<VerifiedEvent>& events) {
+  std::vector<uint64_t> out;
+  for (const auto& v : events) out.push_back(v.event.seq);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(a_received_batch_is_verified_by_its_last_signature_alone) {
+  Sites sites;
+  ChainWriter writer = sites.Writer("hq");
+  const auto events = EachSigned(writer, 5);
+  // The signatures of 1..4 are damaged: they are not checked, the chain vouches for their
+  // payloads through 5's valid signature. Checking them all would reject the batch.
+  std::vector<std::string> batch;
+  for (size_t i = 0; i < events.size(); ++i) {
+    batch.push_back(i + 1 < events.size()
+                        ? Resigned(events[i], Sign(Unwrap(events[i]).payload, sites.de.secret_key))
+                        : events[i].envelope);
+  }
+  ChainVerifier verifier = sites.Verifier();
+  for (const auto& envelope : batch) {
+    BOOST_TEST_REQUIRE(verifier.Accept(envelope, ChainVerifier::Check::kAtSettle)->empty());
+  }
+  BOOST_TEST(verifier.head_seq("hq") == 0u);
+  BOOST_TEST(verifier.pending_count("hq") == 5u);
+  const auto settled = verifier.Settle();
+  BOOST_TEST(Seqs(settled.events) == (std::vector<uint64_t>{1, 2, 3, 4, 5}),
+             boost::test_tools::per_element());
+  BOOST_TEST(settled.rejected.empty());
+  BOOST_TEST(verifier.head_seq("hq") == 5u);
+  BOOST_TEST(verifier.pending_total() == 0u);
+  BOOST_TEST(verifier.Settle().events.empty());  // Nothing twice.
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_last_signature_releases_the_batch_up_to_the_last_valid_one) {
+  Sites sites;
+  ChainWriter writer = sites.Writer("hq");
+  auto events = EachSigned(writer, 3);
+  for (auto& v : writer.Build(Drafts(4, 3))) events.push_back(v);  // 4, 5 unsigned; 6 signed.
+  std::vector<std::string> batch;
+  for (const auto& v : events) batch.push_back(v.envelope);
+  batch[5] = Resigned(events[5], Sign(Unwrap(events[5]).payload, sites.de.secret_key));
+  ChainVerifier verifier = sites.Verifier();
+  const auto settled = FeedBatch(verifier, batch);
+  BOOST_TEST(Seqs(settled.events) == (std::vector<uint64_t>{1, 2, 3}),
+             boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(settled.rejected.size() == 1u);
+  BOOST_TEST(settled.rejected[0].first == "hq");
+  BOOST_TEST(settled.rejected[0].second.ToString() ==
+             "Rejected: bad signature on hq/6; 3 events after the last valid signature dropped");
+  BOOST_TEST(verifier.head_seq("hq") == 3u);
+  BOOST_TEST(verifier.pending_count("hq") == 0u);
+  // The honest 4..6 follow on.
+  const auto rest =
+      FeedBatch(verifier, {events[3].envelope, events[4].envelope, events[5].envelope});
+  BOOST_TEST(Seqs(rest.events) == (std::vector<uint64_t>{4, 5, 6}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_rejection_after_held_signed_events_keeps_the_good_ones) {
+  Sites sites;
+  ChainWriter writer = sites.Writer("hq");
+  const auto events = EachSigned(writer, 3);
+  ChainVerifier verifier = sites.Verifier();
+  for (const auto& v : events) {
+    BOOST_TEST_REQUIRE(verifier.Accept(v.envelope, ChainVerifier::Check::kAtSettle)->empty());
+  }
+  // A made-up hq/4 that does not link to hq/3 (a relay appending to a good run).
+  ChainWriter liar = sites.Writer("hq", 3, crdt::Hash{});
+  auto broken =
+      verifier.Accept(liar.Build({Draft(9)})[0].envelope, ChainVerifier::Check::kAtSettle);
+  BOOST_TEST(!broken.ok());
+  BOOST_TEST(Contains(broken.status().ToString(), "chain break at hq/4"));
+  BOOST_TEST(verifier.head_seq("hq") == 3u);  // Settled before the drop.
+  const auto settled = verifier.Settle();
+  BOOST_TEST(Seqs(settled.events) == (std::vector<uint64_t>{1, 2, 3}),
+             boost::test_tools::per_element());
+  BOOST_TEST(settled.rejected.empty());
+}
+
 BOOST_AUTO_TEST_CASE(every_flipped_bit_of_a_signed_envelope_is_refused) {
   Sites sites;
   ChainWriter writer = sites.Writer("hq");
