@@ -103,6 +103,7 @@ class PeerSession {
   PeerState state() const { return state_; }
   const crdt::VersionVector& sent() const { return sent_; }      // Highest seq sent, per origin.
   const crdt::VersionVector& theirs() const { return theirs_; }  // Last vector announced.
+  const SessionOptions& options() const { return options_; }
   bool heard() const { return last_heard_ms_ >= 0; }
   int64_t last_heard_ms() const { return last_heard_ms_; }  // -1: never.
   int64_t skew_ms() const { return skew_ms_; }  // Their wall clock minus ours, last message.

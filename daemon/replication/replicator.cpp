@@ -27,6 +27,8 @@ constexpr int kSendHighWater = 64;
 // Back-off of a dialler whose peer does not answer: 2 s, doubling up to 8 s.
 constexpr int64_t kFirstRedialMs = 2000;
 constexpr int64_t kMaxRedialMs = 8000;
+// A talking link whose sides differ by this many events is logged as fallen behind.
+constexpr uint64_t kBehindEvents = 1000;
 
 std::string Z85(const std::string& raw32) {
   char text[41] = {};
@@ -302,7 +304,45 @@ Status Replicator::Service(int64_t now_ms) {
             &failed);
   }
   if (changed && failed.ok()) OnLocalChange(now_ms);
+  for (auto& link : links_) LogLinkState(*link, now_ms);
   return failed;
+}
+
+void Replicator::LogLinkState(Link& link, int64_t now_ms) {
+  const PeerState state = link.session.state();
+  const bool talking = state == PeerState::kSyncing || state == PeerState::kLive;
+  if (link.was_talking && !talking && state == PeerState::kConnecting) {
+    spdlog::warn("peer {}: silent for over {} ms: link down{}", link.site,
+                 link.session.options().dead_ms,
+                 link.dialer ? "; saying hello until it answers" : "; waiting for it to dial");
+    link.catching_up_since_ms = -1;
+  }
+  if (talking) {
+    const auto& ours = ledger_->projection().version_vector();
+    const auto& theirs = link.session.theirs();
+    if (link.catching_up_since_ms < 0) {
+      const uint64_t they_lack = Lacking(ours, theirs), we_lack = Lacking(theirs, ours);
+      const uint64_t apart = they_lack + we_lack;
+      if (link.was_talking && apart >= kBehindEvents) {
+        spdlog::warn("peer {}: fell behind: it lacks {} of our events, we lack {} of its",
+                     link.site, they_lack, we_lack);
+      }
+      if ((!link.was_talking && apart > 0) || apart >= kBehindEvents) {
+        // From the last look: this round may already have sent or taken the first batches.
+        link.catching_up_since_ms = now_ms;
+        link.catch_up_sent0 = link.sent_at_look;
+        link.catch_up_received0 = link.received_at_look;
+      }
+    } else if (state == PeerState::kLive) {
+      spdlog::info("peer {}: caught up in {} ms: sent {} events, received {}", link.site,
+                   now_ms - link.catching_up_since_ms, link.events_sent - link.catch_up_sent0,
+                   link.events_received - link.catch_up_received0);
+      link.catching_up_since_ms = -1;
+    }
+  }
+  link.was_talking = talking;
+  link.sent_at_look = link.events_sent;
+  link.received_at_look = link.events_received;
 }
 
 void Replicator::OnRouterFrame(const std::string& routing_id, const std::string& user,

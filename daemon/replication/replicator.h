@@ -84,6 +84,12 @@ class Replicator {
     int64_t redial_after_ms = 2000;
     PeerSession session;
     uint64_t events_sent = 0, events_received = 0, bytes_sent = 0, bytes_received = 0;
+    // For the log (LogLinkState): whether the session was talking at the last look, and the
+    // catch-up under way, if any: since when, and the counters when it began.
+    bool was_talking = false;
+    int64_t catching_up_since_ms = -1;
+    uint64_t catch_up_sent0 = 0, catch_up_received0 = 0;
+    uint64_t sent_at_look = 0, received_at_look = 0;  // The counters at the last look.
     explicit Link(SessionOptions options) : session(std::move(options)) {}
   };
 
@@ -103,6 +109,10 @@ class Replicator {
   void SendRangeTo(Link& link, const SendRange& range);
   void DeliverTo(Link& link, std::vector<std::string> envelopes, int64_t now_ms, bool* changed,
                  Status* failed);
+  // Logs what changed on `link` since the last look: the link went down (silent past dead_ms),
+  // a catch-up began (at link-up with anything lacking, or a talking peer fell kBehindEvents
+  // behind) or ended (both sides hold the same).
+  void LogLinkState(Link& link, int64_t now_ms);
   // Z85 CURVE public key -> site id, for every key the roster or trust anchor holds.
   void RefreshAdmitted();
   // Counts and logs the handshakes the router's monitor reports as failed before ZAP.

@@ -283,6 +283,14 @@ BOOST_AUTO_TEST_CASE(a_catch_up_of_more_than_one_batch_of_bytes_needs_no_retry) 
   BOOST_CHECK_MESSAGE(sites["links"][0]["resends"] == resends, sites.dump() + "\n" + w.Logs());
   w.WaitConverged("after the catch-up");
   w.CheckSet(acked);
+  // The logs say what happened to the link: down at hq, then the catch-up on both ends.
+  const std::string hq_log = w.at(0).Log(), v1_log = w.at(1).Log();
+  BOOST_CHECK_MESSAGE(
+      hq_log.find("peer v1: silent for over 5000 ms: link down") != std::string::npos, hq_log);
+  BOOST_CHECK_MESSAGE(hq_log.find("peer v1: caught up in ") != std::string::npos &&
+                          hq_log.find(": sent 15 events, received 0") != std::string::npos,
+                      hq_log);
+  BOOST_CHECK_MESSAGE(v1_log.find("peer hq: caught up in ") != std::string::npos, v1_log);
 }
 
 BOOST_AUTO_TEST_CASE(a_site_whose_log_is_lost_is_rebuilt_from_its_peers) {
