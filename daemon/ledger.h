@@ -35,6 +35,9 @@ int64_t SystemWallClock();
 // The largest envelope Stage accepts (a plan of tens of thousands of tasks fits): every event
 // must fit alone in one peer batch (replication::kMaxBatchBytes, checked where both are known).
 inline constexpr size_t kMaxEventBytes = size_t{4} << 20;
+// A projection snapshot is written after config.snapshot_every events, or after 1/kSnapshotShare
+// of the events held if that is more.
+inline constexpr uint64_t kSnapshotShare = 4;
 
 // A locally authored event before it has a seq, hlc and chain position.
 struct Draft {

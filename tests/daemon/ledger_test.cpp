@@ -3,6 +3,7 @@
 // clock that went back, another origin's timestamp beyond the skew bound.
 #include "daemon/ledger.h"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <memory>
@@ -260,6 +261,39 @@ BOOST_AUTO_TEST_CASE(a_committed_batch_is_signed_once_at_its_end) {
   const identity::ChainReport report = identity::AuditChain("hq", chain, ledger->public_key());
   BOOST_TEST(report.ok());
   BOOST_TEST(report.verified_through == expected.size());
+}
+
+BOOST_AUTO_TEST_CASE(snapshots_are_spaced_by_a_share_of_the_log) {
+  testing::TempDir dir("ledger");
+  Config c = SiteConfig(dir);
+  c.snapshot_every = 10;
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  std::vector<uint64_t> taken;  // The arrival each snapshot was taken as of.
+  {
+    auto ledger = MustOpen(c, kT0);
+    BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Plan()}).ok());
+    for (int i = 0; i < 200; ++i) {
+      BOOST_TEST_REQUIRE(
+          ledger->Append(Draft{"dm", Report("T-1", crdt::ReportKind::kStarted)}).ok());
+      auto snapshot = ledger->store().GetSnapshot();
+      BOOST_TEST_REQUIRE(snapshot.ok());
+      if (*snapshot && (taken.empty() || taken.back() != (*snapshot)->second)) {
+        taken.push_back((*snapshot)->second);
+      }
+    }
+  }
+  // Every 10 at first, then a quarter of the log apart: 10, 20, 30, 40, 54, 72, 96, 128, 171
+  // (every 10 would be 20 snapshots, each costing the whole state).
+  BOOST_TEST_REQUIRE(taken.size() >= 2u);
+  BOOST_TEST(taken.front() == 10u);
+  BOOST_TEST(taken.size() <= 10u);
+  for (size_t i = 1; i < taken.size(); ++i) {
+    BOOST_TEST(taken[i] - taken[i - 1] >= std::max<uint64_t>(10, taken[i] / kSnapshotShare));
+  }
+  BOOST_TEST(201 - taken.back() <= 201 / kSnapshotShare);  // A start folds at most a quarter.
+  // And the start from that snapshot gives the state of the whole log.
+  auto reopened = MustOpen(c, kT0);
+  BOOST_TEST(reopened->projection().event_count() == 201u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
