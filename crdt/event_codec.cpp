@@ -250,7 +250,7 @@ std::string EncodeEnvelope(const SignedEvent& signed_event) {
   return out;
 }
 
-Result<SignedEvent> DecodeEnvelope(std::string_view envelope) {
+Result<EnvelopeView> DecodeEnvelopeView(std::string_view envelope) {
   const auto corrupt = [](const std::string& what) {
     return Status::Corruption("event envelope: " + what);
   };
@@ -278,10 +278,13 @@ Result<SignedEvent> DecodeEnvelope(std::string_view envelope) {
                    std::to_string(sig_size) + " bytes");
   }
   if (left > sig_size) return corrupt(std::to_string(left - sig_size) + " trailing bytes");
-  SignedEvent out;
-  out.payload.assign(envelope.substr(9, static_cast<size_t>(payload_size)));
-  out.signature.assign(envelope.substr(sig_at + 1, sig_size));
-  return out;
+  return EnvelopeView{envelope.substr(9, static_cast<size_t>(payload_size)),
+                      envelope.substr(sig_at + 1, sig_size)};
+}
+
+Result<SignedEvent> DecodeEnvelope(std::string_view envelope) {
+  BATON_ASSIGN_OR_RETURN(EnvelopeView view, DecodeEnvelopeView(envelope));
+  return SignedEvent{std::string(view.payload), std::string(view.signature)};
 }
 
 }  // namespace baton::crdt

@@ -49,4 +49,11 @@ std::string EncodeEnvelope(const SignedEvent& signed_event);
 // The payload is returned verbatim, not decoded.
 Result<SignedEvent> DecodeEnvelope(std::string_view envelope);
 
+// The same checks, without copying: views into `envelope`, valid while it is.
+struct EnvelopeView {
+  std::string_view payload;
+  std::string_view signature;  // Empty or kSignatureSize bytes.
+};
+Result<EnvelopeView> DecodeEnvelopeView(std::string_view envelope);
+
 }  // namespace baton::crdt

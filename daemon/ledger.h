@@ -37,7 +37,7 @@ int64_t SystemWallClock();
 inline constexpr size_t kMaxEventBytes = size_t{4} << 20;
 // A projection snapshot is written after config.snapshot_every events, or after 1/kSnapshotShare
 // of the events held if that is more.
-inline constexpr uint64_t kSnapshotShare = 4;
+inline constexpr uint64_t kSnapshotShare = 2;
 
 // A locally authored event before it has a seq, hlc and chain position.
 struct Draft {

@@ -98,7 +98,7 @@ size_t ChainVerifier::pending_total() const {
 }
 
 Result<std::vector<VerifiedEvent>> ChainVerifier::Accept(std::string_view envelope, Check check) {
-  BATON_ASSIGN_OR_RETURN(crdt::SignedEvent signed_event, crdt::DecodeEnvelope(envelope));
+  BATON_ASSIGN_OR_RETURN(crdt::EnvelopeView signed_event, crdt::DecodeEnvelopeView(envelope));
   BATON_ASSIGN_OR_RETURN(crdt::Event event, crdt::DecodeEvent(signed_event.payload));
   const std::string id = event.id().ToString();
   if (event.runbook_id != runbook_id_) {
@@ -188,7 +188,7 @@ void ChainVerifier::SettleChain(const crdt::SiteId& origin, OriginChain& chain) 
   std::string bad;  // The latest signed event whose signature failed.
   for (auto it = chain.unchecked.rbegin(); it != chain.unchecked.rend(); ++it) {
     const VerifiedEvent& held = chain.pending[*it];
-    Result<crdt::SignedEvent> signed_event = crdt::DecodeEnvelope(held.envelope);
+    Result<crdt::EnvelopeView> signed_event = crdt::DecodeEnvelopeView(held.envelope);
     BATON_CHECK(signed_event.ok());  // Accept decoded it.
     if (key && Verify(signed_event->payload, signed_event->signature, *key)) {
       good = *it;

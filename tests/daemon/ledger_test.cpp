@@ -282,15 +282,15 @@ BOOST_AUTO_TEST_CASE(snapshots_are_spaced_by_a_share_of_the_log) {
       }
     }
   }
-  // Every 10 at first, then a quarter of the log apart: 10, 20, 30, 40, 54, 72, 96, 128, 171
-  // (every 10 would be 20 snapshots, each costing the whole state).
+  // Every 10 at first, then half the log apart: 10, 20, 40, 80, 160 (every 10 would be 20
+  // snapshots, each costing the whole state).
   BOOST_TEST_REQUIRE(taken.size() >= 2u);
   BOOST_TEST(taken.front() == 10u);
   BOOST_TEST(taken.size() <= 10u);
   for (size_t i = 1; i < taken.size(); ++i) {
     BOOST_TEST(taken[i] - taken[i - 1] >= std::max<uint64_t>(10, taken[i] / kSnapshotShare));
   }
-  BOOST_TEST(201 - taken.back() <= 201 / kSnapshotShare);  // A start folds at most a quarter.
+  BOOST_TEST(201 - taken.back() <= 201 / kSnapshotShare);  // A start folds at most half.
   // And the start from that snapshot gives the state of the whole log.
   auto reopened = MustOpen(c, kT0);
   BOOST_TEST(reopened->projection().event_count() == 201u);
