@@ -76,8 +76,11 @@ class Replicator {
     std::string endpoint;  // Dialer: where it connects.
     std::string key;       // Dialer: the key from its peer line, if any.
     bool key_mismatch_logged = false;
-    std::unique_ptr<zmq::socket_t> socket;  // Dialer: its DEALER, once the key is known.
-    std::string routing_id;                 // Listener: the peer's routing id on our ROUTER.
+    // Dialer: the monitor of its DEALER (handshakes done), then the DEALER, once the key is
+    // known. The socket is declared last so that it closes first.
+    std::unique_ptr<zmq::socket_t> monitor;
+    std::unique_ptr<zmq::socket_t> socket;
+    std::string routing_id;  // Listener: the peer's routing id on our ROUTER.
     // Dialer: when the socket was opened, and how long to wait for an answer before opening a
     // new one (a refused CURVE handshake is not retried by libzmq; the roster may have changed).
     int64_t dialled_ms = 0;
@@ -117,6 +120,10 @@ class Replicator {
   void RefreshAdmitted();
   // Counts and logs the handshakes the router's monitor reports as failed before ZAP.
   void DrainMonitor();
+  // A dialled link whose CURVE handshake just succeeded says Hello at once (the one said at the
+  // dial was dropped: the DEALER queues nothing before the handshake, ZMQ_IMMEDIATE) instead of
+  // at the next hello_ms.
+  void DrainLinkMonitor(Link& link, int64_t now_ms);
 
   zmq::context_t& context_;
   Ledger* ledger_;
@@ -130,6 +137,7 @@ class Replicator {
   std::map<std::string, crdt::SiteId> admitted_;  // Z85 key -> site.
   uint64_t admitted_as_of_ = UINT64_MAX;          // Event count admitted_ was built at.
   uint64_t refused_ = 0;
+  uint64_t link_monitors_ = 0;          // For unique inproc names.
   std::unique_ptr<FaultLayer> faults_;  // Tests only (config.fault_injection).
 };
 
