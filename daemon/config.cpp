@@ -1,8 +1,12 @@
 // See daemon/config.h and docs/operations.md#config.
 #include "daemon/config.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 
@@ -57,6 +61,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   std::istringstream in{std::string(text)};
   std::string raw;
   int line_no = 0;
+  std::map<std::string, int> first_line;  // Key -> the line that gave it.
   while (std::getline(in, raw)) {
     ++line_no;
     std::string line = Trim(raw);
@@ -68,6 +73,16 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
+    // One value per key, except the keys that list things: a second `site` or `trust` must not
+    // silently win over the first.
+    if (key != "client_key" && key != "peer") {
+      auto [first, fresh] = first_line.emplace(key, line_no);
+      if (!fresh) {
+        return Status::InvalidArgument(where + ": key \"" + key +
+                                       "\" is given again (first at line " +
+                                       std::to_string(first->second) + "); keep one of them");
+      }
+    }
     auto parse_int = [&](int64_t* out) -> Status {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
       if (ec != std::errc() || p != value.data() + value.size() || *out < 0) {
@@ -173,10 +188,19 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
 
 Result<Config> LoadConfig(const std::filesystem::path& data_dir) {
   const auto path = data_dir / "batond.conf";
+  std::error_code ec;
+  const auto kind = std::filesystem::status(path, ec).type();
+  if (kind == std::filesystem::file_type::not_found) {
+    return Status::NotFound(path.string() + ": not found (is " + data_dir.string() +
+                            " a batond data directory? create one with `batond init`)");
+  }
+  if (ec) return Status::IOError(path.string() + ": cannot read: " + ec.message());
+  if (kind != std::filesystem::file_type::regular) {
+    return Status::IOError(path.string() + ": cannot read: not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::NotFound(path.string() + ": cannot read (is " + data_dir.string() +
-                            " a batond data directory? create one with `batond init`)");
+    return Status::IOError(path.string() + ": cannot read: " + std::strerror(errno));
   }
   std::stringstream buf;
   buf << in.rdbuf();

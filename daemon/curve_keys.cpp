@@ -2,9 +2,13 @@
 #include "daemon/curve_keys.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 
 namespace baton::daemon {
@@ -23,7 +27,10 @@ Status WriteNew(const std::filesystem::path& path, const std::string& text, mode
 Result<std::string> ReadKey(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::string key;
-  if (!(in >> key)) return Status::NotFound(path.string() + ": cannot read");
+  if (!(in >> key)) {
+    return Status::NotFound(path.string() + ": cannot read" +
+                            (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
+  }
   if (key.size() != 40) {
     return Status::Corruption(path.string() + ": expected a 40-character Z85 key, got " +
                               std::to_string(key.size()) + " characters");
@@ -46,6 +53,15 @@ Status WriteCurveKeys(const std::filesystem::path& dir, const CurveKeyPair& keys
 }
 
 Result<CurveKeyPair> ReadCurveKeys(const std::filesystem::path& dir) {
+  // The secret is as private as the site's signing key: refuse it readable by anyone else.
+  const auto secret = dir / "curve.key";
+  struct stat st {};
+  if (::stat(secret.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::Rejected(secret.string() + " is accessible by group or others (mode " + mode +
+                            "): run chmod 600 " + secret.string());
+  }
   CurveKeyPair keys;
   BATON_ASSIGN_OR_RETURN(keys.public_z85, ReadKey(dir / "curve.pub"));
   BATON_ASSIGN_OR_RETURN(keys.secret_z85, ReadKey(dir / "curve.key"));

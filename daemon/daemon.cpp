@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +27,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
   BATON_ASSIGN_OR_RETURN(d->ledger_, Ledger::Open(config, SystemWallClock));
+  // `batond init` makes it 0700: anyone else who may write there could replace the log, the
+  // config or the keys.
+  struct stat dir_stat {};
+  if (::stat(config.data_dir.c_str(), &dir_stat) == 0 && (dir_stat.st_mode & 022) != 0) {
+    spdlog::warn(
+        "{} is writable by group or others (mode {:04o}): anyone who may write there "
+        "can replace its log, config or keys; run chmod 700 {}",
+        config.data_dir.string(), dir_stat.st_mode & 07777, config.data_dir.string());
+  }
   EndpointOptions eo;
   std::string ep = config.ClientEndpoint();
   const std::string prefix = "ipc://";

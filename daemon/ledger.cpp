@@ -18,6 +18,11 @@
 
 namespace baton::daemon {
 
+namespace {
+// Store meta (app/): the Ed25519 public key this data directory first ran with.
+constexpr std::string_view kIdentityMeta = "site_public_key";
+}  // namespace
+
 int64_t SystemWallClock() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -162,11 +167,39 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
     l->writer_.emplace(l->keys_, l->store_->runbook_id(), config.site, own.seq, own.hash);
   }
   BATON_TRY(l->LoadProjection());
+  if (!read_only) BATON_TRY(l->CheckIdentity());
   std::vector<store::StoredEvent> forks;
   BATON_TRY(l->store_->ScanForks(&forks));
   l->fork_count_ = forks.size();
   l->EnsureVerifier();
   return l;
+}
+
+Status Ledger::CheckIdentity() {
+  const std::string files = (config_.KeyDir() / "site.pub").string();
+  const std::string ours = identity::ToHex(keys_.public_key);
+  // The key this directory first ran with, recorded then; any other one is someone else's
+  // identity put in its place (or this site's, restored into the wrong directory).
+  BATON_ASSIGN_OR_RETURN(auto recorded, store_->GetMeta(kIdentityMeta));
+  if (!recorded) {
+    BATON_TRY(store_->PutMeta(kIdentityMeta, keys_.public_key));
+  } else if (*recorded != keys_.public_key) {
+    return Status::Rejected(files + " holds key " + ours.substr(0, 16) + "..., not " +
+                            identity::ToHex(*recorded).substr(0, 16) +
+                            "..., the identity this data directory was first run with: restore " +
+                            config_.KeyDir().string() + " from a backup of this directory");
+  }
+  // And the roster, once a plan names this site with a key, decides who it is.
+  const crdt::SiteInfo* entry = projection_.RosterEntry(config_.site);
+  if (entry != nullptr && entry->public_key.size() == identity::kPublicKeySize &&
+      entry->public_key != keys_.public_key) {
+    return Status::Rejected(files + " holds key " + ours.substr(0, 16) +
+                            "..., but the roster holds " +
+                            identity::ToHex(entry->public_key).substr(0, 16) + "... for site " +
+                            config_.site + ": this is not " + config_.site +
+                            "'s identity; restore " + config_.KeyDir().string() + " from a backup");
+  }
+  return Status::Ok();
 }
 
 Status Ledger::LoadProjection() {

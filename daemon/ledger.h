@@ -128,6 +128,9 @@ class Ledger {
  private:
   Ledger(Config config, WallClock clock);
   Status LoadProjection();
+  // kRejected if the identity files hold another key than the one this directory was first run
+  // with (recorded in the store's meta on that run) or than the roster's for this site.
+  Status CheckIdentity();
   Status ReplayAfter(uint64_t cursor);  // Applies the arrivals after `cursor`.
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   Status FoldWholeLog();

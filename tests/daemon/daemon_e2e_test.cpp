@@ -126,6 +126,56 @@ BOOST_AUTO_TEST_CASE(a_data_directory_of_another_site_is_refused_with_exit_code_
   BOOST_TEST(run.err.find("belongs to site 'hq', not 'vendor-de'") != std::string::npos, run.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_curve_secret_readable_by_others_is_refused) {
+  Site site("hq");
+  testing::TempDir out("e2e-creds");
+  const std::string key = site.data() + "/identity/curve.key";
+  const std::string listen = "tcp://127.0.0.1:" + std::to_string(testing::FreePort());
+  auto allow =
+      testing::RunCommand({testing::BatondPath(), "allow-client", "--data", site.data(), "--out",
+                           (out.path() / "remote.curve").string(), "--listen", listen});
+  BOOST_REQUIRE_MESSAGE(allow.exit_code == 0, allow.err);
+  BOOST_REQUIRE(chmod(key.c_str(), 0644) == 0);
+  auto run = testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()}, 15000);
+  BOOST_TEST(run.exit_code == 2, run.err);
+  BOOST_TEST(
+      run.err.find("curve.key is accessible by group or others (mode 0644): run chmod 600") !=
+          std::string::npos,
+      run.err);
+  // Private again, the same directory serves its tcp clients.
+  BOOST_REQUIRE(chmod(key.c_str(), 0600) == 0);
+  site.Start();
+  BOOST_TEST(site.Stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_data_directory_writable_by_others_is_warned_about) {
+  Site site("hq");
+  BOOST_REQUIRE(chmod(site.data().c_str(), 0777) == 0);
+  site.Start();
+  BOOST_TEST(site.Stop() == 0);
+  BOOST_TEST(site.Log().find("is writable by group or others (mode 0777)") != std::string::npos,
+             site.Log());
+  BOOST_TEST(site.Log().find("run chmod 700 " + site.data()) != std::string::npos, site.Log());
+}
+
+BOOST_AUTO_TEST_CASE(another_identity_in_the_data_directory_is_refused) {
+  Site site("hq");
+  site.Start();  // The first run records the identity it runs with.
+  BOOST_REQUIRE(site.Stop() == 0);
+  // Someone puts another valid identity in its place.
+  Site other("hq");
+  for (const char* file : {"site.key", "site.pub"}) {
+    std::filesystem::copy_file(other.data() + "/identity/" + file,
+                               site.data() + "/identity/" + file,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  auto run = testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()}, 15000);
+  BOOST_TEST(run.exit_code == 2, run.err);
+  BOOST_TEST(
+      run.err.find("the identity this data directory was first run with") != std::string::npos,
+      run.err);
+}
+
 BOOST_AUTO_TEST_CASE(import_report_and_query) {
   Site site("hq");
   site.Start();
@@ -310,10 +360,8 @@ BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
 
 BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold) {
   Site site("hq");
-  {
-    std::ofstream conf(site.data() + "/batond.conf", std::ios::app);
-    conf << "snapshot_every = 3\n";  // Snapshots at events 3 and 6; events 7.. come from the log.
-  }
+  // Snapshots at events 3 and 6; event 7 comes from the log.
+  testing::SetConfigKey(site.data() + "/batond.conf", "snapshot_every", "3");
   site.Start();
   std::string digest;
   {

@@ -263,6 +263,24 @@ BOOST_AUTO_TEST_CASE(a_committed_batch_is_signed_once_at_its_end) {
   BOOST_TEST(report.verified_through == expected.size());
 }
 
+BOOST_AUTO_TEST_CASE(a_site_whose_identity_is_not_the_rosters_is_refused) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  {
+    auto ledger = MustOpen(c, kT0);
+    // A plan whose roster holds another key for hq than the one in hq's identity files.
+    crdt::PlanDefined plan = Plan();
+    plan.plan.sites[0].public_key = identity::GenerateKeyPair().public_key;
+    BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", plan}).ok());
+  }
+  auto reopened = Ledger::Open(c, [] { return kT0; });
+  BOOST_TEST_REQUIRE(!reopened.ok());
+  BOOST_TEST((reopened.status().code() == StatusCode::kRejected), reopened.status().ToString());
+  BOOST_TEST(reopened.status().message().find("but the roster holds") != std::string::npos,
+             reopened.status().ToString());
+}
+
 BOOST_AUTO_TEST_CASE(snapshots_are_spaced_by_a_share_of_the_log) {
   testing::TempDir dir("ledger");
   Config c = SiteConfig(dir);

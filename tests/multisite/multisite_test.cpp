@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(a_catch_up_of_more_than_one_batch_of_bytes_needs_no_retry) 
 BOOST_AUTO_TEST_CASE(a_site_whose_log_is_lost_is_rebuilt_from_its_peers) {
   Weekend w({"hq", "v1"});
   w.Link(1, 0);
-  w.Conf(1, "rejoin_grace_ms = 200");
+  testing::SetConfigKey(w.at(1).data() + "/batond.conf", "rejoin_grace_ms", "200");
   w.StartAll();
   std::set<std::string> acked;
   acked.insert(EventIdOf(w.Call(0, "plan.import", json{{"plan", PlanFor(w)}})));

@@ -66,6 +66,24 @@ void AppendLine(const std::string& path, const std::string& line) {
   out << line << "\n";
 }
 
+void SetConfigKey(const std::string& path, const std::string& key, const std::string& value) {
+  std::istringstream in(ReadFile(path));
+  std::string text, line;
+  bool replaced = false;
+  while (std::getline(in, line)) {
+    const size_t eq = line.find('=');
+    std::string name = eq == std::string::npos ? "" : line.substr(0, eq);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name == key) {
+      line = key + " = " + value;
+      replaced = true;
+    }
+    text += line + "\n";
+  }
+  if (!replaced) text += key + " = " + value + "\n";
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
 std::string BatondPath() { return BATOND_PATH; }
 std::string BatonPath() { return BATON_PATH; }
 

@@ -47,6 +47,8 @@ int FreePort();
 // The whole file ("" if unreadable), and one line appended to it.
 std::string ReadFile(const std::string& path);
 void AppendLine(const std::string& path, const std::string& line);
+// In a batond.conf: replaces the `key = ...` line, or appends one (a key may be given once).
+void SetConfigKey(const std::string& path, const std::string& key, const std::string& value);
 
 // Paths of the programs under test, set by CMake.
 std::string BatondPath();
