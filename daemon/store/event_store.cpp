@@ -923,6 +923,13 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   db_options.max_total_wal_size = 256ull << 20;
   // One writer thread: memtable inserts need no concurrency, and then may use insert hints.
   db_options.allow_concurrent_memtable_write = false;
+  // A damaged WAL record stops the open instead of ending recovery there: RocksDB's default
+  // (point-in-time recovery) silently drops every acknowledged event after it, and their seqs
+  // would be issued again with other content. Only an incomplete last record is tolerated: a
+  // write cut short by a crash, acknowledged to no one (acks follow the sync).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // And a WAL file that went missing altogether is found through the MANIFEST.
+  db_options.track_and_verify_wals_in_manifest = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kFamilyNames) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
@@ -949,6 +956,13 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
     s = rocksdb::DB::OpenForReadOnly(db_options, where, descriptors, &handles, &raw);
   } else {
     s = rocksdb::DB::Open(db_options, where, descriptors, &handles, &raw);
+  }
+  if (s.IsCorruption()) {
+    return Status::Corruption(
+        "event store " + where + " is damaged (" + s.ToString() +
+        "): events acknowledged after the damage may be lost, so it is not served; rebuild this "
+        "site from its peers (`batond rebuild`, docs/operations.md#rebuilding-a-site) or "
+        "restore the data directory from a backup");
   }
   BATON_TRY(FromRocks(s, "opening event store " + where));
 

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -128,6 +130,61 @@ BOOST_AUTO_TEST_CASE(appended_events_survive_reopen_with_heads_and_arrivals) {
   // The chains continue after the reopen.
   BOOST_TEST(store->Append({chain.Next("hq")}).ok());
   BOOST_TEST(store->Heads()["hq"].seq == 6u);
+}
+
+// The newest write-ahead log file of a store.
+std::filesystem::path NewestWal(const StoreOptions& options) {
+  std::filesystem::path newest;
+  for (const auto& f : std::filesystem::directory_iterator(options.path)) {
+    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
+  }
+  return newest;
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_wal_record_is_refused_not_recovered_up_to) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  const StoreOptions options = Options(dir);
+  {
+    auto store = MustOpen(options);
+    for (int i = 0; i < 300; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
+  }
+  const auto wal = NewestWal(options);
+  BOOST_TEST_REQUIRE(!wal.empty());
+  const auto size = std::filesystem::file_size(wal);
+  BOOST_TEST_REQUIRE(size > 10'000u);  // The 300 acknowledged events are in it, not in an SST.
+  {
+    // One byte in the middle of the log: the events after it were acknowledged.
+    std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size / 3));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    f.put(static_cast<char>(c ^ 0x20));
+  }
+  auto reopened = EventStore::Open(options);
+  const uint64_t recovered = reopened.ok() ? (*reopened)->Heads()["hq"].seq : 0;
+  BOOST_TEST_REQUIRE(!reopened.ok(), "opened, holding " << recovered << " of 300 events");
+  BOOST_TEST((reopened.status().code() == StatusCode::kCorruption), reopened.status().ToString());
+  BOOST_TEST(Contains(reopened.status().message(), "acknowledged after the damage may be lost"),
+             reopened.status().ToString());
+  BOOST_TEST(Contains(reopened.status().message(), "batond rebuild"), reopened.status().ToString());
+}
+
+BOOST_AUTO_TEST_CASE(an_incomplete_last_wal_record_is_a_write_cut_short_and_opens) {
+  TempDir dir("store");
+  ChainBuilder chain;
+  const StoreOptions options = Options(dir);
+  {
+    auto store = MustOpen(options);
+    for (int i = 0; i < 50; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
+  }
+  const auto wal = NewestWal(options);
+  BOOST_TEST_REQUIRE(!wal.empty());
+  // As if the process died in the middle of writing its last record.
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 5);
+  auto store = MustOpen(options);
+  BOOST_TEST(store->Heads()["hq"].seq == 49u);
 }
 
 BOOST_AUTO_TEST_CASE(open_without_create_if_missing_is_not_found) {
