@@ -206,13 +206,17 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
   if (link.redial_after_ms == kFirstRedialMs) {
     spdlog::info("peer {}: dialling {}", link.site, link.endpoint);
   }
+  SayHello(link, now_ms);
+  return true;
+}
+
+void Replicator::SayHello(Link& link, int64_t now_ms) {
   bool changed = false;
   Status failed;
   Execute(link,
           link.session.OnConnected(ledger_->projection().version_vector(), ledger_->runbook_id(),
                                    now_ms),
           now_ms, &changed, &failed);
-  return true;
 }
 
 void Replicator::AppendPollItems(std::vector<zmq::pollitem_t>& items) {
@@ -251,13 +255,7 @@ void Replicator::DrainLinkMonitor(Link& link, int64_t now_ms) {
     }
     up = up || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
   }
-  if (!up || link.session.state() != PeerState::kConnecting) return;
-  bool changed = false;
-  Status failed;
-  Execute(link,
-          link.session.OnConnected(ledger_->projection().version_vector(), ledger_->runbook_id(),
-                                   now_ms),
-          now_ms, &changed, &failed);
+  if (up && link.session.state() == PeerState::kConnecting) SayHello(link, now_ms);
 }
 
 void Replicator::DrainMonitor() {

@@ -100,6 +100,8 @@ class Replicator {
   SessionOptions MakeSessionOptions(bool dialer) const;
   // Connects the DEALER of `link` once its peer's key is known; false if still unknown.
   bool Dial(Link& link, int64_t now_ms);
+  // The dialled link is (re)connected: its session starts over with a Hello.
+  void SayHello(Link& link, int64_t now_ms);
   void ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, bool* changed,
                    Status* failed);
   void OnRouterFrame(const std::string& routing_id, const std::string& user, std::string_view bytes,

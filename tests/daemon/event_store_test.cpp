@@ -132,25 +132,26 @@ BOOST_AUTO_TEST_CASE(appended_events_survive_reopen_with_heads_and_arrivals) {
   BOOST_TEST(store->Heads()["hq"].seq == 6u);
 }
 
-// The newest write-ahead log file of a store.
-std::filesystem::path NewestWal(const StoreOptions& options) {
+// A store of `n` events of hq appended one per synced write and closed: they are all in its
+// newest write-ahead log file (none is flushed to an SST), which is returned.
+std::filesystem::path StoreInTheWal(const StoreOptions& options, int n) {
+  ChainBuilder chain;
+  {
+    auto store = MustOpen(options);
+    for (int i = 0; i < n; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
+  }
   std::filesystem::path newest;
   for (const auto& f : std::filesystem::directory_iterator(options.path)) {
     if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
   }
+  BOOST_TEST_REQUIRE(!newest.empty());
   return newest;
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_wal_record_is_refused_not_recovered_up_to) {
   TempDir dir("store");
-  ChainBuilder chain;
   const StoreOptions options = Options(dir);
-  {
-    auto store = MustOpen(options);
-    for (int i = 0; i < 300; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
-  }
-  const auto wal = NewestWal(options);
-  BOOST_TEST_REQUIRE(!wal.empty());
+  const auto wal = StoreInTheWal(options, 300);
   const auto size = std::filesystem::file_size(wal);
   BOOST_TEST_REQUIRE(size > 10'000u);  // The 300 acknowledged events are in it, not in an SST.
   {
@@ -173,14 +174,8 @@ BOOST_AUTO_TEST_CASE(a_damaged_wal_record_is_refused_not_recovered_up_to) {
 
 BOOST_AUTO_TEST_CASE(an_incomplete_last_wal_record_is_a_write_cut_short_and_opens) {
   TempDir dir("store");
-  ChainBuilder chain;
   const StoreOptions options = Options(dir);
-  {
-    auto store = MustOpen(options);
-    for (int i = 0; i < 50; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
-  }
-  const auto wal = NewestWal(options);
-  BOOST_TEST_REQUIRE(!wal.empty());
+  const auto wal = StoreInTheWal(options, 50);
   // As if the process died in the middle of writing its last record.
   std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 5);
   auto store = MustOpen(options);
