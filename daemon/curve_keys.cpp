@@ -7,9 +7,10 @@
 #include <zmq.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
+
+#include "daemon/identity/keys.h"
 
 namespace baton::daemon {
 namespace {
@@ -56,11 +57,8 @@ Result<CurveKeyPair> ReadCurveKeys(const std::filesystem::path& dir) {
   // The secret is as private as the site's signing key: refuse it readable by anyone else.
   const auto secret = dir / "curve.key";
   struct stat st {};
-  if (::stat(secret.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::Rejected(secret.string() + " is accessible by group or others (mode " + mode +
-                            "): run chmod 600 " + secret.string());
+  if (::stat(secret.c_str(), &st) == 0) {
+    BATON_TRY(identity::RefuseReadableByOthers(st.st_mode, secret.string()));
   }
   CurveKeyPair keys;
   BATON_ASSIGN_OR_RETURN(keys.public_z85, ReadKey(dir / "curve.pub"));

@@ -145,6 +145,12 @@ Status WriteKeyFiles(const std::filesystem::path& dir, const KeyPair& keys) {
   return SyncDir(dir);
 }
 
+Status RefuseReadableByOthers(mode_t mode, const std::string& shown) {
+  if ((mode & 077) == 0) return Status::Ok();
+  return Status::Rejected(shown + " is accessible by group or others (mode " + Octal(mode) +
+                          "): run chmod 600 " + shown);
+}
+
 Result<KeyPair> ReadKeyFiles(const std::filesystem::path& dir) {
   InitSodium();
   const auto pub = dir / kPublicKeyFile;
@@ -154,10 +160,7 @@ Result<KeyPair> ReadKeyFiles(const std::filesystem::path& dir) {
     if (errno == ENOENT) return Status::NotFound(Quoted(key) + " is missing");
     return Status::IOError("cannot stat " + Quoted(key) + ": " + ErrnoText(errno));
   }
-  if ((st.st_mode & 077) != 0) {
-    return Status::Rejected(Quoted(key) + " is accessible by group or others (mode " +
-                            Octal(st.st_mode) + "): run chmod 600 " + Quoted(key));
-  }
+  BATON_TRY(RefuseReadableByOthers(st.st_mode, Quoted(key)));
   KeyPair keys;
   BATON_ASSIGN_OR_RETURN(keys.secret_key, ReadHexKey(key, kSecretKeySize));
   BATON_ASSIGN_OR_RETURN(keys.public_key, ReadHexKey(pub, kPublicKeySize));

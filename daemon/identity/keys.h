@@ -4,6 +4,8 @@
 // docs/event-format.md#hash-and-signature. The CurveZMQ transport keys are separate.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -39,6 +41,10 @@ Status WriteKeyFiles(const std::filesystem::path& dir, const KeyPair& keys);
 // is accessible by group or others; kCorruption if a file is not hex of the right size or the two
 // files do not belong together.
 Result<KeyPair> ReadKeyFiles(const std::filesystem::path& dir);
+
+// kRejected if a secret key file of mode `mode` may be read by group or others, naming it as
+// `shown` and saying how to fix it; Ok otherwise. For every secret key file batond reads.
+Status RefuseReadableByOthers(mode_t mode, const std::string& shown);
 
 // BLAKE2b-256 of an event's payload bytes: the event's hash and its successor's prev_hash.
 crdt::Hash HashPayload(std::string_view payload);

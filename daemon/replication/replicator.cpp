@@ -157,7 +157,6 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
                  link.redial_after_ms);
     link.redial_after_ms = std::min(link.redial_after_ms * 2, kMaxRedialMs);
     link.socket.reset();
-    link.monitor.reset();
   }
   auto key = ledger_->KeyOf(link.site);
   if (key && !link.key.empty() && *key != link.key) {
