@@ -105,11 +105,7 @@ Result<json> Client::Exchange(const std::string& op, const json& args) {
   if (!socket_) return Status::InvalidArgument("client was moved from");
   const std::string id = std::to_string(++next_id_);
   const std::string text = MakeRequest(id, op, args);
-  if (text.size() > kMaxRequestBytes) {
-    return Status::InvalidArgument("request " + op + " is " + std::to_string(text.size()) +
-                                   " bytes, over the limit of " + std::to_string(kMaxRequestBytes) +
-                                   " bytes (16 MiB)");
-  }
+  BATON_TRY(CheckRequestSize(text.size(), "request " + op));
   if (op == "watch") watch_id_ = id;  // Pushes may follow the reply in the same batch.
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   const auto give_up = [&]() -> Status {

@@ -79,32 +79,35 @@ class ObjectReader {
     return Status::Ok();
   }
 
-  Result<std::string> String(std::string_view key) const {
+  // Strings are at most `max` bytes: the id limit unless the field is a title or a note.
+  Result<std::string> String(std::string_view key, size_t max = kMaxIdBytes) const {
     const json* v = Get(key);
     if (v == nullptr) return Bad(PathOf(key), "is missing");
-    return AsString(*v, PathOf(key));
+    return AsString(*v, PathOf(key), max);
   }
-  Result<std::string> NonEmptyString(std::string_view key) const {
-    BATON_ASSIGN_OR_RETURN(std::string s, String(key));
+  Result<std::string> NonEmptyString(std::string_view key, size_t max = kMaxIdBytes) const {
+    BATON_ASSIGN_OR_RETURN(std::string s, String(key, max));
     if (s.empty()) return Bad(PathOf(key), "must not be empty");
     return s;
   }
   // "" when not given.
-  Result<std::string> OptString(std::string_view key) const {
+  Result<std::string> OptString(std::string_view key, size_t max = kMaxIdBytes) const {
     const json* v = Get(key);
     if (v == nullptr) return std::string();
-    return AsString(*v, PathOf(key));
+    return AsString(*v, PathOf(key), max);
   }
-  Result<std::optional<std::string>> MaybeString(std::string_view key) const {
+  Result<std::optional<std::string>> MaybeString(std::string_view key,
+                                                 size_t max = kMaxIdBytes) const {
     const json* v = Get(key);
     if (v == nullptr) return std::optional<std::string>();
-    BATON_ASSIGN_OR_RETURN(std::string s, AsString(*v, PathOf(key)));
+    BATON_ASSIGN_OR_RETURN(std::string s, AsString(*v, PathOf(key), max));
     return std::optional<std::string>(std::move(s));
   }
-  Result<int64_t> Int(std::string_view key, int64_t fallback) const {
+  // An integer in [min, max]; `fallback` when not given.
+  Result<int64_t> Int(std::string_view key, int64_t fallback, int64_t min, int64_t max) const {
     const json* v = Get(key);
     if (v == nullptr) return fallback;
-    return AsInt(*v, PathOf(key));
+    return AsInt(*v, PathOf(key), min, max);
   }
   // A time: integer epoch ms or an ISO 8601 string; `fallback` when not given.
   Result<int64_t> Time(std::string_view key, int64_t fallback) const {
@@ -119,35 +122,61 @@ class ObjectReader {
     return v->get<bool>();
   }
 
-  static Result<std::string> AsString(const json& v, const std::string& path) {
+  static Result<std::string> AsString(const json& v, const std::string& path,
+                                      size_t max = kMaxIdBytes) {
     if (!v.is_string()) return Bad(path, "expected a string, got " + Show(v));
-    return v.get<std::string>();
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.size() > max) {
+      return Bad(path, "is " + std::to_string(s.size()) + " bytes, over the limit of " +
+                           std::to_string(max));
+    }
+    return s;
   }
-  static Result<int64_t> AsInt(const json& v, const std::string& path) {
+  static Result<int64_t> AsInt(const json& v, const std::string& path, int64_t min, int64_t max) {
+    int64_t value = 0;
     if (v.is_number_unsigned()) {
       const auto u = v.get<uint64_t>();
-      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return Bad(path, "integer " + Show(v) + " is out of range");
-      }
-      return static_cast<int64_t>(u);
+      if (u > static_cast<uint64_t>(max)) return OutOfRange(v, path, min, max);
+      value = static_cast<int64_t>(u);
+    } else if (v.is_number_integer()) {
+      value = v.get<int64_t>();
+    } else {
+      return Bad(path, "expected an integer, got " + Show(v));
     }
-    if (v.is_number_integer()) return v.get<int64_t>();
-    return Bad(path, "expected an integer, got " + Show(v));
+    if (value < min || value > max) return OutOfRange(v, path, min, max);
+    return value;
   }
+  static Result<int64_t> AsDuration(const json& v, const std::string& path) {
+    return AsInt(v, path, 0, kMaxDurationMs);
+  }
+  // Integer epoch ms or an ISO 8601 string, between kMinTimeMs and kMaxTimeMs.
   static Result<int64_t> AsTime(const json& v, const std::string& path) {
+    int64_t ms = 0;
     if (v.is_string()) {
-      auto t = ParseIsoTime(v.get<std::string>());
+      auto t = ParseIsoTime(v.get_ref<const std::string&>());
       if (!t.ok()) return Bad(path, t.status().message());
-      return t;
+      ms = *t;
+    } else if (v.is_number_integer()) {
+      BATON_ASSIGN_OR_RETURN(ms, AsInt(v, path, std::numeric_limits<int64_t>::min() + 1,
+                                       std::numeric_limits<int64_t>::max()));
+    } else {
+      return Bad(path, "expected an ISO 8601 time or epoch milliseconds, got " + Show(v));
     }
-    if (v.is_number_integer()) {
-      BATON_ASSIGN_OR_RETURN(int64_t ms, AsInt(v, path));
-      if (ms == crdt::kNoTime) return Bad(path, "time is out of range");
-      return ms;
+    if (ms < kMinTimeMs || ms >= kMaxTimeMs) {
+      return Bad(path, "time " + Show(v) +
+                           " is outside the years 2000 to 2099 (epoch ms 946684800000 to "
+                           "4102444799999)");
     }
-    return Bad(path, "expected an ISO 8601 time or epoch milliseconds, got " + Show(v));
+    return ms;
   }
 
+ private:
+  static Status OutOfRange(const json& v, const std::string& path, int64_t min, int64_t max) {
+    return Bad(path, Show(v) + " is out of range (" + std::to_string(min) + " to " +
+                         std::to_string(max) + ")");
+  }
+
+ public:
  private:
   const json& object_;
   std::string path_;
@@ -228,38 +257,135 @@ constexpr Word<StatusCode> kErrorCodes[] = {
 
 // ---- Ops and their argument names -----------------------------------------------------------
 
+// The shape of a top-level argument. ParseRequest checks every given argument against its
+// shape, so no op reads an argument of the wrong type or size; the typed parsers below then
+// check meaning (enum words, ids, nested plans).
+enum class Shape {
+  kId,      // A string of at most kMaxIdBytes (task and site ids, names, enum words).
+  kTitle,   // A string of at most kMaxTitleBytes.
+  kNote,    // A string of at most kMaxNoteBytes.
+  kBool,    // true or false.
+  kTime,    // Epoch ms or ISO 8601, in [kMinTimeMs, kMaxTimeMs).
+  kCursor,  // A non-negative integer.
+  kObject,  // Checked in depth by its op's parser.
+  kArray,   // Likewise.
+};
+
+struct ArgSpec {
+  std::string_view name;
+  Shape shape;
+};
+
 struct OpSpec {
   const char* op;
-  std::vector<std::string_view> args;
+  std::vector<ArgSpec> args;
 };
 
 const std::vector<OpSpec>& OpSpecs() {
+  using S = Shape;
   static const std::vector<OpSpec> specs = {
       {"ping", {}},
-      {"plan.import", {"plan"}},
+      {"plan.import", {{"plan", S::kObject}}},
       {"plan.amend",
-       {"name", "window_start_ms", "window_end_ms", "task_add", "task_change", "task_remove"}},
-      {"site.add", {"site", "name", "key", "role", "endpoint"}},
-      {"site.remove", {"site"}},
+       {{"name", S::kTitle},
+        {"window_start_ms", S::kTime},
+        {"window_end_ms", S::kTime},
+        {"task_add", S::kArray},
+        {"task_change", S::kArray},
+        {"task_remove", S::kArray}}},
+      {"site.add",
+       {{"site", S::kId},
+        {"name", S::kTitle},
+        {"key", S::kId},
+        {"role", S::kId},
+        {"endpoint", S::kTitle}}},
+      {"site.remove", {{"site", S::kId}}},
       {"site.list", {}},
-      {"report", {"task", "kind", "note", "at", "actor"}},
-      {"note", {"task", "text", "actor"}},
-      {"gate", {"task", "decision", "note", "at", "actor"}},
-      {"status", {"digest"}},
-      {"task", {"task"}},
-      {"list", {"team", "site", "status", "late"}},
+      {"report",
+       {{"task", S::kId},
+        {"kind", S::kId},
+        {"note", S::kNote},
+        {"at", S::kTime},
+        {"actor", S::kId}}},
+      {"note", {{"task", S::kId}, {"text", S::kNote}, {"actor", S::kId}}},
+      {"gate",
+       {{"task", S::kId},
+        {"decision", S::kId},
+        {"note", S::kNote},
+        {"at", S::kTime},
+        {"actor", S::kId}}},
+      {"status", {{"digest", S::kBool}}},
+      {"task", {{"task", S::kId}}},
+      {"list", {{"team", S::kId}, {"site", S::kId}, {"status", S::kId}, {"late", S::kBool}}},
       {"ready", {}},
-      {"mine", {"team", "site"}},
+      {"mine", {{"team", S::kId}, {"site", S::kId}}},
       {"late", {}},
       {"blocked", {}},
       {"critical", {}},
       {"forecast", {}},
-      {"watch", {"cursor", "epoch"}},
+      {"watch", {{"cursor", S::kCursor}, {"epoch", S::kId}}},
       {"unwatch", {}},
-      {"export", {"format"}},
+      {"export", {{"format", S::kId}}},
       {"sites", {}},
   };
   return specs;
+}
+
+// kInvalidArgument unless `value` (not null) has the argument's shape.
+Status CheckShape(const ArgSpec& arg, const json& value) {
+  const std::string path(arg.name);
+  switch (arg.shape) {
+    case Shape::kId:
+      return ObjectReader::AsString(value, path, kMaxIdBytes).status();
+    case Shape::kTitle:
+      return ObjectReader::AsString(value, path, kMaxTitleBytes).status();
+    case Shape::kNote:
+      return ObjectReader::AsString(value, path, kMaxNoteBytes).status();
+    case Shape::kBool:
+      if (value.is_boolean()) return Status::Ok();
+      return Bad(path, "expected true or false, got " + Show(value));
+    case Shape::kTime:
+      return ObjectReader::AsTime(value, path).status();
+    case Shape::kCursor:
+      if (value.is_number_unsigned()) return Status::Ok();
+      return Bad(path, "expected a non-negative integer, got " + Show(value));
+    case Shape::kObject:
+      return ExpectObject(value, path);
+    case Shape::kArray:
+      if (value.is_array()) return Status::Ok();
+      return Bad(path, "expected an array, got " + Show(value));
+  }
+  return Bad(path, "has no declared shape");
+}
+
+// kInvalidArgument if arrays and objects in `text` nest deeper than kMaxJsonDepth. A scan of
+// the bytes, before any parse: a deep value never reaches the parser or a recursive dump.
+Status CheckNesting(std::string_view text, StatusCode code) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        return Status(code, "JSON nests arrays and objects deeper than " +
+                                std::to_string(kMaxJsonDepth) + " levels (at byte " +
+                                std::to_string(i) + ")");
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return Status::Ok();
 }
 
 const OpSpec* FindOp(std::string_view op) {
@@ -269,14 +395,16 @@ const OpSpec* FindOp(std::string_view op) {
   return nullptr;
 }
 
-// Parses text as JSON without throwing; kInvalidArgument names the byte offset.
+// Parses text as JSON without throwing; the error (as `code`) names the byte offset.
 Result<json> ParseJsonText(std::string_view text, StatusCode code) {
+  BATON_TRY(CheckNesting(text, code));
   json parsed = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    // Re-parse with exceptions only to get the position for the message.
+    // Re-parse with exceptions only to get the position for the message. A number too large
+    // for a double is an out_of_range error, not a parse_error: catch every json exception.
     try {
       parsed = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       return Status(code, std::string("not valid JSON: ") + e.what());
     }
     return Status(code, "not valid JSON");
@@ -331,8 +459,18 @@ json IdsToJson(const std::vector<crdt::EventId>& ids) {
   return out;
 }
 
-Result<std::vector<crdt::Dependency>> DependenciesFromJson(const json& v, const std::string& path) {
+// kInvalidArgument unless `v` is an array of at most `max` entries.
+Status ExpectArray(const json& v, const std::string& path, size_t max) {
   if (!v.is_array()) return Bad(path, "expected an array, got " + Show(v));
+  if (v.size() > max) {
+    return Bad(path, "has " + std::to_string(v.size()) + " entries, over the limit of " +
+                         std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<crdt::Dependency>> DependenciesFromJson(const json& v, const std::string& path) {
+  BATON_TRY(ExpectArray(v, path, kMaxPredecessors));
   std::vector<crdt::Dependency> out;
   for (size_t i = 0; i < v.size(); ++i) {
     BATON_ASSIGN_OR_RETURN(auto dep, DependencyFromJson(v[i], Index(path, i)));
@@ -344,7 +482,7 @@ Result<std::vector<crdt::Dependency>> DependenciesFromJson(const json& v, const 
 // The patch members of a task_change entry (all but "task").
 Result<crdt::TaskPatch> TaskPatchFromJson(const ObjectReader& r) {
   crdt::TaskPatch patch;
-  BATON_ASSIGN_OR_RETURN(patch.title, r.MaybeString("title"));
+  BATON_ASSIGN_OR_RETURN(patch.title, r.MaybeString("title", kMaxTitleBytes));
   BATON_ASSIGN_OR_RETURN(patch.phase, r.MaybeString("phase"));
   BATON_ASSIGN_OR_RETURN(patch.team, r.MaybeString("team"));
   BATON_ASSIGN_OR_RETURN(patch.site, r.MaybeString("site"));
@@ -361,9 +499,8 @@ Result<crdt::TaskPatch> TaskPatchFromJson(const ObjectReader& r) {
     BATON_ASSIGN_OR_RETURN(*field, ObjectReader::AsTime(*it, r.PathOf(key)));
   }
   if (const json* d = r.Get("duration_ms")) {
-    BATON_ASSIGN_OR_RETURN(int64_t ms, ObjectReader::AsInt(*d, r.PathOf("duration_ms")));
-    if (ms < 0) return Bad(r.PathOf("duration_ms"), "must not be negative");
-    patch.duration_ms = ms;
+    BATON_ASSIGN_OR_RETURN(patch.duration_ms,
+                           ObjectReader::AsDuration(*d, r.PathOf("duration_ms")));
   }
   if (const json* p = r.Get("predecessors")) {
     BATON_ASSIGN_OR_RETURN(patch.predecessors, DependenciesFromJson(*p, r.PathOf("predecessors")));
@@ -398,7 +535,9 @@ const char* ReportKindName(crdt::ReportKind kind) { return ToWord(kind, kReportK
 // ---- Public: times --------------------------------------------------------------------------
 
 Result<int64_t> ParseIsoTime(std::string_view text) {
-  const std::string shown = "\"" + std::string(text) + "\"";
+  const std::string shown =
+      "\"" + (text.size() > 60 ? std::string(text.substr(0, 57)) + "..." : std::string(text)) +
+      "\"";
   const auto bad = [&](const std::string& why) {
     return Status::InvalidArgument(shown + " is not an ISO 8601 time (" + why + ")");
   };
@@ -490,12 +629,15 @@ std::string FormatIsoTime(int64_t epoch_ms) {
 
 // ---- Public: envelopes ----------------------------------------------------------------------
 
+Status CheckRequestSize(size_t bytes, std::string_view what) {
+  if (bytes <= kMaxRequestBytes) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + " is " + std::to_string(bytes) +
+                                 " bytes, over the limit of " + std::to_string(kMaxRequestBytes) +
+                                 " bytes (" + std::to_string(kMaxRequestBytes >> 20) + " MiB)");
+}
+
 Result<Request> ParseRequest(std::string_view text) {
-  if (text.size() > kMaxRequestBytes) {
-    return Status::InvalidArgument("request is " + std::to_string(text.size()) +
-                                   " bytes, over the limit of " + std::to_string(kMaxRequestBytes) +
-                                   " bytes (16 MiB)");
-  }
+  BATON_TRY(CheckRequestSize(text.size(), "request"));
   BATON_ASSIGN_OR_RETURN(json parsed, ParseJsonText(text, StatusCode::kInvalidArgument));
   if (!parsed.is_object()) {
     return Status::InvalidArgument("request: expected a JSON object, got " + Show(parsed));
@@ -507,7 +649,7 @@ Result<Request> ParseRequest(std::string_view text) {
     return Bad("v", "protocol version " + Show(*v) + " is not supported (expected 1)");
   }
   Request request;
-  BATON_ASSIGN_OR_RETURN(request.id, r.NonEmptyString("id"));
+  BATON_ASSIGN_OR_RETURN(request.id, r.NonEmptyString("id", kMaxRequestIdBytes));
   BATON_ASSIGN_OR_RETURN(request.op, r.NonEmptyString("op"));
   const OpSpec* spec = FindOp(request.op);
   if (spec == nullptr) {
@@ -521,26 +663,35 @@ Result<Request> ParseRequest(std::string_view text) {
   for (auto it = parsed.begin(); it != parsed.end(); ++it) {
     const std::string& key = it.key();
     if (key == "v" || key == "id" || key == "op") continue;
-    if (std::find(spec->args.begin(), spec->args.end(), key) == spec->args.end()) {
+    const auto arg = std::find_if(spec->args.begin(), spec->args.end(),
+                                  [&](const ArgSpec& a) { return a.name == key; });
+    if (arg == spec->args.end()) {
       std::string known;
-      for (std::string_view k : spec->args) {
+      for (const ArgSpec& a : spec->args) {
         if (!known.empty()) known += ", ";
-        known += k;
+        known += a.name;
       }
-      return Bad(key, "is not an argument of " + request.op +
-                          (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
+      const std::string shown = key.size() > 60 ? key.substr(0, 57) + "..." : key;
+      return Bad(shown, "is not an argument of " + request.op +
+                            (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
     }
+    if (!it.value().is_null()) BATON_TRY(CheckShape(*arg, it.value()));
     request.args[key] = std::move(it.value());
   }
   return request;
 }
 
 std::string PeekRequestId(std::string_view text) {
-  if (text.size() > kMaxRequestBytes) return "";
+  if (text.size() > kMaxRequestBytes || !CheckNesting(text, StatusCode::kInvalidArgument).ok()) {
+    return "";
+  }
   json parsed = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) return "";
   auto it = parsed.find("id");
-  if (it == parsed.end() || !it->is_string()) return "";
+  if (it == parsed.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+      it->get_ref<const std::string&>().size() > kMaxRequestIdBytes) {
+    return "";
+  }
   return it->get<std::string>();
 }
 
@@ -645,7 +796,7 @@ Result<ReportArgs> ParseReportArgs(const Request& request) {
   if (kind == nullptr)
     return Bad("kind", "is missing (expected one of start, done, fail, skip, reset)");
   BATON_ASSIGN_OR_RETURN(out.kind, FromWord(*kind, "kind", kReportKinds));
-  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note"));
+  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note", kMaxNoteBytes));
   BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   return out;
@@ -656,7 +807,7 @@ Result<NoteArgs> ParseNoteArgs(const Request& request) {
   ObjectReader r(request.args, "");
   NoteArgs out;
   BATON_ASSIGN_OR_RETURN(out.task_id, r.OptString("task"));
-  BATON_ASSIGN_OR_RETURN(out.text, r.NonEmptyString("text"));
+  BATON_ASSIGN_OR_RETURN(out.text, r.NonEmptyString("text", kMaxNoteBytes));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   return out;
 }
@@ -669,7 +820,7 @@ Result<GateArgs> ParseGateArgs(const Request& request) {
   const json* decision = r.Get("decision");
   if (decision == nullptr) return Bad("decision", "is missing (expected one of go, no-go)");
   BATON_ASSIGN_OR_RETURN(out.go, FromWord(*decision, "decision", kDecisions));
-  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note"));
+  BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note", kMaxNoteBytes));
   BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   return out;
@@ -688,17 +839,36 @@ Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
   CheckOp(request, {"plan.amend"});
   ObjectReader r(request.args, "");
   PlanAmendArgs out;
-  BATON_ASSIGN_OR_RETURN(out.name, r.MaybeString("name"));
+  BATON_ASSIGN_OR_RETURN(out.name, r.MaybeString("name", kMaxTitleBytes));
   if (r.Has("window_start_ms")) {
     BATON_ASSIGN_OR_RETURN(out.window_start_ms, r.Time("window_start_ms", crdt::kNoTime));
   }
   if (r.Has("window_end_ms")) {
     BATON_ASSIGN_OR_RETURN(out.window_end_ms, r.Time("window_end_ms", crdt::kNoTime));
   }
+  // Each entry appends one event: bound them together, and refuse an entry given twice.
+  size_t entries = 0;
+  for (const char* key : {"task_add", "task_change", "task_remove"}) {
+    if (const json* list = r.Get(key); list != nullptr && list->is_array()) entries += list->size();
+  }
+  if (entries > kMaxAmendEntries) {
+    return Status::InvalidArgument(
+        "plan.amend: " + std::to_string(entries) +
+        " entries in task_add, task_change and task_remove, over the limit of " +
+        std::to_string(kMaxAmendEntries) + " per request (send several amendments)");
+  }
+  std::map<std::string, std::string> seen;  // Task id -> the entry that names it.
+  const auto once = [&](const std::string& id, const std::string& path) -> Status {
+    auto [it, inserted] = seen.emplace(id, path);
+    if (inserted) return Status::Ok();
+    return Bad(path, "task " + Show(json(id)) + " is also named by " + it->second +
+                         " (one entry per task in an amendment)");
+  };
   if (const json* add = r.Get("task_add")) {
     if (!add->is_array()) return Bad("task_add", "expected an array of tasks, got " + Show(*add));
     for (size_t i = 0; i < add->size(); ++i) {
       BATON_ASSIGN_OR_RETURN(auto spec, TaskSpecFromJson((*add)[i], Index("task_add", i)));
+      BATON_TRY(once(spec.id, Index("task_add", i)));
       out.task_add.push_back(std::move(spec));
     }
   }
@@ -717,6 +887,7 @@ Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
       BATON_ASSIGN_OR_RETURN(tc.task_id, e.NonEmptyString("task"));
       BATON_ASSIGN_OR_RETURN(tc.patch, TaskPatchFromJson(e));
       if (entry.size() < 2) return Bad(path, "changes nothing (give at least one field)");
+      BATON_TRY(once(tc.task_id, path));
       out.task_change.push_back(std::move(tc));
     }
   }
@@ -727,6 +898,8 @@ Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
     for (size_t i = 0; i < remove->size(); ++i) {
       BATON_ASSIGN_OR_RETURN(auto id,
                              ObjectReader::AsString((*remove)[i], Index("task_remove", i)));
+      if (id.empty()) return Bad(Index("task_remove", i), "task id must not be empty");
+      BATON_TRY(once(id, Index("task_remove", i)));
       out.task_remove.push_back(std::move(id));
     }
   }
@@ -765,7 +938,7 @@ Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
   SiteAddArgs out;
   crdt::SiteInfo& site = out.site;
   BATON_ASSIGN_OR_RETURN(site.id, SiteIdOf(r));
-  BATON_ASSIGN_OR_RETURN(site.name, r.OptString("name"));
+  BATON_ASSIGN_OR_RETURN(site.name, r.OptString("name", kMaxTitleBytes));
   BATON_ASSIGN_OR_RETURN(std::string key, r.String("key"));
   if (key.size() != 64) {
     return Bad("key",
@@ -778,7 +951,7 @@ Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
   if (const json* role = r.Get("role")) {
     BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, "role", kSiteRoles));
   }
-  BATON_ASSIGN_OR_RETURN(site.endpoint, r.OptString("endpoint"));
+  BATON_ASSIGN_OR_RETURN(site.endpoint, r.OptString("endpoint", kMaxTitleBytes));
   if (!site.endpoint.empty()) {
     const size_t colon = site.endpoint.rfind(':');
     const bool tcp = site.endpoint.rfind("tcp://", 0) == 0 && colon > 6 &&
@@ -836,8 +1009,25 @@ Result<WatchArgs> ParseWatchArgs(const Request& request) {
   }
   if (const auto it = request.args.find("epoch"); it != request.args.end() && !it->is_null()) {
     if (!it->is_string()) return Bad("epoch", "expected a string, got " + Show(*it));
-    out.epoch = it->get<std::string>();
+    const auto& epoch = it->get_ref<const std::string&>();
+    const bool hex16 = epoch.size() == 16 && std::all_of(epoch.begin(), epoch.end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                       });
+    if (!hex16) {
+      return Bad("epoch", Show(*it) +
+                              " is not an arrival epoch (16 hex digits, from an earlier watch "
+                              "reply's \"epoch\")");
+    }
+    out.epoch = epoch;
   }
+  return out;
+}
+
+Result<StatusArgs> ParseStatusArgs(const Request& request) {
+  CheckOp(request, {"status"});
+  ObjectReader r(request.args, "");
+  StatusArgs out;
+  BATON_ASSIGN_OR_RETURN(out.digest, r.Bool("digest", false));
   return out;
 }
 
@@ -981,7 +1171,7 @@ json ToJson(const crdt::Event& event) {
 Result<crdt::Dependency> DependencyFromJson(const json& v, const std::string& path) {
   crdt::Dependency dep;
   if (v.is_string()) {  // Shorthand: "T-001" is finish-to-start, no lag.
-    dep.task_id = v.get<std::string>();
+    BATON_ASSIGN_OR_RETURN(dep.task_id, ObjectReader::AsString(v, path));
     if (dep.task_id.empty()) return Bad(path, "task id must not be empty");
     return dep;
   }
@@ -993,7 +1183,7 @@ Result<crdt::Dependency> DependencyFromJson(const json& v, const std::string& pa
   if (const json* type = r.Get("type")) {
     BATON_ASSIGN_OR_RETURN(dep.type, FromWord(*type, r.PathOf("type"), kDependencyTypes));
   }
-  BATON_ASSIGN_OR_RETURN(dep.lag_ms, r.Int("lag_ms", 0));
+  BATON_ASSIGN_OR_RETURN(dep.lag_ms, r.Int("lag_ms", 0, -kMaxDurationMs, kMaxDurationMs));
   return dep;
 }
 
@@ -1005,7 +1195,7 @@ Result<crdt::TaskSpec> TaskSpecFromJson(const json& v, const std::string& path) 
                   "not_before_ms", "duration_ms", "predecessors", "backout_task", "is_backout"}));
   crdt::TaskSpec spec;
   BATON_ASSIGN_OR_RETURN(spec.id, r.NonEmptyString("id"));
-  BATON_ASSIGN_OR_RETURN(spec.title, r.OptString("title"));
+  BATON_ASSIGN_OR_RETURN(spec.title, r.OptString("title", kMaxTitleBytes));
   BATON_ASSIGN_OR_RETURN(spec.phase, r.OptString("phase"));
   BATON_ASSIGN_OR_RETURN(spec.team, r.OptString("team"));
   BATON_ASSIGN_OR_RETURN(spec.site, r.OptString("site"));
@@ -1014,8 +1204,7 @@ Result<crdt::TaskSpec> TaskSpecFromJson(const json& v, const std::string& path) 
   }
   BATON_ASSIGN_OR_RETURN(spec.planned_start_ms, r.Time("planned_start_ms", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(spec.not_before_ms, r.Time("not_before_ms", crdt::kNoTime));
-  BATON_ASSIGN_OR_RETURN(spec.duration_ms, r.Int("duration_ms", 0));
-  if (spec.duration_ms < 0) return Bad(r.PathOf("duration_ms"), "must not be negative");
+  BATON_ASSIGN_OR_RETURN(spec.duration_ms, r.Int("duration_ms", 0, 0, kMaxDurationMs));
   if (const json* p = r.Get("predecessors")) {
     BATON_ASSIGN_OR_RETURN(spec.predecessors, DependenciesFromJson(*p, r.PathOf("predecessors")));
   }
@@ -1031,7 +1220,7 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
                         "sites", "teams", "tasks"}));
   crdt::Plan plan;
   BATON_ASSIGN_OR_RETURN(plan.runbook_id, r.NonEmptyString("runbook_id"));
-  BATON_ASSIGN_OR_RETURN(plan.name, r.OptString("name"));
+  BATON_ASSIGN_OR_RETURN(plan.name, r.OptString("name", kMaxTitleBytes));
   BATON_ASSIGN_OR_RETURN(plan.timezone, r.OptString("timezone"));
   BATON_ASSIGN_OR_RETURN(plan.window_start_ms, r.Time("window_start_ms", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(plan.window_end_ms, r.Time("window_end_ms", crdt::kNoTime));
@@ -1041,7 +1230,7 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
   }
   if (const json* sites = r.Get("sites")) {
     const std::string sites_path = r.PathOf("sites");
-    if (!sites->is_array()) return Bad(sites_path, "expected an array, got " + Show(*sites));
+    BATON_TRY(ExpectArray(*sites, sites_path, kMaxPlanSites));
     for (size_t i = 0; i < sites->size(); ++i) {
       const std::string site_path = Index(sites_path, i);
       BATON_TRY(ExpectObject((*sites)[i], site_path));
@@ -1049,7 +1238,7 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
       BATON_TRY(s.OnlyKeys({"id", "name", "public_key", "role", "endpoint"}));
       crdt::SiteInfo site;
       BATON_ASSIGN_OR_RETURN(site.id, s.NonEmptyString("id"));
-      BATON_ASSIGN_OR_RETURN(site.name, s.OptString("name"));
+      BATON_ASSIGN_OR_RETURN(site.name, s.OptString("name", kMaxTitleBytes));
       BATON_ASSIGN_OR_RETURN(std::string key_hex, s.OptString("public_key"));
       BATON_ASSIGN_OR_RETURN(site.public_key, FromHex(key_hex, s.PathOf("public_key")));
       if (!site.public_key.empty() && site.public_key.size() != 32) {
@@ -1058,13 +1247,13 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
       if (const json* role = s.Get("role")) {
         BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, s.PathOf("role"), kSiteRoles));
       }
-      BATON_ASSIGN_OR_RETURN(site.endpoint, s.OptString("endpoint"));
+      BATON_ASSIGN_OR_RETURN(site.endpoint, s.OptString("endpoint", kMaxTitleBytes));
       plan.sites.push_back(std::move(site));
     }
   }
   if (const json* teams = r.Get("teams")) {
     const std::string teams_path = r.PathOf("teams");
-    if (!teams->is_array()) return Bad(teams_path, "expected an array, got " + Show(*teams));
+    BATON_TRY(ExpectArray(*teams, teams_path, kMaxPlanTeams));
     for (size_t i = 0; i < teams->size(); ++i) {
       BATON_ASSIGN_OR_RETURN(auto team, ObjectReader::AsString((*teams)[i], Index(teams_path, i)));
       plan.teams.push_back(std::move(team));
@@ -1072,13 +1261,13 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
   }
   if (const json* tasks = r.Get("tasks")) {
     const std::string tasks_path = r.PathOf("tasks");
-    if (!tasks->is_array()) return Bad(tasks_path, "expected an array, got " + Show(*tasks));
+    BATON_TRY(ExpectArray(*tasks, tasks_path, kMaxPlanTasks));
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < tasks->size(); ++i) {
       BATON_ASSIGN_OR_RETURN(auto spec, TaskSpecFromJson((*tasks)[i], Index(tasks_path, i)));
       if (auto [it, inserted] = seen.emplace(spec.id, i); !inserted) {
         return Bad(Index(tasks_path, i) + ".id",
-                   "\"" + spec.id + "\" is also the id of " + Index(tasks_path, it->second));
+                   Show(json(spec.id)) + " is also the id of " + Index(tasks_path, it->second));
       }
       plan.tasks.push_back(std::move(spec));
     }

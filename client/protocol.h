@@ -20,8 +20,35 @@
 namespace baton::client {
 
 inline constexpr int kProtocolVersion = 1;
+
+// ---- Limits (docs/client-protocol.md#limits) --------------------------------------------------
+// A request over any of them gets an invalid_argument reply naming the field and the limit, and
+// changes nothing. Text lengths are in bytes of UTF-8.
+
 // Largest request text the daemon parses; larger ones get an invalid_argument reply.
-inline constexpr size_t kMaxRequestBytes = size_t{16} << 20;  // 16 MiB.
+inline constexpr size_t kMaxRequestBytes = size_t{4} << 20;  // 4 MiB.
+// Arrays and objects nested deeper than this are refused before they are parsed.
+inline constexpr int kMaxJsonDepth = 32;
+// The request id (echoed in every reply and push).
+inline constexpr size_t kMaxRequestIdBytes = 128;
+// Task ids, team, phase and site names, actor names, watch epochs.
+inline constexpr size_t kMaxIdBytes = 128;
+// Task titles, plan and site names, endpoints.
+inline constexpr size_t kMaxTitleBytes = 512;
+// Notes on reports, gates and the runbook.
+inline constexpr size_t kMaxNoteBytes = 4096;
+// Tasks in one plan, sites and teams on a roster, predecessors of one task.
+inline constexpr size_t kMaxPlanTasks = 10000;
+inline constexpr size_t kMaxPlanSites = 256;
+inline constexpr size_t kMaxPlanTeams = 256;
+inline constexpr size_t kMaxPredecessors = 256;
+// Entries of one plan.amend (task_add + task_change + task_remove): each appends one event.
+inline constexpr size_t kMaxAmendEntries = 1000;
+// Times, durations and lags: the domain of crdt/event.h (kMinTimeMs, kMaxTimeMs,
+// kMaxDurationMs), refused outside it.
+using crdt::kMaxDurationMs;
+using crdt::kMaxTimeMs;
+using crdt::kMinTimeMs;
 
 // Every op name, in the order docs/client-protocol.md lists them.
 const std::vector<std::string>& KnownOps();
@@ -36,6 +63,8 @@ struct Request {
   nlohmann::json args = nlohmann::json::object();  // The request object minus v, id, op.
 };
 
+// kInvalidArgument "WHAT is N bytes, over the limit of ..." if `bytes` > kMaxRequestBytes.
+Status CheckRequestSize(size_t bytes, std::string_view what);
 // Parses one request frame. Errors: oversize, not JSON, not an object, missing or wrong v / id /
 // op, unknown argument names.
 Result<Request> ParseRequest(std::string_view text);
@@ -168,11 +197,17 @@ Result<ListArgs> ParseListArgs(const Request& request);  // list or mine.
 // watch {cursor?, epoch?}: events with an arrival cursor greater than `cursor` (0: from the start).
 struct WatchArgs {
   uint64_t cursor = 0;
-  // The arrival numbering the cursor belongs to (from an earlier watch reply); absent: the
-  // cursor is taken as is.
+  // The arrival numbering the cursor belongs to (16 hex digits, from an earlier watch reply);
+  // absent: the cursor is taken as is.
   std::optional<std::string> epoch;
 };
 Result<WatchArgs> ParseWatchArgs(const Request& request);
+
+// status {digest?}
+struct StatusArgs {
+  bool digest = false;  // Also the digest of the converged state (docs/client-protocol.md).
+};
+Result<StatusArgs> ParseStatusArgs(const Request& request);
 
 // export {format?: "json"}
 struct ExportArgs {

@@ -22,6 +22,13 @@ using Hash = std::array<uint8_t, 32>;  // BLAKE2b-256 of an event's payload byte
 
 // Sentinel for "no time given" in every *_ms field (milliseconds since epoch, UTC).
 inline constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+// The domain of times and durations: every time a client gives lies in [kMinTimeMs,
+// kMaxTimeMs) (2000-01-01 to 2100-01-01 UTC), every duration in [0, kMaxDurationMs] (366 days)
+// and every lag within ±kMaxDurationMs. The schedule treats a value outside it in an event from
+// elsewhere as not given (a time) or clamps it (a duration, a lag), so no sum overflows.
+inline constexpr int64_t kMinTimeMs = 946684800000;
+inline constexpr int64_t kMaxTimeMs = 4102444800000;
+inline constexpr int64_t kMaxDurationMs = int64_t{366} * 24 * 3600 * 1000;
 
 struct EventId {
   SiteId origin;

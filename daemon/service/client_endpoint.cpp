@@ -20,8 +20,8 @@ namespace {
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 // libzmq drops a connection that sends a larger frame. Requests between the protocol's limit
-// (16 MiB, client/protocol.h) and this get a readable error reply instead.
-constexpr int64_t kMaxFrameBytes = int64_t{64} << 20;
+// (4 MiB, client/protocol.h) and this get a readable error reply instead.
+constexpr int64_t kMaxFrameBytes = int64_t{16} << 20;
 // ZMQ_ZAP_ENFORCE_DOMAIN is a draft option in libzmq 4.3's headers.
 constexpr int kZapEnforceDomain = 93;
 

@@ -1,6 +1,8 @@
 // See daemon/service/client_service.h and docs/client-protocol.md (result shapes).
 #include "daemon/service/client_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -100,9 +102,27 @@ const crdt::TaskSchedule* Lookup(const ScheduleIndex& index, std::string_view id
 
 namespace {
 
-// kInvalidArgument naming the problem (a dependency cycle, a repeated id) if `plan` cannot be
-// scheduled; every query would fail on such a plan, so it is refused before it is written.
+// kInvalidArgument naming the problem (a task named that is not in the plan, a dependency
+// cycle, a repeated id) if `plan` cannot be scheduled as written; every query would fail on or
+// silently ignore such a plan, so it is refused before it is written.
 Status CheckSchedulable(const crdt::Plan& plan, int64_t now_ms) {
+  std::set<std::string_view> ids;
+  for (const auto& t : plan.tasks) ids.insert(t.id);
+  for (const auto& t : plan.tasks) {
+    for (const auto& dep : t.predecessors) {
+      if (!ids.count(dep.task_id)) {
+        return Status::InvalidArgument("task \"" + t.id + "\": predecessor \"" + dep.task_id +
+                                       "\" is not in the plan");
+      }
+      if (dep.task_id == t.id) {
+        return Status::InvalidArgument("task \"" + t.id + "\" names itself as a predecessor");
+      }
+    }
+    if (!t.backout_task.empty() && !ids.count(t.backout_task)) {
+      return Status::InvalidArgument("task \"" + t.id + "\": back-out task \"" + t.backout_task +
+                                     "\" is not in the plan");
+    }
+  }
   crdt::ScheduleInput in;
   in.tasks = plan.tasks;
   in.window_start_ms = plan.window_start_ms;
@@ -117,6 +137,23 @@ Status CheckSchedulable(const crdt::Plan& plan, int64_t now_ms) {
 }  // namespace
 
 ClientService::Outcome ClientService::Handle(std::string_view text, const std::string& os_user) {
+  // Parsers and handlers report problems as Status values; an exception here is a bug, and it
+  // costs the one request, never the daemon.
+  try {
+    return HandleRequest(text, os_user);
+  } catch (const std::exception& e) {
+    const std::string id = client::PeekRequestId(text);
+    spdlog::error("request {} from {} failed: {}", id.empty() ? "(no id)" : id, os_user, e.what());
+    Outcome out;
+    out.request_id = id;
+    out.reply = client::MakeError(
+        id, Status::InvalidArgument(std::string("the request could not be handled: ") + e.what()));
+    return out;
+  }
+}
+
+ClientService::Outcome ClientService::HandleRequest(std::string_view text,
+                                                    const std::string& os_user) {
   Outcome out;
   auto req = client::ParseRequest(text);
   if (!req.ok()) {
@@ -134,6 +171,17 @@ ClientService::Outcome ClientService::Handle(std::string_view text, const std::s
     // nothing here: start over from the first event, and say so.
     const std::string& epoch = ledger_->store().arrival_epoch();
     const bool renumbered = args->epoch && *args->epoch != epoch;
+    // A cursor past the last arrival of this numbering would silently skip the events that
+    // arrive until the count reaches it.
+    if (!renumbered && args->cursor > ledger_->last_arrival()) {
+      out.reply = client::MakeError(
+          req->id,
+          Status::InvalidArgument("field \"cursor\": " + std::to_string(args->cursor) +
+                                  " is past the last arrival at site " + ledger_->config().site +
+                                  " (" + std::to_string(ledger_->last_arrival()) +
+                                  "); give a cursor from an earlier watch, or 0 for every event"));
+      return out;
+    }
     out.watch = true;
     out.cursor = renumbered ? 0 : args->cursor;
     out.reply = client::MakeOk(req->id, json{{"cursor", out.cursor},
@@ -168,7 +216,7 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
     if (!writes_held_.empty()) return Status::Unavailable(writes_held_);
     Result<json> r = Status::InvalidArgument("unreachable");
     if (op == "plan.import") r = PlanImport(req, Actor(os_user, ""));
-    if (op == "plan.amend") r = PlanAmend(req, Actor(os_user, req.args.value("actor", "")));
+    if (op == "plan.amend") r = PlanAmend(req, Actor(os_user, ""));
     if (op == "site.add") r = SiteAdd(req, Actor(os_user, ""));
     if (op == "site.remove") r = SiteRemove(req, Actor(os_user, ""));
     if (op == "report") r = Report(req, os_user);
@@ -182,14 +230,20 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
     if (links_) return links_();
     return json{{"site", ledger_->config().site}, {"links", json::array()}};
   }
-  if (op == "status") return StatusSummary(req.args.value("digest", false));
+  if (op == "status") {
+    BATON_ASSIGN_OR_RETURN(client::StatusArgs args, client::ParseStatusArgs(req));
+    return StatusSummary(args.digest);
+  }
   if (op == "task") return TaskDetail(req);
   if (op == "list" || op == "ready" || op == "late" || op == "blocked" || op == "mine") {
     return List(req, op);
   }
   if (op == "critical") return Critical();
   if (op == "forecast") return Forecast();
-  if (op == "export") return Export();
+  if (op == "export") {
+    BATON_TRY(client::ParseExportArgs(req).status());
+    return Export();
+  }
   return Status::InvalidArgument("unknown op \"" + op + "\"");
 }
 
@@ -410,6 +464,7 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
         if (c.task_id != t.id) continue;
         if (c.patch.duration_ms) t.duration_ms = *c.patch.duration_ms;
         if (c.patch.predecessors) t.predecessors = *c.patch.predecessors;
+        if (c.patch.backout_task) t.backout_task = *c.patch.backout_task;
       }
     }
     std::erase_if(after.tasks, [&](const crdt::TaskSpec& t) {

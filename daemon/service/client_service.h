@@ -54,6 +54,7 @@ class ClientService {
   nlohmann::json EventJson(const crdt::Event& e, uint64_t arrival) const;
 
  private:
+  Outcome HandleRequest(std::string_view text, const std::string& os_user);
   Result<nlohmann::json> Dispatch(const client::Request& req, const std::string& os_user,
                                   bool* mutated);
   Result<nlohmann::json> PlanImport(const client::Request& req, const std::string& actor);

@@ -308,7 +308,7 @@ BOOST_AUTO_TEST_CASE(an_oversize_request_is_refused_with_a_clear_error) {
   BOOST_TEST((*reply)["ok"] == false);
   BOOST_TEST((*reply)["id"].is_null());
   BOOST_TEST((*reply)["error"]["code"] == "invalid_argument");
-  BOOST_TEST((*reply)["error"]["message"].get<std::string>().find("16 MiB") != std::string::npos);
+  BOOST_TEST((*reply)["error"]["message"].get<std::string>().find("4 MiB") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_request_with_a_delimiter_frame_is_refused) {

@@ -246,12 +246,11 @@ BOOST_AUTO_TEST_CASE(a_catch_up_of_more_than_one_batch_of_bytes_needs_no_retry) 
   acked.insert(EventIdOf(w.Call(0, "plan.import", json{{"plan", PlanFor(w)}})));
   w.WaitConverged("the plan at v1");
   BOOST_REQUIRE_EQUAL(w.at(1).Stop(), 0);
-  // 4.4 MiB of notes: v1 lacks more than one batch's worth of bytes (4 MiB).
-  const std::string text(300 * 1024, 'n');
-  for (int i = 0; i < 15; ++i) {
-    acked.insert(EventIdOf(w.Call(0, "note", {{"task", "T-hq"}, {"text", text}})));
-  }
-  // And one event too large for any batch is refused where it is made.
+  // 4.4 MiB of notes, each as long as a note may be: v1 lacks more than one batch's worth of
+  // bytes (4 MiB) in fewer events than a batch may hold (2,048).
+  const std::vector<json> notes(1100, json{{"task", "T-hq"}, {"text", std::string(4096, 'n')}});
+  for (const json& r : w.CallPipelined(0, "note", notes)) acked.insert(EventIdOf(r));
+  // And a request too large for any event is refused where it is made.
   auto c = w.at(0).Connect();
   auto huge = c.Call("note", {{"task", "T-hq"}, {"text", std::string(5u << 20, 'h')}});
   BOOST_CHECK(huge.status().code() == StatusCode::kInvalidArgument);
@@ -288,7 +287,7 @@ BOOST_AUTO_TEST_CASE(a_catch_up_of_more_than_one_batch_of_bytes_needs_no_retry) 
   BOOST_CHECK_MESSAGE(
       hq_log.find("peer v1: silent for over 5000 ms: link down") != std::string::npos, hq_log);
   BOOST_CHECK_MESSAGE(hq_log.find("peer v1: caught up in ") != std::string::npos &&
-                          hq_log.find(": sent 15 events, received 0") != std::string::npos,
+                          hq_log.find(": sent 1100 events, received 0") != std::string::npos,
                       hq_log);
   BOOST_CHECK_MESSAGE(v1_log.find("peer hq: caught up in ") != std::string::npos, v1_log);
 }

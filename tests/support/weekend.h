@@ -88,6 +88,10 @@ class Weekend {
     }
   }
   json Status(size_t i) { return Call(i, "status", json{{"digest", true}}); }
+  // `requests` of one op sent at once on one connection (the daemon commits them in batches),
+  // then every reply read; fails the test on an error or after 60 s. The results, in order.
+  std::vector<json> CallPipelined(size_t i, const std::string& op,
+                                  const std::vector<json>& requests);
 
   // The roster as a plan's "sites": every site with its key and peer endpoint.
   json Roster() const {

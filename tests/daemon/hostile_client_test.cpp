@@ -1,0 +1,298 @@
+// Hostile clients against a real `batond` over ipc: every request that once crashed, stalled or
+// bloated the daemon, or was accepted as nonsense, gets an error naming the field; garbage frames,
+// hundreds of connections and half-open sockets cost nothing. After each case the daemon still
+// answers `status`, its state digest is unchanged (nothing was appended) and its resident memory
+// stays under a stated bound. Limits: docs/client-protocol.md#limits.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "client/client.h"
+#include "client/protocol.h"
+#include "tests/support/site.h"
+
+namespace baton {
+namespace {
+
+using nlohmann::json;
+using testing::Site;
+
+// The daemon's resident memory must stay under this during every case (sanitizer builds
+// included: their shadow memory counts too).
+constexpr double kRssBoundMib = 150;
+
+double ResidentMib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
+  }
+  return -1;
+}
+
+// A raw DEALER: sends any frames, reads one reply.
+class RawClient {
+ public:
+  RawClient(zmq::context_t& context, const std::string& endpoint)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+  void Send(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      socket_.send(zmq::buffer(frames[i]),
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+  // The next reply as JSON (a non-JSON reply fails the test), nullopt after `timeout_ms`.
+  std::optional<json> Reply(int timeout_ms = 10000) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) return std::nullopt;
+    zmq::message_t reply;
+    if (!socket_.recv(reply)) return std::nullopt;
+    auto parsed = json::parse(reply.to_string(), nullptr, /*allow_exceptions=*/false);
+    BOOST_TEST_REQUIRE(!parsed.is_discarded(), "reply is not JSON: " << reply.to_string());
+    return parsed;
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+json HostilePlan() {
+  const int64_t start = 1774641600000;  // 2026-03-27T20:00:00Z
+  const int64_t h = 3600 * 1000;
+  return json{
+      {"runbook_id", "rb-hostile"},
+      {"name", "Hostile clients"},
+      {"window_start_ms", start},
+      {"window_end_ms", start + 8 * h},
+      {"tasks",
+       json::array({{{"id", "A"}, {"site", "hq"}, {"duration_ms", h}},
+                    {{"id", "B"},
+                     {"site", "hq"},
+                     {"duration_ms", h},
+                     {"predecessors", json::array({"A"})},
+                     {"backout_task", "X"}},
+                    {{"id", "X"}, {"site", "hq"}, {"duration_ms", h}, {"is_backout", true}}})}};
+}
+
+// One site with a plan, and what "nothing changed" means there.
+struct Fixture {
+  Fixture() {
+    site.Start();
+    auto c = site.Connect();
+    BOOST_TEST_REQUIRE(c.Call("plan.import", json{{"plan", HostilePlan()}}).ok());
+    BOOST_TEST_REQUIRE(c.Call("report", json{{"task", "A"}, {"kind", "start"}}).ok());
+    baseline = State();
+  }
+
+  // Status with the digest: events and digest say whether anything was appended.
+  json State() {
+    client::ClientOptions o;
+    o.timeout_ms = 10000;
+    auto c = client::Client::Connect(site.endpoint(), o);
+    BOOST_TEST_REQUIRE(c.ok(), c.status().ToString());
+    auto s = c->Call("status", json{{"digest", true}});
+    BOOST_TEST_REQUIRE(s.ok(), s.status().ToString() << "\nlog:\n" << site.Log());
+    return json{{"events", (*s)["events"]}, {"digest", (*s)["digest"]}};
+  }
+
+  // The daemon is up, answers, appended nothing and stays under the memory bound.
+  void ExpectUnharmed(const std::string& after) {
+    BOOST_TEST_CONTEXT("after " << after) {
+      BOOST_TEST_REQUIRE(kill(site.pid(), 0) == 0, "batond is gone; log:\n" << site.Log());
+      BOOST_TEST(State() == baseline);
+      const double rss = ResidentMib(site.pid());
+      BOOST_TEST(rss < kRssBoundMib, "batond resident " << rss << " MiB");
+      BOOST_TEST_MESSAGE("batond resident " << rss << " MiB after " << after);
+    }
+  }
+
+  Site site{"hq"};
+  json baseline;
+  zmq::context_t context;
+};
+
+struct Case {
+  std::string name;
+  std::string text;
+  std::string expect;  // In the error message.
+  bool id_readable = true;
+};
+
+std::string Request(const std::string& op, const std::string& members) {
+  return R"({"v":1,"id":"h","op":")" + op + "\"" + (members.empty() ? "" : "," + members) + "}";
+}
+
+std::string List(size_t n, const std::string& prefix) {
+  std::string out = "[";
+  for (size_t i = 0; i < n; ++i) out += (i ? ",\"" : "\"") + prefix + std::to_string(i) + "\"";
+  return out + "]";
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(hostile_client, Fixture)
+
+BOOST_AUTO_TEST_CASE(every_hostile_request_gets_a_named_error_and_changes_nothing) {
+  const std::string deep(100000, '[');
+  const std::vector<Case> cases = {
+      {"digest as a string", Request("status", R"("digest":"yes")"),
+       R"(field "digest": expected true or false, got "yes")"},
+      {"digest as a number", Request("status", R"("digest":1)"),
+       R"(field "digest": expected true or false, got 1)"},
+      {"a number beyond a double", Request("ping", R"("x":1e400)"), "not valid JSON", false},
+      {"nesting 100,000 deep", deep + std::string(100000, ']'), "deeper than 32 levels", false},
+      {"nesting inside a field", Request("note", R"("text":"x","actor":)" + deep),
+       "deeper than 32 levels", false},
+      {"a million removals", Request("plan.amend", R"("task_remove":)" + List(1000000, "T-")),
+       "over the limit of 4194304 bytes", false},
+      {"1,001 removals", Request("plan.amend", R"("task_remove":)" + List(1001, "T-")),
+       "over the limit of 1000 per request"},
+      {"a removal given twice", Request("plan.amend", R"("task_remove":["A","A"])"),
+       R"(task "A" is also named by task_remove[0])"},
+      {"a 10 MB note", Request("note", R"("text":")" + std::string(10 << 20, 'n') + "\""),
+       "over the limit of 4194304 bytes", false},
+      {"a 5,000-byte note", Request("note", R"("text":")" + std::string(5000, 'n') + "\""),
+       R"(field "text": is 5000 bytes, over the limit of 4096)"},
+      {"a predecessor that does not exist",
+       Request("plan.amend", R"("task_add":[{"id":"C","predecessors":["NOPE"]}])"),
+       R"(task "C": predecessor "NOPE" is not in the plan)"},
+      {"a back-out task that does not exist",
+       Request("plan.amend", R"("task_change":[{"task":"A","backout_task":"NOPE"}])"),
+       R"(task "A": back-out task "NOPE" is not in the plan)"},
+      {"a plan naming a missing predecessor",
+       Request("plan.import", R"("plan":{"runbook_id":"rb-hostile","tasks":[{"id":"D",)"
+                              R"("predecessors":["GONE"]}]})"),
+       R"(task "D": predecessor "GONE" is not in the plan)"},
+      {"a duration of 2^63-1",
+       Request("plan.amend", R"("task_change":[{"task":"A","duration_ms":9223372036854775807}])"),
+       "task_change[0].duration_ms: 9223372036854775807 is out of range"},
+      {"at 0", Request("report", R"("task":"A","kind":"done","at":0)"),
+       R"(field "at": time 0 is outside the years 2000 to 2099)"},
+      {"at -1", Request("report", R"("task":"A","kind":"done","at":-1)"),
+       R"(field "at": time -1 is outside)"},
+      {"at year 1", Request("report", R"("task":"A","kind":"done","at":"0001-01-01T00:00Z")"),
+       R"(field "at": time "0001-01-01T00:00Z" is outside)"},
+      {"at INT64_MIN+1", Request("report", R"("task":"A","kind":"done","at":-9223372036854775807)"),
+       R"(field "at": time -9223372036854775807 is outside)"},
+      {"an export format", Request("export", R"("format":"xml")"),
+       R"(field "format": "xml" is not one of json)"},
+      {"an epoch string", Request("watch", R"("epoch":"any-string")"),
+       R"(field "epoch": "any-string" is not an arrival epoch)"},
+      {"a cursor past the last arrival", Request("watch", R"("cursor":100000)"),
+       R"(field "cursor": 100000 is past the last arrival at site hq)"},
+      {"a request id of 10,000 bytes",
+       R"({"v":1,"id":")" + std::string(10000, 'i') + R"(","op":"ping"})",
+       R"(field "id": is 10000 bytes, over the limit of 128)", false},
+      {"an unknown argument named by 1 MB",
+       Request("ping", "\"" + std::string(1 << 20, 'k') + "\":1"),
+       "is not an argument of ping (it takes none)"},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      RawClient raw(context, site.endpoint());
+      const auto started = std::chrono::steady_clock::now();
+      raw.Send({c.text});
+      auto reply = raw.Reply();
+      BOOST_TEST_REQUIRE(reply.has_value(), "no reply within 10 s; log:\n" << site.Log());
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+      BOOST_TEST(ms < 5000, "the reply took " << ms << " ms");
+      BOOST_TEST((*reply)["ok"] == false);
+      BOOST_TEST((*reply)["error"]["code"] == "invalid_argument");
+      const std::string message = (*reply)["error"]["message"];
+      BOOST_TEST(message.find(c.expect) != std::string::npos, message);
+      BOOST_TEST(message.size() < 300u, "an error of " << message.size() << " bytes");
+      BOOST_TEST(((*reply)["id"] == (c.id_readable ? json("h") : json(nullptr))));
+      ExpectUnharmed(c.name);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(garbage_frames_and_many_connections_cost_nothing) {
+  std::mt19937 rng(7);
+  const auto noise = [&](size_t n) {
+    std::string s(n, '\0');
+    for (auto& ch : s) ch = static_cast<char>(rng());
+    return s;
+  };
+  {
+    // Frames that are not one JSON request: each gets an error, none takes the daemon down.
+    RawClient raw(context, site.endpoint());
+    const std::vector<std::vector<std::string>> garbage = {
+        {""},
+        {noise(64)},
+        {"\xff\xfe{\"v\":1}"},
+        {R"({"v":1,"id":"h","op":"note","text":"\ud800"})"},
+        {"", "", ""},
+        {noise(1 << 20)},
+        {"null"},
+        {R"({"v":1,"id":"h","op":"ping")"},
+    };
+    for (const auto& frames : garbage) {
+      raw.Send(frames);
+      auto reply = raw.Reply();
+      BOOST_TEST_REQUIRE(reply.has_value());
+      BOOST_TEST((*reply)["ok"] == false);
+      BOOST_TEST((*reply)["error"]["code"] == "invalid_argument");
+    }
+    ExpectUnharmed("garbage frames");
+  }
+  {
+    // 200 connections at once, each sending garbage and never reading its reply, while a
+    // well-behaved client keeps being answered.
+    std::vector<std::unique_ptr<RawClient>> crowd;
+    for (int i = 0; i < 200; ++i) {
+      crowd.push_back(std::make_unique<RawClient>(context, site.endpoint()));
+      crowd.back()->Send({noise(1 + rng() % 4096)});
+      crowd.back()->Send({Request("status", R"("digest":"maybe")")});
+    }
+    client::ClientOptions o;
+    o.timeout_ms = 10000;
+    auto good = client::Client::Connect(site.endpoint(), o);
+    BOOST_TEST_REQUIRE(good.ok());
+    for (int i = 0; i < 20; ++i) BOOST_TEST_REQUIRE(good->Call("ping").ok());
+    ExpectUnharmed("200 garbage connections");
+  }
+  {
+    // Half-open sockets: connected to batond.sock but silent, or stopped inside the ZMTP
+    // greeting. They hold a file descriptor each and nothing else.
+    std::vector<int> fds;
+    for (int i = 0; i < 50; ++i) {
+      const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      BOOST_TEST_REQUIRE(fd >= 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      const std::string path = site.data() + "/batond.sock";
+      BOOST_TEST_REQUIRE(path.size() < sizeof(addr.sun_path));
+      path.copy(addr.sun_path, path.size());
+      BOOST_TEST_REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+      if (i % 2 == 0) {
+        const char greeting[] = "\xff\0\0\0\0\0\0\0\x01\x7f\x03";  // A ZMTP 3 signature, cut.
+        BOOST_TEST(write(fd, greeting, sizeof(greeting) - 1) > 0);
+      }
+      fds.push_back(fd);
+    }
+    ExpectUnharmed("50 half-open sockets");
+    for (int fd : fds) close(fd);
+  }
+  ExpectUnharmed("closing everything");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace baton
