@@ -148,6 +148,10 @@ std::vector<std::string> RunningOverTasks(const Schedule& s) {
   return Select(s, &TaskSchedule::running_over);
 }
 
+// `ms` if it lies in the domain of times (crdt/event.h), kNoTime otherwise: a time outside it
+// can only come from a modified site, and is not given rather than a sum that overflows.
+int64_t InDomain(int64_t ms) { return ms >= kMinTimeMs && ms < kMaxTimeMs ? ms : kNoTime; }
+
 TaskProgress GateProgress(const GateOutcome& decision, int64_t now_ms) {
   int64_t at = decision.decided_ms != kNoTime ? decision.decided_ms : now_ms;
   if (decision.go) return TaskProgress{Progress::kDone, at, at};
@@ -167,10 +171,14 @@ Result<Scheduler> Scheduler::Create(const ScheduleInput& input) {
 
 Status Scheduler::BuildGraph(const ScheduleInput& input) {
   if (input.now_ms == kNoTime) return Status::InvalidArgument("schedule input: now_ms is not set");
+  if (InDomain(input.now_ms) == kNoTime) {
+    return Status::InvalidArgument("schedule input: now_ms " + std::to_string(input.now_ms) +
+                                   " is outside the years 2000 to 2099");
+  }
   now_ms_ = input.now_ms;
-  window_start_ms_ = input.window_start_ms;
+  window_start_ms_ = InDomain(input.window_start_ms);
   schedule_.now_ms = input.now_ms;
-  schedule_.window_end_ms = input.window_end_ms;
+  schedule_.window_end_ms = InDomain(input.window_end_ms);
   std::vector<std::string>& warnings = schedule_.warnings;
 
   const size_t n = input.tasks.size();
@@ -188,9 +196,13 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
       warnings.push_back("task " + spec.id + ": negative duration " +
                          FormatDuration(spec.duration_ms) + " taken as 0");
       node.duration_ms = 0;
+    } else if (spec.duration_ms > kMaxDurationMs) {
+      warnings.push_back("task " + spec.id + ": duration " + FormatDuration(spec.duration_ms) +
+                         " taken as 366d");
+      node.duration_ms = kMaxDurationMs;
     }
-    node.planned_start_ms = spec.planned_start_ms;
-    node.not_before_ms = spec.not_before_ms;
+    node.planned_start_ms = InDomain(spec.planned_start_ms);
+    node.not_before_ms = InDomain(spec.not_before_ms);
     node.backout = spec.is_backout;
     schedule_.tasks[i].id = spec.id;
     schedule_.tasks[i].backout = spec.is_backout;
@@ -211,8 +223,9 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
                            " crosses the forward and back-out plans; ignored");
         continue;
       }
-      nodes_[i].preds.push_back(Edge{j, dep.type, dep.lag_ms});
-      nodes_[j].succs.push_back(Edge{i, dep.type, dep.lag_ms});
+      const int64_t lag = std::clamp(dep.lag_ms, -kMaxDurationMs, kMaxDurationMs);
+      nodes_[i].preds.push_back(Edge{j, dep.type, lag});
+      nodes_[j].succs.push_back(Edge{i, dep.type, lag});
     }
     if (!spec.backout_task.empty()) {
       auto it = index_.find(spec.backout_task);
@@ -234,6 +247,8 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
       continue;
     }
     nodes_[it->second].progress = progress;
+    nodes_[it->second].progress.actual_start_ms = InDomain(progress.actual_start_ms);
+    nodes_[it->second].progress.actual_finish_ms = InDomain(progress.actual_finish_ms);
   }
   for (const auto& [id, decision] : input.gates) {
     auto it = index_.find(id);
@@ -241,7 +256,8 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
       warnings.push_back("decision at gate \"" + id + "\", which is not in the plan; ignored");
       continue;
     }
-    nodes_[it->second].progress = GateProgress(decision, now_ms_);
+    nodes_[it->second].progress =
+        GateProgress(GateOutcome{decision.go, InDomain(decision.decided_ms)}, now_ms_);
   }
 
   // Kahn's algorithm, plan order among equals, so the order is deterministic.

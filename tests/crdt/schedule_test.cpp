@@ -342,6 +342,38 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_or_warned) {
   BOOST_TEST(sc->Update("Z", Running(0)).code() == StatusCode::kNotFound);
 }
 
+// Values no client may give (docs/client-protocol.md#limits) can still arrive in an event from a
+// modified site: they are clamped or ignored, and no sum overflows (UBSan watches in CI).
+BOOST_AUTO_TEST_CASE(values_outside_the_domain_never_overflow_the_schedule) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kLow = std::numeric_limits<int64_t>::min() + 1;
+  TaskSpec huge = Task("A", 0);
+  huge.duration_ms = kMax;
+  huge.planned_start_ms = kMax - 1;
+  huge.not_before_ms = kLow;
+  TaskSpec lagged = Task("B", 5, {{"A", DependencyType::kFinishToStart, kLow}});
+  TaskSpec after = Task("C", 5, {{"B", DependencyType::kStartToStart, kMax}});
+  ScheduleInput in = Input({huge, lagged, after});
+  in.progress["B"] = TaskProgress{Progress::kDone, kLow, kMax};
+  in.window_end_ms = kMax;
+  Schedule s = Compute(in);
+  const TaskSchedule* a = s.Find("A");
+  BOOST_REQUIRE(a != nullptr);
+  BOOST_TEST(a->earliest_finish_ms - a->earliest_start_ms == kMaxDurationMs);
+  BOOST_TEST(a->planned_start_ms == At(0));  // The planned start was ignored.
+  BOOST_TEST(s.window_end_ms == kNoTime);
+  for (const auto& t : s.tasks) {
+    BOOST_TEST_CONTEXT(t.id) {
+      BOOST_TEST(t.earliest_start_ms >= kMinTimeMs - 2 * kMaxDurationMs);
+      BOOST_TEST(t.earliest_finish_ms < kMaxTimeMs + 4 * kMaxDurationMs);
+      BOOST_TEST(t.total_float_ms > -4 * kMaxDurationMs);
+    }
+  }
+  in.now_ms = kMax;
+  BOOST_TEST(ComputeSchedule(in).status().message().find("outside the years 2000 to 2099") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(window_across_the_spring_dst_change_is_absolute) {
   // Europe/Berlin springs forward on Sunday 2026-03-29 at 01:00 UTC (02:00 CET -> 03:00 CEST).
   // A window from 00:00 to 04:00 local time is 23:00Z to 02:00Z: three hours, not four.
