@@ -171,6 +171,9 @@ Status Client::SendWatch() {
     if (const auto e = reply->find("epoch"); e != reply->end() && e->is_string()) {
       epoch_ = e->get<std::string>();
     }
+    if (const auto d = reply->find("dropped"); d != reply->end() && d->is_string()) {
+      dropped_ = d->get<std::string>();
+    }
     if (reply->value("renumbered", false)) {
       last_cursor_ = reply->value("cursor", uint64_t{0});
       renumbered_ = true;
@@ -178,6 +181,33 @@ Status Client::SendWatch() {
   }
   last_heard_ = Clock::now();
   return Status::Ok();
+}
+
+Result<json> Client::Export() {
+  json all;
+  json events = json::array();
+  uint64_t after = 0;
+  while (true) {
+    BATON_ASSIGN_OR_RETURN(json page, Call("export", json{{"format", "json"}, {"after", after}}));
+    if (!page.is_object() || !page.contains("events") || !page["events"].is_array() ||
+        !page.contains("next") || !page["next"].is_number_unsigned()) {
+      return Status::Corruption("batond at " + endpoint_ + ": malformed export page");
+    }
+    for (auto& e : page["events"]) events.push_back(std::move(e));
+    const uint64_t next = page["next"].get<uint64_t>();
+    if (!page.value("more", false)) {
+      page.erase("next");
+      page.erase("more");
+      page.erase("last");
+      page["events"] = std::move(events);
+      return page;
+    }
+    if (next <= after) {
+      return Status::Corruption("batond at " + endpoint_ + ": export did not advance past " +
+                                std::to_string(after));
+    }
+    after = next;
+  }
 }
 
 Status Client::StartWatch(uint64_t cursor) {

@@ -47,6 +47,10 @@ class Client {
   // a request over kMaxRequestBytes (not sent). Watch pushes that arrive meanwhile are queued.
   Result<nlohmann::json> Call(const std::string& op, const nlohmann::json& args = nullptr);
 
+  // Every event of the daemon's log: the `export` pages gathered into one result
+  // {"site","runbook","digest","events":[...]} (the digest of the state after the last page).
+  Result<nlohmann::json> Export();
+
   // Starts a watch from `cursor` (0: every event) and returns once the daemon has accepted it.
   Status StartWatch(uint64_t cursor);
   // Ends the watch (best effort on the daemon side) and drops queued pushes.
@@ -61,6 +65,9 @@ class Client {
   // True once after a resume found the daemon's arrivals renumbered (`batond repair`): the
   // watch restarted from the first event, so cursors seen before mean nothing now.
   bool TakeRenumbered() { return std::exchange(renumbered_, false); }
+  // Once after a resume, why the daemon had ended the watch (its client did not read its
+  // pushes and the queue filled up); empty otherwise.
+  std::string TakeDropped() { return std::exchange(dropped_, std::string()); }
 
   // Drops the connection (and any queued request) and connects again; resumes the watch from
   // last_cursor() if one is active.
@@ -85,6 +92,7 @@ class Client {
   bool watching_ = false;
   std::optional<std::string> epoch_;  // Arrival numbering of last_cursor_, once known.
   bool renumbered_ = false;
+  std::string dropped_;  // The daemon's reason for ending the last watch (TakeDropped).
   std::string watch_id_;
   uint64_t last_cursor_ = 0;
   int heartbeat_ms_ = 2000;  // From the watch reply; silence for 3x this means resume.

@@ -325,7 +325,7 @@ const std::vector<OpSpec>& OpSpecs() {
       {"forecast", {}},
       {"watch", {{"cursor", S::kCursor}, {"epoch", S::kId}}},
       {"unwatch", {}},
-      {"export", {{"format", S::kId}}},
+      {"export", {{"format", S::kId}, {"after", S::kCursor}}},
       {"sites", {}},
   };
   return specs;
@@ -1039,6 +1039,12 @@ Result<ExportArgs> ParseExportArgs(const Request& request) {
     if (!format->is_string() || format->get<std::string>() != "json") {
       return Bad("format", Show(*format) + " is not one of json");
     }
+  }
+  if (const json* after = r.Get("after")) {
+    if (!after->is_number_unsigned()) {
+      return Bad("after", "expected a non-negative integer, got " + Show(*after));
+    }
+    out.after = after->get<uint64_t>();
   }
   return out;
 }

@@ -209,9 +209,15 @@ struct StatusArgs {
 };
 Result<StatusArgs> ParseStatusArgs(const Request& request);
 
-// export {format?: "json"}
+// export {format?: "json", after?}: one page of the log, the events with an arrival cursor
+// greater than `after` (0: from the first), at most kExportPageEvents of them or about
+// kExportPageBytes of JSON (at least one event). The reply says the page's last cursor ("next")
+// and whether more follow ("more"); Client::Export gathers every page.
+inline constexpr size_t kExportPageEvents = 1000;
+inline constexpr size_t kExportPageBytes = size_t{1} << 20;
 struct ExportArgs {
   std::string format = "json";
+  uint64_t after = 0;
 };
 Result<ExportArgs> ParseExportArgs(const Request& request);
 

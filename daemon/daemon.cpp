@@ -17,8 +17,14 @@
 
 namespace baton::daemon {
 namespace {
-constexpr size_t kMaxBatch = 256;         // Requests handled per commit.
-constexpr size_t kMaxPushPerRound = 512;  // Events per watcher per loop round (flow control).
+constexpr size_t kMaxBatch = 128;  // Requests handled per commit.
+// Reply bytes gathered before a commit: a batch of large replies (export pages) ends early.
+constexpr size_t kMaxBatchReplyBytes = size_t{16} << 20;
+// Events per watcher per loop round: well under the connection's queue (kClientSendHighWater),
+// so that a reading client is never found full by one round.
+constexpr size_t kMaxPushPerRound = 64;
+// A watch whose connection stays full this long (its client does not read) is ended.
+constexpr int64_t kWatchStallMs = 10000;
 }  // namespace
 
 Daemon::~Daemon() = default;
@@ -102,7 +108,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     replicator_->AppendPollItems(items);
     try {
       // Short: the peer sessions' timers (heartbeats, retries) run between polls.
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(WatchersBehind() ? 0 : 50));
     } catch (const zmq::error_t& e) {
       // A signal (SIGTERM, SIGINT) interrupts the poll: check the stop flag.
       if (e.num() != EINTR) return Status::IOError(std::string("poll: ") + e.what());
@@ -155,15 +161,17 @@ Status Daemon::HandleBatch() {
     std::string reply;
   };
   std::vector<Pending> replies;
-  for (size_t i = 0; i < kMaxBatch; ++i) {
+  size_t reply_bytes = 0;
+  for (size_t i = 0; i < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; ++i) {
     auto in = endpoint_->Receive();
     if (!in) break;
     ClientService::Outcome out = service_->Handle(in->text, in->os_user);
     if (out.watch) {
-      watchers_[in->routing_id] = Watcher{out.request_id, out.cursor, 0};
+      watchers_[in->routing_id] = Watcher{out.request_id, in->os_user, out.cursor, 0, 0};
     } else if (out.unwatch) {
       watchers_.erase(in->routing_id);
     }
+    reply_bytes += out.reply.size();
     replies.push_back(Pending{in->routing_id, std::move(out.reply)});
   }
   if (replies.empty()) return Status::Ok();
@@ -186,40 +194,66 @@ Status Daemon::HandleBatch() {
   return Status::Ok();
 }
 
+bool Daemon::WatchersBehind() const {
+  const uint64_t last = ledger_->last_arrival();
+  return std::any_of(watchers_.begin(), watchers_.end(), [&](const auto& entry) {
+    return entry.second.cursor < last && entry.second.stalled_since_ms == 0;
+  });
+}
+
 void Daemon::PushToWatchers(int64_t now_ms) {
   const uint64_t last = ledger_->last_arrival();
-  // Read and convert the new events once for every watcher, from the one furthest behind; a
-  // watcher further behind than one round's worth catches up over the next rounds.
-  uint64_t from = last;
-  for (const auto& [routing_id, w] : watchers_) from = std::min(from, w.cursor);
-  std::vector<std::pair<uint64_t, nlohmann::json>> fresh;
-  if (from < last) {
+  // Each event is read and converted once per round, however many watchers it goes to; each
+  // watcher gets at most kMaxPushPerRound events after its own cursor, so one far behind (or
+  // stalled) never holds back the others.
+  std::map<uint64_t, nlohmann::json> fresh;
+  const auto read_from = [&](uint64_t cursor) -> Status {
     std::vector<std::pair<uint64_t, crdt::Event>> events;
-    Status read = ledger_->EventsAfter(from, kMaxPushPerRound, &events);
-    if (!read.ok()) {
-      std::fprintf(stderr, "batond: watch streams paused: %s\n", read.ToString().c_str());
-      return;
-    }
-    fresh.reserve(events.size());
-    for (const auto& [arrival, e] : events)
-      fresh.emplace_back(arrival, service_->EventJson(e, arrival));
-  }
+    BATON_TRY(ledger_->EventsAfter(cursor, kMaxPushPerRound, &events));
+    for (const auto& [arrival, e] : events) fresh.emplace(arrival, service_->EventJson(e, arrival));
+    return Status::Ok();
+  };
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
     Status s;
     if (w.cursor < last) {
-      for (size_t i = 0; s.ok() && i < fresh.size(); ++i) {
-        const auto& [arrival, event] = fresh[i];
-        if (arrival <= w.cursor) continue;
-        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, arrival, event));
-        if (s.ok()) w.cursor = arrival;
+      for (size_t n = 0; s.ok() && n < kMaxPushPerRound && w.cursor < last; ++n) {
+        auto it = fresh.find(w.cursor + 1);
+        if (it == fresh.end()) {
+          Status read = read_from(w.cursor);
+          if (!read.ok()) {
+            std::fprintf(stderr, "batond: watch streams paused: %s\n", read.ToString().c_str());
+            return;
+          }
+          it = fresh.find(w.cursor + 1);
+          if (it == fresh.end()) break;  // Not readable yet (an arrival being written).
+        }
+        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, it->first, it->second));
+        if (s.ok()) w.cursor = it->first;
       }
-      w.last_push_ms = now_ms;
+      if (s.ok()) w.last_push_ms = now_ms;
     } else if (now_ms - w.last_push_ms >= kWatchHeartbeatMs) {
       s = endpoint_->Send(routing_id, client::MakeHeartbeat(w.watch_id, w.cursor));
-      w.last_push_ms = now_ms;
+      if (s.ok()) w.last_push_ms = now_ms;
     }
-    if (!s.ok()) gone.push_back(routing_id);
+    if (s.ok()) {
+      w.stalled_since_ms = 0;
+      continue;
+    }
+    if (s.code() != StatusCode::kUnavailable) {  // Disconnected: nobody to tell.
+      gone.push_back(routing_id);
+      continue;
+    }
+    // Its queue is full: the client is not reading. Wait for it, then give up on it.
+    if (w.stalled_since_ms == 0) w.stalled_since_ms = now_ms;
+    if (now_ms - w.stalled_since_ms < kWatchStallMs) continue;
+    const std::string reason = "the watch " + w.watch_id + " was ended at cursor " +
+                               std::to_string(w.cursor) + ": its connection did not read for " +
+                               std::to_string(kWatchStallMs / 1000) + " s with " +
+                               std::to_string(kClientSendHighWater) + " messages queued";
+    spdlog::warn("watch of {}: {}", w.os_user, reason);
+    service_->NoteDroppedWatch(w.os_user, reason);
+    gone.push_back(routing_id);
   }
   for (const auto& id : gone) watchers_.erase(id);
 }

@@ -36,8 +36,12 @@ class Daemon {
  private:
   struct Watcher {
     std::string watch_id;  // The request id of the watch; pushes carry it.
+    std::string os_user;   // Who watches: a dropped watch is explained to them on the next one.
     uint64_t cursor = 0;   // Last arrival sent.
     int64_t last_push_ms = 0;
+    // When its connection's queue was first found full (kClientSendHighWater messages unread),
+    // 0 while it takes pushes. A watch stalled for kWatchStallMs is ended.
+    int64_t stalled_since_ms = 0;
   };
 
   Daemon() = default;
@@ -45,6 +49,9 @@ class Daemon {
   // Lifts the rejoin hold once the peers confirm our head, or when the grace time is over.
   void ReleaseWrites(int64_t now_ms);
   void PushToWatchers(int64_t now_ms);
+  // True while a watcher that takes pushes is behind the log: the loop then polls without
+  // waiting, so a backlog streams at full speed in rounds of kMaxPushPerRound.
+  bool WatchersBehind() const;
 
   Config config_;
   zmq::context_t context_;

@@ -526,7 +526,7 @@ int Show(const GlobalOptions& g, const std::string& task) {
 int Export(const GlobalOptions& g, const std::string& out_file) {
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
-  auto result = client->Call("export", json{{"format", "json"}});
+  auto result = client->Export();
   if (!result.ok()) return Fail(result.status());
   const std::string text = result->dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   if (out_file.empty() || out_file == "-") {
@@ -568,6 +568,9 @@ class Board {
       last_event_ = 0;
       recent_.clear();
       SetBanner("the event index was rebuilt (batond repair): events listed again");
+    }
+    if (const std::string dropped = client_->TakeDropped(); !dropped.empty()) {
+      SetBanner("batond had ended this watch (" + dropped + "); resumed");
     }
     if (push.value("stream", "") != "event") return false;
     const uint64_t cursor = push.value("cursor", uint64_t{0});

@@ -123,6 +123,7 @@ Result<std::unique_ptr<ClientEndpoint>> ClientEndpoint::Open(zmq::context_t& con
     router.set(zmq::sockopt::linger, 0);
     router.set(zmq::sockopt::router_mandatory, true);
     router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    router.set(zmq::sockopt::sndhwm, kClientSendHighWater);
     router.set(zmq::sockopt::zap_domain, kZapDomain);
     // Refused by a libzmq without draft options; ZAP still runs there because the domain is
     // set and the handler is bound (NULL asks ZAP when a domain is set; CURVE always does).

@@ -21,6 +21,11 @@
 
 namespace baton::daemon {
 
+// Messages the daemon queues for one client connection (ZMQ_SNDHWM of the ROUTER): replies and
+// watch pushes it has not read yet. A full queue refuses the next message (Send: kUnavailable),
+// so a client that stops reading pins at most this many messages in the daemon.
+inline constexpr int kClientSendHighWater = 256;
+
 // One ZAP request (RFC 27) for a domain other than the client endpoint's.
 struct ZapRequest {
   std::string domain;

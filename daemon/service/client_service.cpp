@@ -184,11 +184,18 @@ ClientService::Outcome ClientService::HandleRequest(std::string_view text,
     }
     out.watch = true;
     out.cursor = renumbered ? 0 : args->cursor;
-    out.reply = client::MakeOk(req->id, json{{"cursor", out.cursor},
-                                             {"last", ledger_->last_arrival()},
-                                             {"heartbeat_ms", kWatchHeartbeatMs},
-                                             {"epoch", epoch},
-                                             {"renumbered", renumbered}});
+    json result{{"cursor", out.cursor},
+                {"last", ledger_->last_arrival()},
+                {"heartbeat_ms", kWatchHeartbeatMs},
+                {"epoch", epoch},
+                {"renumbered", renumbered}};
+    const auto dropped = std::find_if(dropped_watches_.begin(), dropped_watches_.end(),
+                                      [&](const auto& entry) { return entry.first == os_user; });
+    if (dropped != dropped_watches_.end()) {
+      result["dropped"] = dropped->second;
+      dropped_watches_.erase(dropped);
+    }
+    out.reply = client::MakeOk(req->id, result);
     return out;
   }
   if (req->op == "unwatch") {
@@ -240,10 +247,7 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
   }
   if (op == "critical") return Critical();
   if (op == "forecast") return Forecast();
-  if (op == "export") {
-    BATON_TRY(client::ParseExportArgs(req).status());
-    return Export();
-  }
+  if (op == "export") return Export(req);
   return Status::InvalidArgument("unknown op \"" + op + "\"");
 }
 
@@ -963,27 +967,48 @@ Result<json> ClientService::Forecast() {
   return out;
 }
 
-Result<json> ClientService::Export() {
-  json events = json::array();
-  uint64_t cursor = 0;
-  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
-  while (true) {
-    raw.clear();
-    BATON_TRY(ledger_->store().ScanArrivals(cursor, 4096, &raw));
-    if (raw.empty()) break;
-    for (const auto& [arrival, stored] : raw) {
-      BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
-      BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
-      json j = EventJson(e, arrival);
-      j["envelope_hex"] = identity::ToHex(stored.envelope);
-      events.push_back(std::move(j));
-      cursor = arrival;
-    }
+void ClientService::NoteDroppedWatch(const std::string& os_user, std::string reason) {
+  std::erase_if(dropped_watches_, [&](const auto& entry) { return entry.first == os_user; });
+  dropped_watches_.emplace_back(os_user, std::move(reason));
+  if (dropped_watches_.size() > 64) dropped_watches_.pop_front();
+}
+
+Result<json> ClientService::Export(const client::Request& req) {
+  BATON_ASSIGN_OR_RETURN(client::ExportArgs args, client::ParseExportArgs(req));
+  const uint64_t last = ledger_->last_arrival();
+  if (args.after > last) {
+    return Status::InvalidArgument("field \"after\": " + std::to_string(args.after) +
+                                   " is past the last arrival at site " + ledger_->config().site +
+                                   " (" + std::to_string(last) + ")");
   }
-  return json{{"site", ledger_->config().site},
-              {"runbook", ledger_->runbook_id()},
-              {"digest", ledger_->StateDigest()},
-              {"events", events}};
+  // One page: the client asks for the next one with "after": next. A client that has gone
+  // costs at most the page it asked for.
+  json events = json::array();
+  uint64_t cursor = args.after;
+  size_t bytes = 0;
+  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+  BATON_TRY(ledger_->store().ScanArrivals(cursor, client::kExportPageEvents, &raw));
+  for (const auto& [arrival, stored] : raw) {
+    // At least one event per page, however large.
+    if (!events.empty() && bytes + 3 * stored.envelope.size() > client::kExportPageBytes) break;
+    BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
+    BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
+    json j = EventJson(e, arrival);
+    j["envelope_hex"] = identity::ToHex(stored.envelope);
+    bytes += 3 * stored.envelope.size();
+    events.push_back(std::move(j));
+    cursor = arrival;
+  }
+  const bool more = cursor < last;
+  json out{{"site", ledger_->config().site},
+           {"runbook", ledger_->runbook_id()},
+           {"events", std::move(events)},
+           {"next", cursor},
+           {"last", last},
+           {"more", more}};
+  // The digest of the state that the whole export ends with: on the last page.
+  if (!more) out["digest"] = ledger_->StateDigest();
+  return out;
 }
 
 json ClientService::EventJson(const crdt::Event& e, uint64_t arrival) const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,6 +36,9 @@ class ClientService {
   // While `reason` is not empty, every op that would append an event is refused with
   // kUnavailable and this reason (a restarted site learning its own head from its peers).
   void set_writes_held(std::string reason) { writes_held_ = std::move(reason); }
+  // A watch of `os_user` was ended because its client did not read: the next watch request of
+  // that user gets `reason` in its reply ("dropped") once. The most recent 64 users are kept.
+  void NoteDroppedWatch(const std::string& os_user, std::string reason);
 
   struct Outcome {
     std::string reply;     // The JSON reply to send (after Commit if `mutated`).
@@ -70,7 +74,7 @@ class ClientService {
   Result<nlohmann::json> List(const client::Request& req, const std::string& filter);
   Result<nlohmann::json> Critical();
   Result<nlohmann::json> Forecast();
-  Result<nlohmann::json> Export();
+  Result<nlohmann::json> Export(const client::Request& req);
 
   std::string Actor(const std::string& os_user, const std::string& given) const;
   Status RequirePlan() const;
@@ -96,6 +100,7 @@ class ClientService {
   Ledger* ledger_;  // Not owned; outlives the service.
   std::function<nlohmann::json()> links_;
   std::string writes_held_;
+  std::deque<std::pair<std::string, std::string>> dropped_watches_;  // (os user, reason).
   std::optional<crdt::Schedule> cached_;
   uint64_t cached_events_ = UINT64_MAX;
   int64_t cached_second_ = 0;

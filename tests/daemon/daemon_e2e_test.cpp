@@ -271,7 +271,7 @@ BOOST_AUTO_TEST_CASE(a_site_add_is_a_plan_definition_of_the_roster_alone) {
   auto added = c.Call("site.add", json{{"site", "v1"}, {"name", "Vendor 1"}, {"key", key}});
   BOOST_REQUIRE_MESSAGE(added.ok(), added.status().ToString());
   BOOST_TEST((*added)["event"].get<std::string>() == "hq/3");
-  auto exported = c.Call("export");
+  auto exported = c.Export();
   BOOST_REQUIRE(exported.ok());
   const json& event = (*exported)["events"][2];
   BOOST_TEST(event["kind"].get<std::string>() == "plan_defined");

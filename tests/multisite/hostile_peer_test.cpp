@@ -85,8 +85,8 @@ class Attack {
   // (id -> envelope hex) of every event in site i's export, counting repeats.
   std::vector<std::pair<std::string, std::string>> Exported(size_t i) {
     std::vector<std::pair<std::string, std::string>> out;
-    const json exported = w_.Call(i, "export");  // Named: a range-for over a temporary's member
-                                                 // would dangle.
+    const json exported = w_.Export(i);  // Named: a range-for over a temporary's member
+                                         // would dangle.
     for (const auto& e : exported["events"]) {
       out.emplace_back(e["id"].get<std::string>(), e["envelope_hex"].get<std::string>());
     }
