@@ -327,6 +327,27 @@ BOOST_AUTO_TEST_CASE(an_impossible_reading_is_an_error) {
              "2026-03-28 22:00, 2026-03-28T22:00Z, 28/03/2026 22:00, 22:00, +2h30m)");
 }
 
+// What the daemon would refuse (docs/client-protocol.md#limits) is refused here, at its cell.
+BOOST_AUTO_TEST_CASE(values_the_daemon_refuses_are_errors_at_their_cell) {
+  BOOST_TEST(
+      StartError("1999-12-31 22:00") ==
+      "plan.csv:2:4: field \"start\": \"1999-12-31 22:00\" is outside the years 2000 to 2099");
+  BOOST_TEST(StartError("+900000h").find("is outside the years 2000 to 2099") != std::string::npos);
+  const auto long_duration = MustFail("ID,Title,Duration\nT-1,First,9000h\n");
+  BOOST_REQUIRE_EQUAL(long_duration.size(), 1u);
+  BOOST_TEST(long_duration[0] ==
+             "plan.csv:2:3: field \"duration\": \"9000h\" is longer than 366 days");
+  const auto long_title = MustFail("ID,Title,Duration\nT-1," + std::string(600, 't') + ",30\n");
+  BOOST_REQUIRE_EQUAL(long_title.size(), 1u);
+  BOOST_TEST(long_title[0] == "plan.csv:2:2: field \"title\": is 600 bytes, over the limit of 512");
+  ImportOptions old_window = BerlinOptions();
+  old_window.window_start = "1990-01-01 00:00";
+  old_window.window_end = "+2h";
+  const auto window = MustFail("ID,Title,Duration\nT-1,First,30\n", old_window);
+  BOOST_TEST(!window.empty());
+  BOOST_TEST(window[0].find("field \"window_start\"") != std::string::npos, window[0]);
+}
+
 BOOST_AUTO_TEST_CASE(offsets_count_from_the_window_start) {
   const int64_t window = Utc(2026, 3, 27, 19, 0);
   BOOST_TEST(StartOf("+0") == window);

@@ -16,9 +16,11 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include "client/protocol.h"
 #include "tools/import/csv.h"
 
 namespace baton::tools {
@@ -470,7 +472,14 @@ class Importer {
       all_ids_.insert(std::string(Cell(table.rows[r], Field::kId).text));
     }
     for (size_t r = header_index + 1; r < table.rows.size(); ++r) {
-      if (!IsBlank(table.rows[r])) ReadRow(table.rows[r]);
+      if (IsBlank(table.rows[r])) continue;
+      if (tasks_.size() == client::kMaxPlanTasks) {
+        Error(table.rows[r].line, 0, "", "",
+              "more than " + std::to_string(client::kMaxPlanTasks) +
+                  " tasks, the most one plan may hold");
+        return;
+      }
+      ReadRow(table.rows[r]);
     }
     Validate();
     BuildPlan();
@@ -512,8 +521,10 @@ class Importer {
       }
       return ToUtc(*spec, ref, field);
     };
-    window_start_ms_ = one(options_.window_start, "window_start", false);
-    window_end_ms_ = one(options_.window_end, "window_end", true);
+    window_start_ms_ = InDomain(one(options_.window_start, "window_start", false),
+                                CellRef{options_.window_start, 0, 0}, "window_start");
+    window_end_ms_ = InDomain(one(options_.window_end, "window_end", true),
+                              CellRef{options_.window_end, 0, 0}, "window_end");
     if (window_start_ms_ != kNoTime && window_end_ms_ != kNoTime &&
         window_end_ms_ <= window_start_ms_) {
       Error(0, 0, "window_end", options_.window_end, "is not after the window start");
@@ -637,7 +648,26 @@ class Importer {
     return CellRef{Trim(row.cells[index].text), row.cells[index].line, col + 1};
   }
 
+  // A time the protocol accepts (crdt/event.h: the years 2000 to 2099), or kNoTime and an error.
+  int64_t InDomain(int64_t ms, const CellRef& cell, const char* field) {
+    if (ms == kNoTime || (ms >= crdt::kMinTimeMs && ms < crdt::kMaxTimeMs)) return ms;
+    Error(cell, field, "is outside the years 2000 to 2099");
+    return kNoTime;
+  }
+
+  // Text the protocol accepts (client/protocol.h#limits): at most `max` bytes.
+  void LimitText(const CellRef& cell, const char* field, size_t max) {
+    if (cell.text.size() <= max) return;
+    Error(cell.line, cell.column, field, "",
+          "is " + std::to_string(cell.text.size()) + " bytes, over the limit of " +
+              std::to_string(max));
+  }
+
   int64_t ReadTime(const CellRef& cell, const char* field) {
+    return InDomain(ReadTimeAnyYear(cell, field), cell, field);
+  }
+
+  int64_t ReadTimeAnyYear(const CellRef& cell, const char* field) {
     if (cell.text.empty()) return kNoTime;
     std::string why;
     auto spec = ParseTime(cell.text, options_.day_first, &why);
@@ -697,12 +727,18 @@ class Importer {
     origin.id = Cell(row, Field::kId);
     task.id = std::string(origin.id.text);
     if (task.id.empty()) Error(origin.id, "id", "is empty (every task needs an id)");
+    LimitText(origin.id, "id", client::kMaxIdBytes);
     const CellRef title = Cell(row, Field::kTitle);
     task.title = std::string(title.text);
     if (task.title.empty()) Error(title, "title", "is empty (every task needs a title)");
-    task.phase = std::string(Cell(row, Field::kPhase).text);
-    task.team = std::string(Cell(row, Field::kTeam).text);
-    task.site = std::string(Cell(row, Field::kSite).text);
+    LimitText(title, "title", client::kMaxTitleBytes);
+    for (auto [field, name, out] : {std::tuple{Field::kPhase, "phase", &task.phase},
+                                    std::tuple{Field::kTeam, "team", &task.team},
+                                    std::tuple{Field::kSite, "site", &task.site}}) {
+      const CellRef cell = Cell(row, field);
+      *out = std::string(cell.text);
+      LimitText(cell, name, client::kMaxIdBytes);
+    }
 
     const CellRef kind = Cell(row, Field::kKind);
     bool kind_given = !kind.text.empty();
@@ -726,6 +762,7 @@ class Importer {
     } else if (auto d = ParseDuration(duration.text)) {
       task.duration_ms = *d;
       if (*d == 0 && !kind_given) task.kind = crdt::TaskKind::kMilestone;
+      if (*d > crdt::kMaxDurationMs) Error(duration, "duration", "is longer than 366 days");
     } else {
       Error(duration, "duration", std::string("is not a duration ") + kDurationHint);
     }
@@ -738,6 +775,12 @@ class Importer {
 
     origin.backout = Cell(row, Field::kBackout);
     task.backout_task = std::string(origin.backout.text);
+    LimitText(origin.backout, "backout", client::kMaxIdBytes);
+    if (task.predecessors.size() > client::kMaxPredecessors) {
+      Error(origin.predecessors, "predecessors",
+            "names " + std::to_string(task.predecessors.size()) + " tasks, over the limit of " +
+                std::to_string(client::kMaxPredecessors));
+    }
 
     const CellRef is_backout = Cell(row, Field::kIsBackout);
     const std::string b = Normalize(is_backout.text);
@@ -778,7 +821,7 @@ class Importer {
     if (s.empty()) return true;
     if (s[0] != '+' && s[0] != '-') return false;
     auto lag = ParseDuration(std::string_view(s).substr(1));
-    if (!lag) return false;
+    if (!lag || *lag > crdt::kMaxDurationMs) return false;
     dep->lag_ms = s[0] == '-' ? -*lag : *lag;
     return true;
   }
@@ -1026,6 +1069,13 @@ class Importer {
     for (const auto& t : tasks_) {
       if (!t.team.empty()) teams.insert(t.team);
       if (!t.site.empty()) sites.insert(t.site);
+    }
+    if (teams.size() > client::kMaxPlanTeams || sites.size() > client::kMaxPlanSites) {
+      Error(0, 0, teams.size() > client::kMaxPlanTeams ? "team" : "site", "",
+            "the plan names " + std::to_string(teams.size()) + " teams and " +
+                std::to_string(sites.size()) + " sites, over the limit of " +
+                std::to_string(client::kMaxPlanTeams) + " each");
+      return;
     }
     plan_.teams.assign(teams.begin(), teams.end());
     for (const auto& s : sites) {
