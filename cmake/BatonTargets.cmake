@@ -1,9 +1,17 @@
 # Interface targets that carry the project's compile policy; link them PRIVATE.
 #   baton::warnings    the warning set (+ -Werror when BATON_WERROR is ON)
 #   baton::conversion  -Wconversion, for the pure core (crdt/)
-#   baton::sanitizers  ASan + UBSan when BATON_SANITIZE is ON
+#   baton::sanitizers  ASan + UBSan when BATON_SANITIZE is ON (+ libFuzzer coverage with
+#                      BATON_FUZZ, clang only: tests/fuzz)
 option(BATON_WERROR "Treat warnings as errors" OFF)
 option(BATON_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(BATON_FUZZ "Build the libFuzzer targets of tests/fuzz (clang; implies BATON_SANITIZE)" OFF)
+if(BATON_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "BATON_FUZZ needs clang (libFuzzer); configure with the preset `clang`")
+  endif()
+  set(BATON_SANITIZE ON CACHE BOOL "" FORCE)
+endif()
 
 add_library(baton_warnings INTERFACE)
 add_library(baton::warnings ALIAS baton_warnings)
@@ -25,4 +33,8 @@ if(BATON_SANITIZE)
   target_compile_options(baton_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(baton_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+if(BATON_FUZZ)
+  # Coverage for libFuzzer in every library; only the fuzz targets link its main.
+  target_compile_options(baton_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
 endif()
