@@ -19,14 +19,17 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+#include <zmq.hpp>
 
 #include "bench/bench_util.h"
 #include "client/client.h"
+#include "client/protocol.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
@@ -140,6 +143,7 @@ class Daemon {
   }
 
   std::string endpoint() const { return "ipc://" + data_ + "/batond.sock"; }
+  pid_t pid() const { return pid_; }
   const std::string& data() const { return data_; }
   const std::string& log() const { return log_; }
 
@@ -186,6 +190,16 @@ void Reports(client::Client& c, int first_task, int count, std::vector<double>* 
     latencies->push_back(SecondsSince(start) * 1e3);
     if (!r.ok()) Fail("report " + args.dump() + ": " + r.status().ToString());
   }
+}
+
+// VmRSS of `pid` in MiB, from /proc; -1 if unreadable.
+double ResidentMib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
+  }
+  return -1;
 }
 
 void ReportLatencies(const Reporter& r, const std::string& prefix, const std::vector<double>& ms,
@@ -305,6 +319,40 @@ int Main(int argc, char** argv) {
     r.Report("cli_done_median_ms", Median(cli), "ms", "<= 30",
              "`baton done T-x`, spawn to exit; " + std::to_string(o.cli_runs) + " runs");
     r.Report("cli_done_max_ms", Percentile(cli, 100), "ms");
+  }
+
+  {
+    // A hostile crowd: 200 connections that sent garbage and never read, and 50 watches from
+    // the first event that never read a push, all open while one client reports.
+    zmq::context_t context;
+    std::vector<zmq::socket_t> crowd;
+    std::mt19937 rng(1);
+    for (int i = 0; i < 250; ++i) {
+      zmq::socket_t s(context, zmq::socket_type::dealer);
+      s.set(zmq::sockopt::linger, 0);
+      s.set(zmq::sockopt::rcvhwm, 8);
+      s.connect(d.endpoint());
+      if (i < 200) {
+        std::string garbage(1 + rng() % 2048, '\0');
+        for (auto& ch : garbage) ch = static_cast<char>(rng());
+        s.send(zmq::buffer(garbage));
+        s.send(zmq::buffer(std::string(R"({"v":1,"id":"x","op":"status","digest":"yes"})")));
+      } else {
+        s.send(zmq::buffer(client::MakeRequest("w", "watch", {{"cursor", 0}})));
+      }
+      crowd.push_back(std::move(s));
+    }
+    client::Client c = d.Connect();
+    std::vector<double> warmup, seq;
+    Reports(c, 1, 100, &warmup);  // Meanwhile the stalled watchers' queues fill up.
+    const int count = std::max(100, o.reports / 2);
+    Reports(c, 1, count, &seq);
+    ReportLatencies(r, "report_crowd", seq, "", "<= 5",
+                    std::to_string(count) +
+                        " sequential reports beside 200 garbage connections and 50 watchers "
+                        "that do not read");
+    r.Report("crowd_batond_rss_mib", ResidentMib(d.pid()), "MiB", "<= 150",
+             "batond resident memory with the crowd connected");
   }
   d.Stop();
   return 0;

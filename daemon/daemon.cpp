@@ -25,6 +25,9 @@ constexpr size_t kMaxBatchReplyBytes = size_t{16} << 20;
 constexpr size_t kMaxPushPerRound = 64;
 // A watch whose connection stays full this long (its client does not read) is ended.
 constexpr int64_t kWatchStallMs = 10000;
+// How often a stalled watch is tried again meanwhile: each try reads and converts its next
+// events, which must not cost every round.
+constexpr int64_t kStalledRetryMs = 250;
 }  // namespace
 
 Daemon::~Daemon() = default;
@@ -167,7 +170,7 @@ Status Daemon::HandleBatch() {
     if (!in) break;
     ClientService::Outcome out = service_->Handle(in->text, in->os_user);
     if (out.watch) {
-      watchers_[in->routing_id] = Watcher{out.request_id, in->os_user, out.cursor, 0, 0};
+      watchers_[in->routing_id] = Watcher{out.request_id, in->os_user, out.cursor, 0, 0, 0};
     } else if (out.unwatch) {
       watchers_.erase(in->routing_id);
     }
@@ -215,6 +218,11 @@ void Daemon::PushToWatchers(int64_t now_ms) {
   };
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
+    if (w.stalled_since_ms != 0 && now_ms - w.last_try_ms < kStalledRetryMs &&
+        now_ms - w.stalled_since_ms < kWatchStallMs) {
+      continue;
+    }
+    w.last_try_ms = now_ms;
     Status s;
     if (w.cursor < last) {
       for (size_t n = 0; s.ok() && n < kMaxPushPerRound && w.cursor < last; ++n) {

@@ -42,6 +42,7 @@ class Daemon {
     // When its connection's queue was first found full (kClientSendHighWater messages unread),
     // 0 while it takes pushes. A watch stalled for kWatchStallMs is ended.
     int64_t stalled_since_ms = 0;
+    int64_t last_try_ms = 0;  // Of a stalled watch: tried again every kStalledRetryMs.
   };
 
   Daemon() = default;
