@@ -269,6 +269,10 @@ Result<std::optional<json>> Client::NextPush(int timeout_ms) {
       if (!msg.ok()) return msg.status();
       if (msg->is_push() && msg->id == watch_id_) {
         pushes_.push_back(json::parse(frame.to_string()));
+      } else if (!msg->is_push() && msg->id == watch_id_ && !msg->status.ok()) {
+        // The daemon ended the watch with an error (its log failed a check): say so.
+        watching_ = false;
+        return msg->status;
       }
     } catch (const zmq::error_t& e) {
       return Status::IOError("batond at " + endpoint_ + ": " + e.what());

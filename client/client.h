@@ -58,6 +58,8 @@ class Client {
   // The next push of the watch (`{"stream":"event"|"heartbeat","cursor":N,...}` as sent), or
   // nullopt when none arrives within `timeout_ms`. If the daemon has been silent for longer than
   // three heartbeat intervals, reconnects and resumes the watch from last_cursor() first.
+  // An error the daemon ended the watch with (kCorruption: its log failed a check before an
+  // event was served) is returned, and the watch is over.
   Result<std::optional<nlohmann::json>> NextPush(int timeout_ms);
   // Highest cursor seen on the watch (events and heartbeats); StartWatch's cursor before that.
   uint64_t last_cursor() const { return last_cursor_; }

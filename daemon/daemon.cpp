@@ -211,9 +211,9 @@ void Daemon::PushToWatchers(int64_t now_ms) {
   // stalled) never holds back the others.
   std::map<uint64_t, nlohmann::json> fresh;
   const auto read_from = [&](uint64_t cursor) -> Status {
-    std::vector<std::pair<uint64_t, crdt::Event>> events;
-    BATON_TRY(ledger_->EventsAfter(cursor, kMaxPushPerRound, &events));
-    for (const auto& [arrival, e] : events) fresh.emplace(arrival, service_->EventJson(e, arrival));
+    std::vector<Ledger::ServedEvent> events;
+    BATON_TRY(ledger_->ReadServed(cursor, kMaxPushPerRound, &events));
+    for (const auto& e : events) fresh.emplace(e.arrival, service_->EventJson(e.event, e.arrival));
     return Status::Ok();
   };
   std::vector<std::string> gone;
@@ -230,8 +230,13 @@ void Daemon::PushToWatchers(int64_t now_ms) {
         if (it == fresh.end()) {
           Status read = read_from(w.cursor);
           if (!read.ok()) {
-            std::fprintf(stderr, "batond: watch streams paused: %s\n", read.ToString().c_str());
-            return;
+            // Never serve what failed its checks, and never leave the watcher waiting in
+            // silence: it gets the error (a reply to its watch request) and the watch ends.
+            spdlog::error("watch of {} at cursor {} ended: {}", w.os_user, w.cursor,
+                          read.ToString());
+            endpoint_->Send(routing_id, client::MakeError(w.watch_id, read)).Ignore();
+            s = Status::NotFound("watch ended");
+            break;
           }
           it = fresh.find(w.cursor + 1);
           if (it == fresh.end()) break;  // Not readable yet (an arrival being written).
@@ -248,7 +253,7 @@ void Daemon::PushToWatchers(int64_t now_ms) {
       w.stalled_since_ms = 0;
       continue;
     }
-    if (s.code() != StatusCode::kUnavailable) {  // Disconnected: nobody to tell.
+    if (s.code() != StatusCode::kUnavailable) {  // Disconnected (nobody to tell), or ended.
       gone.push_back(routing_id);
       continue;
     }

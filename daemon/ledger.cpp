@@ -15,6 +15,7 @@
 
 #include "crdt/event_codec.h"
 #include "daemon/curve_keys.h"
+#include "daemon/identity/keys.h"
 
 namespace baton::daemon {
 
@@ -225,14 +226,14 @@ Status Ledger::LoadProjection() {
 }
 
 Status Ledger::ReplayAfter(uint64_t cursor) {
-  std::vector<std::pair<uint64_t, crdt::Event>> batch;
+  std::vector<ServedEvent> batch;
   while (true) {
-    batch.clear();
-    BATON_TRY(EventsAfter(cursor, 4096, &batch));
+    BATON_TRY(ReadServed(cursor, 4096, &batch));
     if (batch.empty()) break;
-    for (const auto& [arrival, e] : batch) {
-      BATON_TRY(projection_.Apply(e).WithContext("rebuilding projection at " + e.id().ToString()));
-      cursor = arrival;
+    for (const auto& e : batch) {
+      BATON_TRY(projection_.Apply(e.event).WithContext("rebuilding projection at " +
+                                                       e.event.id().ToString()));
+      cursor = e.arrival;
     }
   }
   return Status::Ok();
@@ -566,14 +567,45 @@ std::string Ledger::StateDigest() const {
   return digest_;
 }
 
-Status Ledger::EventsAfter(uint64_t cursor, size_t max,
-                           std::vector<std::pair<uint64_t, crdt::Event>>* out) const {
+Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const {
+  out->clear();
   std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
   BATON_TRY(store_->ScanArrivals(cursor, max, &raw));
+  std::map<crdt::SiteId, std::pair<uint64_t, crdt::Hash>> last;  // Per origin in this read.
   for (auto& [arrival, stored] : raw) {
-    BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
-    BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
-    out->emplace_back(arrival, std::move(e));
+    const std::string where = "arrival " + std::to_string(arrival) + " (" + stored.id.ToString() +
+                              ") in " + config_.StorePath().string();
+    const auto altered = [&](const std::string& what) {
+      return Status::Corruption(
+          where + ": " + what +
+          ": the log was altered and is not served (docs/operations.md#repair)");
+    };
+    auto envelope = crdt::DecodeEnvelopeView(stored.envelope);
+    if (!envelope.ok()) return altered(envelope.status().message());
+    if (identity::HashPayload(envelope->payload) != stored.hash) {
+      return altered("the payload's hash is not the stored hash");
+    }
+    auto event = crdt::DecodeEvent(envelope->payload);
+    if (!event.ok()) return altered(event.status().message());
+    if (event->id() != stored.id) return altered("the payload is event " + event->id().ToString());
+    if (event->prev_hash != stored.prev_hash)
+      return altered("prev_hash differs from the stored one");
+    // The chain: linked to the event before it, read here or stored.
+    crdt::Hash before{};
+    if (event->seq > 1) {
+      const auto it = last.find(event->origin);
+      if (it != last.end() && it->second.first == event->seq - 1) {
+        before = it->second.second;
+      } else {
+        BATON_ASSIGN_OR_RETURN(auto previous,
+                               store_->Get(crdt::EventId{event->origin, event->seq - 1}));
+        if (!previous) return altered("its predecessor is not stored");
+        before = previous->hash;
+      }
+    }
+    if (event->prev_hash != before) return altered("it does not link to its predecessor's hash");
+    last[event->origin] = {event->seq, stored.hash};
+    out->push_back(ServedEvent{arrival, std::move(event).value(), std::move(stored.envelope)});
   }
   return Status::Ok();
 }

@@ -119,9 +119,17 @@ class Ledger {
   // Hex BLAKE2b-256 of the projection's canonical bytes: equal event sets, equal digests.
   std::string StateDigest() const;
 
-  // Decoded events that arrived after `cursor` (at most `max`), with their arrival numbers.
-  Status EventsAfter(uint64_t cursor, size_t max,
-                     std::vector<std::pair<uint64_t, crdt::Event>>* out) const;
+  // An event as served to clients (export, watch): checked against what was stored.
+  struct ServedEvent {
+    uint64_t arrival = 0;
+    crdt::Event event;
+    std::string envelope;  // The stored bytes.
+  };
+  // The events that arrived after `cursor` (at most `max`), each checked before it is served:
+  // arrivals without gaps or repeats, its payload's hash equal to the stored hash, its id and
+  // prev_hash those it is stored under, and linked to the stored hash of its predecessor.
+  // kCorruption naming the arrival and event otherwise: an altered log is never served.
+  Status ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const;
   // One stored event, decoded; kNotFound if absent.
   Result<crdt::Event> EventById(const crdt::EventId& id) const;
 

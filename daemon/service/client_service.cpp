@@ -986,18 +986,16 @@ Result<json> ClientService::Export(const client::Request& req) {
   json events = json::array();
   uint64_t cursor = args.after;
   size_t bytes = 0;
-  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
-  BATON_TRY(ledger_->store().ScanArrivals(cursor, client::kExportPageEvents, &raw));
-  for (const auto& [arrival, stored] : raw) {
+  std::vector<Ledger::ServedEvent> served;
+  BATON_TRY(ledger_->ReadServed(cursor, client::kExportPageEvents, &served));
+  for (const auto& e : served) {
     // At least one event per page, however large.
-    if (!events.empty() && bytes + 3 * stored.envelope.size() > client::kExportPageBytes) break;
-    BATON_ASSIGN_OR_RETURN(crdt::SignedEvent se, crdt::DecodeEnvelope(stored.envelope));
-    BATON_ASSIGN_OR_RETURN(crdt::Event e, crdt::DecodeEvent(se.payload));
-    json j = EventJson(e, arrival);
-    j["envelope_hex"] = identity::ToHex(stored.envelope);
-    bytes += 3 * stored.envelope.size();
+    if (!events.empty() && bytes + 3 * e.envelope.size() > client::kExportPageBytes) break;
+    json j = EventJson(e.event, e.arrival);
+    j["envelope_hex"] = identity::ToHex(e.envelope);
+    bytes += 3 * e.envelope.size();
     events.push_back(std::move(j));
-    cursor = arrival;
+    cursor = e.arrival;
   }
   const bool more = cursor < last;
   json out{{"site", ledger_->config().site},

@@ -768,6 +768,9 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
   // The run holding arrival after+1 may start earlier: begin at the last entry at or before it.
   it->SeekForPrev(ArrivalKey(after + 1));
   if (!it->Valid()) it->Seek(ArrivalKey(after + 1));
+  // Arrivals are numbered 1, 2, 3, ... without gaps: a missing or repeated number means the
+  // index was altered, and what it lists cannot be served as the site's log.
+  uint64_t expected = after + 1;
   for (; it->Valid() && out->size() < max; it->Next()) {
     ArrivalRun run;
     if (!ParseArrivalRun(View(it->key()), View(it->value()), &run)) {
@@ -776,6 +779,14 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
     for (uint64_t k = 0; k < run.count && out->size() < max; ++k) {
       const uint64_t counter = run.first + k;
       if (counter <= after) continue;
+      if (counter != expected) {
+        return Status::Corruption(
+            context + ": the arrival index jumps from " + std::to_string(expected - 1) + " to " +
+            std::to_string(counter) +
+            (counter > expected ? " (an entry is missing)" : " (an entry is listed twice)") +
+            "; `batond repair` rebuilds the index from the events");
+      }
+      ++expected;
       StoredEvent event;
       event.id = crdt::EventId{run.id.origin, run.id.seq + k};
       // The event was written in the same batch as its arrival entry, and is never deleted.

@@ -358,6 +358,83 @@ BOOST_AUTO_TEST_CASE(acknowledged_report_survives_kill_9) {
   BOOST_TEST((*more)["event"].get<std::string>() == "hq/4");
 }
 
+// A log altered while batond was stopped is never served: export and watch check each event
+// against what was stored (hash, id, chain link, arrival numbering) and name what is wrong.
+BOOST_AUTO_TEST_CASE(an_altered_log_is_not_served_by_export_or_watch) {
+  const auto fresh_site = [](Site& site) {
+    site.Start();
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+    for (const char* text : {"first note", "untampered", "third note"}) {
+      BOOST_REQUIRE(c.Call("note", json{{"task", "T-1"}, {"text", text}}).ok());
+    }
+    BOOST_REQUIRE(c.Export().ok());
+    BOOST_REQUIRE_EQUAL(site.Stop(), 0);
+  };
+  const auto expect_refused = [](Site& site, const std::string& what) {
+    site.Start();
+    auto c = site.Connect();
+    BOOST_TEST(c.Call("status").ok());  // The board is still up.
+    auto exported = c.Export();
+    BOOST_TEST_REQUIRE(!exported.ok(), "an altered log was exported");
+    BOOST_TEST((exported.status().code() == StatusCode::kCorruption));
+    BOOST_TEST(exported.status().message().find(what) != std::string::npos,
+               exported.status().message());
+    auto watcher = site.Connect();
+    BOOST_REQUIRE(watcher.StartWatch(0).ok());
+    Status ended;
+    for (int i = 0; i < 20 && ended.ok(); ++i) {
+      auto push = watcher.NextPush(500);
+      if (!push.ok()) ended = push.status();
+    }
+    BOOST_TEST((ended.code() == StatusCode::kCorruption), ended.ToString());
+    BOOST_TEST(ended.message().find(what) != std::string::npos, ended.message());
+  };
+  {
+    // One note's text edited in place: the payload no longer has its stored hash.
+    Site site("hq");
+    fresh_site(site);
+    const auto events = std::filesystem::path(site.data()) / "events";
+    std::vector<std::pair<std::string, std::string>> edited;
+    for (auto [key, value] : testing::DoctorRead(events, store::kEventsFamily)) {
+      const size_t at = value.find("untampered");
+      if (at == std::string::npos) continue;
+      value.replace(at, 10, "tampered!!");
+      edited.emplace_back(key, value);
+    }
+    BOOST_REQUIRE_EQUAL(edited.size(), 1u);
+    testing::Doctor(events, store::kEventsFamily, edited);
+    expect_refused(site,
+                   "(hq/3) in " + events.string() + ": the payload's hash is not the stored hash");
+  }
+  {
+    // An arrival entry deleted: the event would silently vanish from the export.
+    Site site("hq");
+    fresh_site(site);
+    const auto events = std::filesystem::path(site.data()) / "events";
+    testing::Doctor(events, store::kArrivalsFamily, {}, {store::ArrivalKey(2)});
+    expect_refused(site, "the arrival index jumps from 1 to 3 (an entry is missing)");
+  }
+  {
+    // One event's stored value replaced by another's: a duplicate and a hole.
+    Site site("hq");
+    fresh_site(site);
+    const auto events = std::filesystem::path(site.data()) / "events";
+    const auto stored = testing::DoctorRead(events, store::kEventsFamily);
+    std::string key2, value3;
+    for (const auto& [key, value] : stored) {
+      if (key == store::EventKey("hq", 2)) key2 = key;
+      if (key == store::EventKey("hq", 3)) value3 = value;
+    }
+    BOOST_REQUIRE(!key2.empty() && !value3.empty());
+    testing::Doctor(events, store::kEventsFamily, {{key2, value3}});
+    // Here batond does not even start: folding the log finds the hole.
+    auto run = testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()});
+    BOOST_TEST(run.exit_code != 0);
+    BOOST_TEST(run.err.find("at hq/2: event hq/3") != std::string::npos, run.err);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold) {
   Site site("hq");
   // Snapshots at events 3 and 6; event 7 comes from the log.

@@ -15,4 +15,8 @@ void Doctor(const std::filesystem::path& path, const std::string& family,
             const std::vector<std::pair<std::string, std::string>>& puts,
             const std::vector<std::string>& deletes = {}, bool clear = false);
 
+// Every key and value of one column family of the (closed) database at `path`, in key order.
+std::vector<std::pair<std::string, std::string>> DoctorRead(const std::filesystem::path& path,
+                                                            const std::string& family);
+
 }  // namespace baton::testing
