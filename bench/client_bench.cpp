@@ -30,6 +30,7 @@
 #include "bench/bench_util.h"
 #include "client/client.h"
 #include "client/protocol.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
@@ -192,15 +193,7 @@ void Reports(client::Client& c, int first_task, int count, std::vector<double>* 
   }
 }
 
-// VmRSS of `pid` in MiB, from /proc; -1 if unreadable.
-double ResidentMib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
-  }
-  return -1;
-}
+using testing::ResidentMib;
 
 void ReportLatencies(const Reporter& r, const std::string& prefix, const std::vector<double>& ms,
                      const std::string& p50_target, const std::string& p99_target,

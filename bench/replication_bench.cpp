@@ -35,6 +35,7 @@
 #include "daemon/config.h"
 #include "daemon/ledger.h"
 #include "daemon/store/event_store.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -69,17 +70,7 @@ struct Options {
 // Throws: main reports it after unwinding has stopped the daemons and removed the directories.
 [[noreturn]] void Fail(const std::string& what) { throw std::runtime_error(what); }
 
-// Resident memory of a process in MiB from /proc/PID/status: `field` is "VmHWM" or "VmRSS".
-double ResidentMib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      return static_cast<double>(std::strtol(line.c_str() + field.size() + 1, nullptr, 10)) / 1024;
-    }
-  }
-  return 0;
-}
+using testing::ResidentMib;  // "VmHWM" (peak) or "VmRSS" (now), MiB.
 
 // Identity of the file at `path` (inode and change time, ns), 0 if absent: a daemon that has
 // bound its client socket anew has a new one (an inode number alone may be reused at once).

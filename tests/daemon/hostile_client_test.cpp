@@ -21,12 +21,14 @@
 
 #include "client/client.h"
 #include "client/protocol.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/site.h"
 
 namespace baton {
 namespace {
 
 using nlohmann::json;
+using testing::ResidentMib;
 using testing::Site;
 
 // The daemon's resident memory must stay under this during every case. Sanitizer builds keep
@@ -36,15 +38,6 @@ constexpr double kRssBoundMib = 400;
 #else
 constexpr double kRssBoundMib = 150;
 #endif
-
-double ResidentMib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
-  }
-  return -1;
-}
 
 // A raw DEALER: sends any frames, reads one reply.
 class RawClient {
