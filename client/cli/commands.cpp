@@ -655,6 +655,12 @@ class Board {
           0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()).count()));
       auto push = client_->NextPush(wait);
       if (g_stop.load()) break;
+      if (!push.ok() && push.status().code() == StatusCode::kCorruption) {
+        // The daemon ended the watch: its log failed a check. Reconnecting would not help.
+        SetBanner("the watch ended: " + push.status().message());
+        DrawIfChanged();
+        return Fail(push.status());
+      }
       if (!push.ok()) {
         connected = false;
         SetBanner("reconnecting to " + client_->endpoint() + "...");

@@ -389,6 +389,11 @@ BOOST_AUTO_TEST_CASE(an_altered_log_is_not_served_by_export_or_watch) {
     }
     BOOST_TEST((ended.code() == StatusCode::kCorruption), ended.ToString());
     BOOST_TEST(ended.message().find(what) != std::string::npos, ended.message());
+    // The live board says so and stops, instead of reconnecting for ever.
+    auto board = testing::RunCommand(
+        {testing::BatonPath(), "--data", site.data(), "--no-color", "watch", "--no-clear"}, 20000);
+    BOOST_TEST(board.exit_code != 0);
+    BOOST_TEST(board.err.find(what) != std::string::npos, board.err);
   };
   {
     // One note's text edited in place: the payload no longer has its stored hash.
