@@ -39,11 +39,15 @@ std::string Index(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
+// `text` as echoed in an error: at most 60 characters, a longer one cut with "...".
+std::string Cut(std::string_view text) {
+  if (text.size() <= 60) return std::string(text);
+  return std::string(text.substr(0, 57)) + "...";
+}
+
 // A short rendering of a bad value for messages: strings quoted, long values cut.
 std::string Show(const json& value) {
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
+  return Cut(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // ---- Typed reads of one JSON object ---------------------------------------------------------
@@ -535,9 +539,7 @@ const char* ReportKindName(crdt::ReportKind kind) { return ToWord(kind, kReportK
 // ---- Public: times --------------------------------------------------------------------------
 
 Result<int64_t> ParseIsoTime(std::string_view text) {
-  const std::string shown =
-      "\"" + (text.size() > 60 ? std::string(text.substr(0, 57)) + "..." : std::string(text)) +
-      "\"";
+  const std::string shown = "\"" + Cut(text) + "\"";
   const auto bad = [&](const std::string& why) {
     return Status::InvalidArgument(shown + " is not an ISO 8601 time (" + why + ")");
   };
@@ -671,9 +673,8 @@ Result<Request> ParseRequest(std::string_view text) {
         if (!known.empty()) known += ", ";
         known += a.name;
       }
-      const std::string shown = key.size() > 60 ? key.substr(0, 57) + "..." : key;
-      return Bad(shown, "is not an argument of " + request.op +
-                            (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
+      return Bad(Cut(key), "is not an argument of " + request.op +
+                               (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
     }
     if (!it.value().is_null()) BATON_TRY(CheckShape(*arg, it.value()));
     request.args[key] = std::move(it.value());
