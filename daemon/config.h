@@ -29,6 +29,10 @@ struct Config {
   std::vector<std::string> client_keys;
   // A remote clock more than this far ahead is quarantined, not merged (DESIGN.md, hlc).
   int64_t max_clock_skew_ms = 5 * 60 * 1000;
+  // Set by `batond run --clock-ran-ahead`, never read from or written to batond.conf: the
+  // operator says that this machine's clock is right now, although this site's newest event is
+  // stamped further ahead than max_clock_skew_ms (docs/operations.md#a-clock-that-ran-ahead).
+  bool accept_clock_ahead = false;
   // Write a projection snapshot every this many events, so restarts need not fold the whole log.
   uint64_t snapshot_every = 10000;
 

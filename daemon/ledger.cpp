@@ -2,6 +2,7 @@
 #include "daemon/ledger.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <system_error>
 
+#include "client/protocol.h"
 #include "crdt/event_codec.h"
 #include "daemon/curve_keys.h"
 #include "daemon/identity/keys.h"
@@ -22,11 +24,34 @@ namespace baton::daemon {
 namespace {
 // Store meta (app/): the Ed25519 public key this data directory first ran with.
 constexpr std::string_view kIdentityMeta = "site_public_key";
+// A timestamp this far ahead of the wall clock no longer tells when a report was made.
+constexpr int64_t kStampAheadMs = 1000;
 }  // namespace
 
 int64_t SystemWallClock() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  // Not system_clock::now(): its nanoseconds wrap in 2262, and a clock set to 2300 would read
+  // as 1715 instead of being refused for what it says.
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+namespace {
+
+std::string DescribeTime(int64_t ms) {
+  // FormatIsoTime is exact over any year a clock can say; the raw number helps beyond that.
+  if (ms > -(int64_t{1} << 50) && ms < (int64_t{1} << 50)) return client::FormatIsoTime(ms);
+  return std::to_string(ms) + " ms since 1970";
+}
+
+}  // namespace
+
+Status CheckWallClock(int64_t wall_ms) {
+  if (wall_ms >= crdt::kMinTimeMs && wall_ms < crdt::kMaxTimeMs) return Status::Ok();
+  return Status::Unavailable(
+      "this machine's clock says " + DescribeTime(wall_ms) +
+      ": baton records times from 2000 to 2099 only; set the clock (timedatectl, NTP) and try "
+      "again");
 }
 
 Ledger::Ledger(Config config, WallClock clock)
@@ -134,6 +159,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
                                              bool read_only) {
   std::unique_ptr<Ledger> l(new Ledger(config, std::move(clock)));
   l->read_only_ = read_only;
+  // Before the store: every timestamp this site issues comes from this clock.
+  if (!read_only) BATON_TRY(CheckWallClock(l->clock_()).WithContext("not starting"));
   BATON_ASSIGN_OR_RETURN(l->keys_, identity::ReadKeyFiles(config.KeyDir()));
   store::StoreOptions so;
   so.path = config.StorePath();
@@ -149,6 +176,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   if (const auto own = heads.find(config.site); own != heads.end() && own->second.seq > 0) {
     BATON_ASSIGN_OR_RETURN(crdt::Event e, l->EventById(crdt::EventId{own->first, own->second.seq}));
     l->hlc_.Restore(e.hlc);
+    BATON_TRY(l->CheckClockAhead(e));
   }
   const int64_t now = std::max(l->clock_(), l->hlc_.last().wall_ms);
   for (const auto& [origin, head] : heads) {
@@ -174,6 +202,30 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   l->fork_count_ = forks.size();
   l->EnsureVerifier();
   return l;
+}
+
+Status Ledger::CheckClockAhead(const crdt::Event& newest_own) {
+  const int64_t wall = clock_();
+  const int64_t ahead = newest_own.hlc.wall_ms - wall;
+  if (read_only_ || ahead <= config_.max_clock_skew_ms) return Status::Ok();
+  const std::string days =
+      std::to_string(ahead / 86400000) + " days " + std::to_string(ahead / 3600000 % 24) + " h";
+  if (!config_.accept_clock_ahead) {
+    return Status::Rejected(
+        "this site's newest event (" + newest_own.id().ToString() + ") is stamped " +
+        DescribeTime(newest_own.hlc.wall_ms) + ", " + days + " ahead of this machine's clock (" +
+        DescribeTime(wall) +
+        "): the clock was ahead then or is behind now. Check it (timedatectl); if it is right "
+        "now, start with `batond run --clock-ran-ahead` (docs/operations.md#a-clock-that-ran-"
+        "ahead)");
+  }
+  clock_ahead_ms_ = ahead;
+  spdlog::warn(
+      "this site's timestamps run {} ahead of its clock (newest event {} stamped {}), accepted "
+      "with --clock-ran-ahead: events stay in timestamp order, and reports carry this machine's "
+      "time as their effective time until the clock catches up",
+      days, newest_own.id().ToString(), DescribeTime(newest_own.hlc.wall_ms));
+  return Status::Ok();
 }
 
 Status Ledger::CheckIdentity() {
@@ -293,10 +345,22 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
     writer_.emplace(keys_, runbook, config_.site, own.seq, own.hash);
     EnsureVerifier();
   }
+  const int64_t wall = clock_();
+  BATON_TRY(CheckWallClock(wall).WithContext("nothing was recorded"));
   crdt::Event e;
-  e.hlc = hlc_.Now(clock_());
+  e.hlc = hlc_.Now(wall);
   e.actor = std::move(draft.actor);
   e.body = std::move(draft.body);
+  // Timestamps ahead of the clock (this site's ran ahead once, docs/operations.md#a-clock-that-
+  // ran-ahead) keep their order, but a report's time is what this machine's clock says.
+  if (e.hlc.wall_ms - wall > kStampAheadMs) {
+    if (auto* r = std::get_if<crdt::TaskReported>(&e.body); r && r->effective_ms == crdt::kNoTime) {
+      r->effective_ms = wall;
+    } else if (auto* g = std::get_if<crdt::GateDecided>(&e.body);
+               g && g->effective_ms == crdt::kNoTime) {
+      g->effective_ms = wall;
+    }
+  }
   std::vector<crdt::Event> drafts;
   drafts.push_back(std::move(e));
   // Built one at a time, so that later drafts see earlier ones in the projection. Unsigned:

@@ -31,6 +31,9 @@ namespace baton::daemon {
 // Milliseconds since the Unix epoch; injected so tests control time.
 using WallClock = std::function<int64_t()>;
 int64_t SystemWallClock();
+// kUnavailable naming the time unless `wall_ms` lies in the years 2000 to 2099, the times baton
+// records (crdt::kMinTimeMs, kMaxTimeMs).
+Status CheckWallClock(int64_t wall_ms);
 
 // The largest envelope Stage accepts (a plan of tens of thousands of tasks fits): every event
 // must fit alone in one peer batch (replication::kMaxBatchBytes, checked where both are known).
@@ -104,6 +107,9 @@ class Ledger {
   const std::map<crdt::SiteId, uint64_t>& rejected_by_origin() const { return rejected_; }
   // Origins whose clock was last seen implausibly far ahead: skew in ms.
   const std::map<crdt::SiteId, int64_t>& quarantined() const { return quarantined_; }
+  // How far this site's own timestamps were ahead of its clock at start (accepted with
+  // Config::accept_clock_ahead); 0 normally.
+  int64_t clock_ahead_ms() const { return clock_ahead_ms_; }
 
   // Stage + Commit of one draft.
   Result<crdt::EventId> Append(Draft draft);
@@ -139,6 +145,9 @@ class Ledger {
   // kRejected if the identity files hold another key than the one this directory was first run
   // with (recorded in the store's meta on that run) or than the roster's for this site.
   Status CheckIdentity();
+  // kRejected if this site's newest event is stamped beyond max_clock_skew_ms ahead of the clock,
+  // unless the operator accepted it (Config::accept_clock_ahead).
+  Status CheckClockAhead(const crdt::Event& newest_own);
   Status ReplayAfter(uint64_t cursor);  // Applies the arrivals after `cursor`.
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   Status FoldWholeLog();
@@ -163,6 +172,7 @@ class Ledger {
   uint64_t fork_count_ = 0;
   std::map<crdt::SiteId, uint64_t> rejected_;
   std::map<crdt::SiteId, int64_t> quarantined_;
+  int64_t clock_ahead_ms_ = 0;
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
   mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.

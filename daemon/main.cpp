@@ -242,7 +242,7 @@ int AllowClient(const std::string& data, const std::string& out, const std::stri
   return kExitOk;
 }
 
-int Run(const std::string& data) {
+int Run(const std::string& data, bool clock_ran_ahead) {
   // The daemon's log: stderr (the journal under systemd), with time and level on every line.
   auto log = spdlog::stderr_logger_mt("batond");
   log->set_pattern("%Y-%m-%d %H:%M:%S.%e %l batond: %v");
@@ -252,6 +252,7 @@ int Run(const std::string& data) {
     std::cerr << "batond run: " << config.status().message() << "\n";
     return ExitFor(config.status());
   }
+  config->accept_clock_ahead = clock_ran_ahead;
   auto daemon = baton::daemon::Daemon::Open(*config);
   if (!daemon.ok()) {
     std::cerr << "batond run: " << daemon.status().ToString() << "\n";
@@ -392,7 +393,15 @@ int main(int argc, char** argv) {
         "runs to enrol it.");
     auto* run = app.add_subcommand("run", "Serve a data directory in the foreground");
     run->add_option("--data", data, "Data directory made by `batond init`")->required();
-    run->footer("Example: batond run --data ./data/hq   (stop with Ctrl-C or SIGTERM)");
+    bool clock_ran_ahead = false;
+    run->add_flag("--clock-ran-ahead", clock_ran_ahead,
+                  "Start although this site's newest event is stamped ahead of the clock (it "
+                  "ran ahead once and is right now): timestamps keep rising, reports carry the "
+                  "clock's time (docs/operations.md#a-clock-that-ran-ahead)");
+    run->footer(
+        "Example: batond run --data ./data/hq   (stop with Ctrl-C or SIGTERM)\n"
+        "Refuses to start (exit 2) while the clock is outside the years 2000 to 2099, or behind\n"
+        "this site's newest timestamp by more than max_clock_skew_ms.");
     std::string out, listen;
     auto* allow = app.add_subcommand(
         "allow-client", "Create credentials for a remote client (tcp + CURVE) and admit its key");
@@ -430,7 +439,7 @@ int main(int argc, char** argv) {
     if (allow->parsed()) return AllowClient(data, out, listen);
     if (repair->parsed()) return Repair(data);
     if (rebuild->parsed()) return Rebuild(data);
-    return Run(data);
+    return Run(data, clock_ran_ahead);
   } catch (const std::exception& e) {
     std::cerr << "batond: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-baton_install_deps clang libclang-rt-14-dev
+# faketime: clock_e2e_test runs batond under libfaketime.
+baton_install_deps clang libclang-rt-14-dev faketime
 
 echo "== format (clang-format --dry-run --Werror)"
 git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run --Werror

@@ -195,6 +195,15 @@ std::string Summary(const json& status, const ViewOptions& o) {
                Color::kYellow) +
            "\n";
   }
+  if (const int64_t ahead = Int(status, "clock_ahead_ms"); ahead > 0) {
+    out +=
+        o.style.Paint("Clock     this site's timestamps ran " + std::to_string(ahead / 86400000) +
+                          "d " + std::to_string(ahead / 3600000 % 24) +
+                          "h ahead of its clock once: reports carry the clock's time "
+                          "(docs/operations.md#a-clock-that-ran-ahead)",
+                      Color::kYellow) +
+        "\n";
+  }
   const json& rep = Member(status, "replication");
   if (rep.is_object() && Int(rep, "links") > 0) {
     std::string line = "Links     " + std::to_string(Int(rep, "links_up")) + " of " +

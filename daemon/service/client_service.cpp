@@ -824,6 +824,8 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
   }
   result["replication"] = replication;
   result["rejoining"] = !writes_held_.empty();
+  // This site's timestamps ran ahead of its clock (accepted with `batond run --clock-ran-ahead`).
+  result["clock_ahead_ms"] = ledger_->clock_ahead_ms();
   result["forecast"] = ForecastJson(s);
   result["running"] = running;
   result["late"] = late;

@@ -195,7 +195,9 @@ BOOST_AUTO_TEST_CASE(the_clock_stays_monotonic_when_the_wall_clock_goes_back) {
     before = ledger->projection().Task("T-2")->LiveReports().front().hlc;
     BOOST_TEST(before.wall_ms == kT0 + kHour);
   }
-  auto ledger = MustOpen(c, kT0);  // The wall clock is an hour behind now.
+  // The wall clock is two minutes behind now (within max_clock_skew_ms; beyond it the operator
+  // must say the clock is right: the next case).
+  auto ledger = MustOpen(c, kT0 + kHour - 2 * 60 * 1000);
   BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kDone)}).ok());
   const crdt::Hlc after = ledger->projection().Task("T-2")->LiveReports().front().hlc;
   BOOST_TEST((before < after));
@@ -212,6 +214,76 @@ BOOST_AUTO_TEST_CASE(a_stored_timestamp_beyond_the_skew_bound_does_not_drag_the_
   BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
   const crdt::Hlc stamped = ledger->projection().Task("T-2")->LiveReports().front().hlc;
   BOOST_TEST(stamped.wall_ms == kT0 + kHour);  // Its own wall clock, not the day-ahead one.
+}
+
+constexpr int64_t k1960 = -315'619'200'000;    // 1960-01-01T00:00:00Z
+constexpr int64_t k2300 = 10'413'792'000'000;  // 2300-01-01T00:00:00Z
+constexpr int64_t kTenYears = 3650 * 24 * kHour;
+
+BOOST_AUTO_TEST_CASE(a_clock_outside_the_years_2000_to_2099_stamps_nothing) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  Populate(c, 1);
+  for (const int64_t bad : {k1960, k2300, crdt::kMinTimeMs - 1, crdt::kMaxTimeMs}) {
+    auto refused = Ledger::Open(c, [bad] { return bad; });
+    BOOST_TEST_REQUIRE(!refused.ok());
+    BOOST_TEST((refused.status().code() == StatusCode::kUnavailable));
+    BOOST_TEST(refused.status().message().find("baton records times from 2000 to 2099") !=
+                   std::string::npos,
+               refused.status().ToString());
+  }
+  int64_t now = kT0 + kHour;
+  auto opened = Ledger::Open(c, [&now] { return now; });
+  BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+  auto& ledger = **opened;
+  now = k2300;  // The clock jumps while the site runs.
+  auto refused = ledger.Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)});
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.status().message().find(
+                 "nothing was recorded: this machine's clock says 2300-01-01T00:00:00.000Z") !=
+                 std::string::npos,
+             refused.status().ToString());
+  BOOST_TEST(ledger.staged() == 0u);
+  BOOST_TEST(ledger.projection().event_count() == 2u);
+  now = kT0 + 2 * kHour;
+  auto accepted = ledger.Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)});
+  BOOST_TEST_REQUIRE(accepted.ok(), accepted.status().ToString());
+  BOOST_TEST(accepted->seq == 3u);  // No seq was used by the refused report.
+}
+
+BOOST_AUTO_TEST_CASE(a_site_whose_clock_ran_ahead_opens_only_when_told_and_reports_clock_time) {
+  testing::TempDir dir("ledger");
+  Config c = SiteConfig(dir);
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  crdt::Hlc ahead;
+  {
+    auto ledger = MustOpen(c, kT0 + kTenYears);
+    BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Plan()}).ok());
+    BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-1", crdt::ReportKind::kStarted)}).ok());
+    ahead = ledger->projection().Task("T-1")->LiveReports().front().hlc;
+  }
+  // Within the skew bound it is an ordinary restart; beyond it, the operator must say so.
+  BOOST_TEST(Ledger::Open(c, [&] { return ahead.wall_ms - c.max_clock_skew_ms; }).ok());
+  auto refused = Ledger::Open(c, [] { return kT0; });
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST((refused.status().code() == StatusCode::kRejected));
+  BOOST_TEST(refused.status().message().find("(hq/2) is stamped 2036-03-24") != std::string::npos,
+             refused.status().ToString());
+  BOOST_TEST(refused.status().message().find("3650 days 0 h ahead of this machine's clock") !=
+                 std::string::npos,
+             refused.status().ToString());
+
+  c.accept_clock_ahead = true;
+  auto ledger = MustOpen(c, kT0);
+  BOOST_TEST(ledger->clock_ahead_ms() == ahead.wall_ms - kT0);
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
+  const auto report = ledger->projection().Task("T-2")->LiveReports().front();
+  BOOST_TEST((ahead < report.hlc));     // Still in timestamp order along the chain,
+  BOOST_TEST(report.time_ms() == kT0);  // but reported at the clock's time.
+  crdt::TaskReported at = Report("T-3", crdt::ReportKind::kStarted);
+  at.effective_ms = kT0 - kHour;  // A time the reporter gave is kept.
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", at}).ok());
+  BOOST_TEST(ledger->projection().Task("T-3")->LiveReports().front().time_ms() == kT0 - kHour);
 }
 
 // Signatures of this site's chain as stored: one entry per seq, true where the event is signed.

@@ -143,7 +143,8 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0) Kill9();
 }
 
-bool ChildProcess::Start(const std::vector<std::string>& argv, const std::string& log_path) {
+bool ChildProcess::Start(const std::vector<std::string>& argv, const std::string& log_path,
+                         const std::vector<std::string>& env) {
   pid_t pid = fork();
   if (pid < 0) return false;
   if (pid == 0) {
@@ -152,6 +153,7 @@ bool ChildProcess::Start(const std::vector<std::string>& argv, const std::string
       dup2(fd, 1);
       dup2(fd, 2);
     }
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
     auto args = Argv(argv);
     execv(args[0], args.data());
     _exit(127);

@@ -29,8 +29,10 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // Starts argv with stdout+stderr appended to `log_path`. Returns false if fork/exec failed.
-  bool Start(const std::vector<std::string>& argv, const std::string& log_path);
+  // Starts argv with stdout+stderr appended to `log_path`, `env` entries ("NAME=value") added to
+  // the environment. Returns false if fork/exec failed.
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path,
+             const std::vector<std::string>& env = {});
   // SIGTERM, then wait up to `timeout_ms`; returns the exit code (-1 on signal or timeout,
   // after which the child is SIGKILLed).
   int Stop(int timeout_ms = 10000);

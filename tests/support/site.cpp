@@ -20,8 +20,12 @@ Site::Site(const std::string& id, const std::vector<std::string>& init_args)
 
 Site::~Site() { process_.Kill9(); }
 
-void Site::Start() {
-  BOOST_REQUIRE(process_.Start({BatondPath(), "run", "--data", data_}, log_path()));
+void Site::Start() { Start({}, {}); }
+
+void Site::Start(const std::vector<std::string>& run_args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv{BatondPath(), "run", "--data", data_};
+  argv.insert(argv.end(), run_args.begin(), run_args.end());
+  BOOST_REQUIRE(process_.Start(argv, log_path(), env));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
     client::ClientOptions o;

@@ -21,6 +21,8 @@ class Site {
 
   // Starts `batond run` and waits (at most 15 s) until it answers a ping.
   void Start();
+  // The same with more `batond run` arguments and environment entries ("NAME=value").
+  void Start(const std::vector<std::string>& run_args, const std::vector<std::string>& env);
   int Stop();  // SIGTERM; returns batond's exit code.
   void Kill9();
   // A connected client (the daemon must be running).
