@@ -164,6 +164,7 @@ Status Daemon::HandleBatch() {
     std::string reply;
   };
   std::vector<Pending> replies;
+  std::vector<std::string> new_watchers;
   size_t reply_bytes = 0;
   for (size_t i = 0; i < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; ++i) {
     auto in = endpoint_->Receive();
@@ -171,6 +172,7 @@ Status Daemon::HandleBatch() {
     ClientService::Outcome out = service_->Handle(in->text, in->os_user);
     if (out.watch) {
       watchers_[in->routing_id] = Watcher{out.request_id, in->os_user, out.cursor, 0, 0, 0};
+      new_watchers.push_back(in->routing_id);
     } else if (out.unwatch) {
       watchers_.erase(in->routing_id);
     }
@@ -181,11 +183,20 @@ Status Daemon::HandleBatch() {
   // Ack only after the synced batch: docs/operations.md#durability.
   Status committed = ledger_->Commit();
   if (!committed.ok()) {
+    // Nothing of the batch was stored: every reply of it (queries too, which saw the unstored
+    // events) becomes the error.
     for (const auto& p : replies) {
       endpoint_->Send(p.routing_id, client::MakeError(client::PeekRequestId(p.reply), committed))
-          .Ignore();  // Best effort: the daemon is about to stop.
+          .Ignore();  // Best effort: a client that went away asks again.
     }
-    return committed.WithContext("commit failed; stopping so that a restart rebuilds from the log");
+    for (const auto& w : new_watchers) watchers_.erase(w);
+    if (ledger_->broken()) {
+      return committed.WithContext(
+          "commit failed; stopping so that a restart rebuilds from the log");
+    }
+    // The ledger is back on what is stored (a full disk, docs/operations.md#a-full-disk).
+    spdlog::warn("{}", committed.ToString());
+    return Status::Ok();
   }
   for (const auto& p : replies) {
     Status s = endpoint_->Send(p.routing_id, p.reply);

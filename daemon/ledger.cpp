@@ -401,9 +401,33 @@ Status Ledger::Commit() {
   const size_t n = staged_.size();
   staged_.clear();
   // Ack only after the synced batch: docs/operations.md#durability.
-  BATON_TRY(store_->Append(std::move(batch)));
+  Status appended = store_->Append(std::move(batch));
+  if (!appended.ok()) {
+    Status undone = Rollback();
+    if (!undone.ok()) {
+      broken_ = true;
+      return appended.WithContext("undoing the unstored events failed too (" + undone.ToString() +
+                                  ")");
+    }
+    return appended;
+  }
   events_since_snapshot_ += n;
   return MaybeSnapshot();
+}
+
+Status Ledger::Rollback() {
+  // The staged events were folded but not stored: fold again what the log holds, and go on
+  // from the stored chain head. The clock keeps its timestamps (it only has to rise).
+  unsigned_staged_ = 0;
+  ++rollbacks_;
+  if (writer_) {
+    const auto own = store_->Heads()[config_.site];
+    writer_->SetHead(own.seq, own.hash);
+  }
+  digest_.clear();
+  projection_ = crdt::Projection();
+  projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
+  return LoadProjection();
 }
 
 std::optional<std::string> Ledger::KeyOf(const crdt::SiteId& origin) const {
@@ -621,7 +645,8 @@ Status Ledger::MaybeSnapshot() {
 }
 
 std::string Ledger::StateDigest() const {
-  // The projection only grows, so its event count names the state the digest was taken of.
+  // The projection only grows (a rollback clears the digest), so its event count names the
+  // state the digest was taken of.
   if (digest_event_count_ != projection_.event_count() || digest_.empty()) {
     identity::StateDigestStream out;
     projection_.WriteCanonical(out);

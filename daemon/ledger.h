@@ -90,14 +90,15 @@ class Ledger {
   // plan definition, if its envelope is over kMaxEventBytes, or if the projection refuses it.
   Result<crdt::EventId> Stage(Draft draft);
   // Writes every staged event in one synced batch. Only after this returns OK may the staged
-  // events be acknowledged. On failure the ledger is unusable (see the file comment).
+  // events be acknowledged. On failure the staged events are undone (Rollback) and the ledger
+  // goes on from what is stored, unless that fails too (broken()).
   Status Commit();
   // Events of any origin received from a peer: each is verified (runbook, origin on the roster
   // or the trust anchor, signature, hash chain, seq), the new ones stored in one synced batch
   // (with their heads), folded, and their clocks merged (unless implausibly far ahead). Nothing
   // unverified is stored; duplicates are dropped; a different event for a stored id is kept as
-  // fork evidence. Must not be called with events staged. A failed store write is returned (the
-  // ledger is then unusable, as after a failed Commit).
+  // fork evidence. Must not be called with events staged. A failed store write is returned as
+  // kIOError, with nothing of the failed write applied (the ledger goes on as it was).
   Result<IngestResult> Ingest(const std::vector<std::string>& envelopes);
   // The Ed25519 key that signs `origin`'s events (the trust anchor's from the config, this
   // site's own, the others' from the roster in force), or nullopt while it has none.
@@ -110,6 +111,13 @@ class Ledger {
   // How far this site's own timestamps were ahead of its clock at start (accepted with
   // Config::accept_clock_ahead); 0 normally.
   int64_t clock_ahead_ms() const { return clock_ahead_ms_; }
+
+  // A failed Commit (kIOError from the store: a full disk) is undone: the projection and chain
+  // head go back to what is stored, and the ledger goes on. Whether that undo failed too (the state
+  // is then ahead of the log: stop).
+  bool broken() const { return broken_; }
+  // How often a failed Commit was undone: with the event count, names the projection's state.
+  uint64_t rollbacks() const { return rollbacks_; }
 
   // Stage + Commit of one draft.
   Result<crdt::EventId> Append(Draft draft);
@@ -152,6 +160,8 @@ class Ledger {
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   Status FoldWholeLog();
   Status MaybeSnapshot();
+  // After a failed store write: the projection and the chain writer back to what is stored.
+  Status Rollback();
   // The verifier for received events, created once the runbook is bound.
   void EnsureVerifier();
 
@@ -173,6 +183,8 @@ class Ledger {
   std::map<crdt::SiteId, uint64_t> rejected_;
   std::map<crdt::SiteId, int64_t> quarantined_;
   int64_t clock_ahead_ms_ = 0;
+  bool broken_ = false;
+  uint64_t rollbacks_ = 0;
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
   mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.

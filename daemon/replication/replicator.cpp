@@ -449,6 +449,13 @@ void Replicator::DeliverTo(Link& link, std::vector<std::string> envelopes, int64
                            bool* changed, Status* failed) {
   link.events_received += envelopes.size();
   auto result = ledger_->Ingest(envelopes);
+  if (!result.ok() && result.status().code() == StatusCode::kIOError) {
+    // A store write failed (a full disk): nothing of it was stored or applied, and our vector
+    // does not cover it, so the peer sends it again, as after a lost message.
+    spdlog::warn("peer {}: {} event(s) not stored: {}", link.site, envelopes.size(),
+                 result.status().message());
+    return;
+  }
   if (!result.ok()) {
     *failed = result.status();
     return;

@@ -698,11 +698,16 @@ crdt::ScheduleInput ClientService::MakeScheduleInput(int64_t now_ms) const {
 
 Result<crdt::Schedule> ClientService::CurrentSchedule(int64_t now_ms) {
   const uint64_t events = ledger_->projection().event_count();
+  const uint64_t rollbacks = ledger_->rollbacks();
   const int64_t second = now_ms / 1000;
-  if (cached_ && cached_events_ == events && cached_second_ == second) return *cached_;
+  if (cached_ && cached_events_ == events && cached_rollbacks_ == rollbacks &&
+      cached_second_ == second) {
+    return *cached_;
+  }
   BATON_ASSIGN_OR_RETURN(crdt::Schedule s, crdt::ComputeSchedule(MakeScheduleInput(now_ms)));
   cached_ = s;
   cached_events_ = events;
+  cached_rollbacks_ = rollbacks;
   cached_second_ = second;
   return s;
 }

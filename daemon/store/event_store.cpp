@@ -4,6 +4,7 @@
 #include "daemon/store/event_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
@@ -14,6 +15,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdarg>
 #include <cstdio>
 #include <limits>
 #include <mutex>
@@ -49,6 +51,32 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
     return Status::Unavailable(std::move(message));
   }
   return Status::IOError(std::move(message));
+}
+
+// RocksDB's own log goes to stderr (the daemon's log), warnings and worse only. Its default, a
+// LOG file in the data directory, fails with the disk it shares with the log; and a write to
+// that file after a failed one aborts RocksDB 7.8 on an assertion (WritableFileWriter) while
+// the store would have served on.
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "batond: rocksdb: %s\n", line);
+  }
+};
+
+// The refusal of a write that failed (kIOError whatever RocksDB said: nothing was written).
+Status WriteFailed(const rocksdb::Status& s, const std::string& where, const std::string& context) {
+  if (s.IsNoSpace()) {
+    return Status::IOError(context + ": the disk holding " + where +
+                           " is full: nothing was recorded; batond serves on and records again "
+                           "once space is freed (" +
+                           s.ToString() + ")");
+  }
+  return Status::IOError(context + ": nothing was recorded: " + s.ToString());
 }
 
 rocksdb::Slice HashSlice(const crdt::Hash& hash) {
@@ -229,8 +257,13 @@ class EventStore::Impl {
   // nullopt when the key is absent.
   Result<std::optional<std::string>> ReadRaw(Family f, std::string_view key) const;
   Status WriteSynced(rocksdb::WriteBatch* batch, const std::string& context) {
-    return FromRocks(db_->Write(write_options_, batch), context);
+    return Write(write_options_, batch, context);
   }
+  // Every write of an open store goes through here. After a failed write (a full disk, an I/O
+  // error) RocksDB refuses writes until resumed: the next write first resumes it, which
+  // succeeds once the cause is gone, so the store goes on by itself.
+  Status Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch,
+               const std::string& context);
   bool IsEmpty() const;
 
   void StopCommitter();
@@ -245,8 +278,10 @@ class EventStore::Impl {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by Family.
   rocksdb::WriteOptions write_options_;
-  crdt::SiteId site_;          // Set by LoadIdentity, then constant.
-  std::string arrival_epoch_;  // Set by LoadIdentity, then constant.
+  std::atomic<bool> write_failed_{false};  // A write failed; the next one resumes RocksDB first.
+  std::string first_failure_;              // What failed then. Guarded by side_mu_.
+  crdt::SiteId site_;                      // Set by LoadIdentity, then constant.
+  std::string arrival_epoch_;              // Set by LoadIdentity, then constant.
 
   // Written by the commit thread only (and by Open before it starts); guarded by heads_mu_ so
   // that readers may copy them. They change only after the batch they describe is durable.
@@ -310,7 +345,7 @@ Status EventStore::Impl::LoadIdentity(bool fresh) {
     BATON_TRY(FromRocks(s, "creating event store " + where_));
     rocksdb::WriteOptions synced;
     synced.sync = true;
-    BATON_TRY(FromRocks(db_->Write(synced, &batch), "creating event store " + where_));
+    BATON_TRY(Write(synced, &batch, "creating event store " + where_));
     schema = version;
   }
 
@@ -525,7 +560,7 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
   BATON_TRY(FromRocks(s, context));
   rocksdb::WriteOptions synced;
   synced.sync = true;
-  BATON_TRY(FromRocks(db_->Write(synced, &batch), context));
+  BATON_TRY(Write(synced, &batch, context));
   return report;
 }
 
@@ -714,10 +749,10 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
   }
   if (s.ok()) s = batch.Put(cf(kMeta), rocksdb::Slice(kMetaArrival), ArrivalKey(arrival));
   // One write holds the events, their arrivals and the heads: the open-time check relies on it.
-  if (s.ok()) s = db_->Write(write_options_, &batch);
-  if (!s.ok()) {
-    const Status failed = FromRocks(s, "appending to event store " + where_);
-    for (AppendRequest* request : accepted) request->status = failed;
+  Status written = FromRocks(s, "appending to event store " + where_);
+  if (written.ok()) written = Write(write_options_, &batch, "appending to event store " + where_);
+  if (!written.ok()) {
+    for (AppendRequest* request : accepted) request->status = written;
     return;
   }
   {
@@ -725,6 +760,30 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
     for (auto& [origin, head] : pending) heads_[origin] = head;
   }
   last_arrival_.store(arrival, std::memory_order_release);
+}
+
+Status EventStore::Impl::Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch,
+                               const std::string& context) {
+  if (write_failed_.load(std::memory_order_acquire)) {
+    // RocksDB resumes by itself from a full disk once its write buffer's worth of space (64 MiB)
+    // is free again (it polls every 5 s), and refuses Resume() meanwhile; other errors need it.
+    rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) {
+      std::lock_guard<std::mutex> lock(side_mu_);
+      return Status::IOError(context + ": nothing was recorded: the store has not resumed from " +
+                             first_failure_ + " (" + resumed.ToString() + ")");
+    }
+    write_failed_.store(false, std::memory_order_release);
+    std::fprintf(stderr, "batond: event store %s: writes resumed\n", where_.c_str());
+  }
+  rocksdb::Status s = db_->Write(options, batch);
+  if (s.ok()) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(side_mu_);
+    first_failure_ = s.IsNoSpace() ? "a full disk" : s.ToString();
+  }
+  write_failed_.store(true, std::memory_order_release);
+  return WriteFailed(s, where_, context);
 }
 
 // ---- Reads --------------------------------------------------------------------------------------
@@ -934,6 +993,11 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   db_options.max_total_wal_size = 256ull << 20;
   // One writer thread: memtable inserts need no concurrency, and then may use insert hints.
   db_options.allow_concurrent_memtable_write = false;
+  db_options.info_log = std::make_shared<StderrLogger>();
+  // No space reserved ahead of the WAL (RocksDB preallocates 1.1 write buffers, 70 MiB, per
+  // file): a small disk is not taken up front, and a full one shows at the next write, which is
+  // refused and retried (EventStore::Impl::Write), instead of whenever a block runs out.
+  db_options.allow_fallocate = false;
   // A damaged WAL record stops the open instead of ending recovery there: RocksDB's default
   // (point-in-time recovery) silently drops every acknowledged event after it, and their seqs
   // would be issued again with other content. Only an incomplete last record is tolerated: a

@@ -47,28 +47,6 @@ std::vector<std::string> FakeClock(const std::string& spec,
   return env;
 }
 
-json OneTaskPlan() {
-  const int64_t start = 1774641600000;  // 2026-03-27T20:00:00Z
-  const int64_t h = 3600 * 1000;
-  json tasks = json::array();
-  for (const char* id : {"T-1", "T-2"}) {
-    tasks.push_back({{"id", id},
-                     {"title", std::string("Task ") + id},
-                     {"team", "ops"},
-                     {"site", "hq"},
-                     {"duration_ms", h},
-                     {"predecessors", json::array()}});
-  }
-  return json{{"runbook_id", "rb-clock"},
-              {"name", "Clock weekend"},
-              {"timezone", "UTC"},
-              {"window_start_ms", start},
-              {"window_end_ms", start + 6 * h},
-              {"sites", json::array()},
-              {"teams", json::array({"ops"})},
-              {"tasks", tasks}};
-}
-
 int64_t WallNowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -105,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_clock_that_leaves_the_domain_while_running_stamps_nothing
   std::ofstream(file) << "+0d\n";
   site.Start({}, FakeClock("", file));
   auto c = site.Connect();
-  BOOST_TEST_REQUIRE(c.Call("plan.import", json{{"plan", OneTaskPlan()}}).ok());
+  BOOST_TEST_REQUIRE(c.Call("plan.import", json{{"plan", testing::TwoTaskPlan("rb-clock")}}).ok());
   BOOST_TEST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
 
   std::ofstream(file) << "@2300-01-01 00:00:00\n";
@@ -143,7 +121,8 @@ BOOST_AUTO_TEST_CASE(a_site_whose_clock_ran_ahead_starts_again_only_when_told) {
   site.Start({}, FakeClock("+3650d"));
   {
     auto c = site.Connect();
-    BOOST_TEST_REQUIRE(c.Call("plan.import", json{{"plan", OneTaskPlan()}}).ok());
+    BOOST_TEST_REQUIRE(
+        c.Call("plan.import", json{{"plan", testing::TwoTaskPlan("rb-clock")}}).ok());
     BOOST_TEST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
   }
   BOOST_TEST_REQUIRE(site.Stop() == 0);
@@ -176,7 +155,8 @@ BOOST_AUTO_TEST_CASE(a_site_whose_clock_ran_ahead_starts_again_only_when_told) {
   BOOST_TEST((*status)["clock_ahead_ms"].get<int64_t>() > 3649LL * 86400000);
   auto shown =
       testing::RunCommand({testing::BatonPath(), "--data", site.data(), "--no-color", "status"});
-  BOOST_TEST(shown.out.find("this site's timestamps ran 3649d") != std::string::npos, shown.out + shown.err);
+  BOOST_TEST(shown.out.find("this site's timestamps ran 3649d") != std::string::npos,
+             shown.out + shown.err);
   BOOST_TEST(site.Stop() == 0);
 }
 

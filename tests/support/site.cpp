@@ -54,4 +54,27 @@ std::string Site::Log() const {
   return s.str();
 }
 
+nlohmann::json TwoTaskPlan(const std::string& runbook_id) {
+  using nlohmann::json;
+  const int64_t start = 1774641600000;  // 2026-03-27T20:00:00Z
+  const int64_t h = 3600 * 1000;
+  json tasks = json::array();
+  for (const char* id : {"T-1", "T-2"}) {
+    tasks.push_back({{"id", id},
+                     {"title", std::string("Task ") + id},
+                     {"team", "ops"},
+                     {"site", "hq"},
+                     {"duration_ms", h},
+                     {"predecessors", json::array()}});
+  }
+  return json{{"runbook_id", runbook_id},
+              {"name", "Test weekend " + runbook_id},
+              {"timezone", "UTC"},
+              {"window_start_ms", start},
+              {"window_end_ms", start + 6 * h},
+              {"sites", json::array()},
+              {"teams", json::array({"ops"})},
+              {"tasks", tasks}};
+}
+
 }  // namespace baton::testing

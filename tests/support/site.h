@@ -43,4 +43,8 @@ class Site {
   ChildProcess process_;
 };
 
+// A plan of two independent one-hour tasks T-1 and T-2 of team ops at site hq, in a six-hour
+// window from 2026-03-27T20:00Z: enough for a test that needs reports, not a schedule.
+nlohmann::json TwoTaskPlan(const std::string& runbook_id);
+
 }  // namespace baton::testing
