@@ -669,34 +669,58 @@ Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>*
           where + ": " + what +
           ": the log was altered and is not served (docs/operations.md#repair)");
     };
-    auto envelope = crdt::DecodeEnvelopeView(stored.envelope);
-    if (!envelope.ok()) return altered(envelope.status().message());
-    if (identity::HashPayload(envelope->payload) != stored.hash) {
+    auto decoded = DecodeStored(stored);
+    if (!decoded.ok()) return altered(decoded.status().message());
+    if (decoded->payload_hash != stored.hash) {
       return altered("the payload's hash is not the stored hash");
     }
-    auto event = crdt::DecodeEvent(envelope->payload);
-    if (!event.ok()) return altered(event.status().message());
-    if (event->id() != stored.id) return altered("the payload is event " + event->id().ToString());
-    if (event->prev_hash != stored.prev_hash)
-      return altered("prev_hash differs from the stored one");
+    auto event = std::move(decoded->event);
     // The chain: linked to the event before it, read here or stored.
     crdt::Hash before{};
-    if (event->seq > 1) {
-      const auto it = last.find(event->origin);
-      if (it != last.end() && it->second.first == event->seq - 1) {
+    if (event.seq > 1) {
+      const auto it = last.find(event.origin);
+      if (it != last.end() && it->second.first == event.seq - 1) {
         before = it->second.second;
       } else {
         BATON_ASSIGN_OR_RETURN(auto previous,
-                               store_->Get(crdt::EventId{event->origin, event->seq - 1}));
+                               store_->Get(crdt::EventId{event.origin, event.seq - 1}));
         if (!previous) return altered("its predecessor is not stored");
         before = previous->hash;
       }
     }
-    if (event->prev_hash != before) return altered("it does not link to its predecessor's hash");
-    last[event->origin] = {event->seq, stored.hash};
-    out->push_back(ServedEvent{arrival, std::move(event).value(), std::move(stored.envelope)});
+    if (event.prev_hash != before) return altered("it does not link to its predecessor's hash");
+    last[event.origin] = {event.seq, stored.hash};
+    out->push_back(ServedEvent{arrival, std::move(event), std::move(stored.envelope)});
   }
   return Status::Ok();
+}
+
+Result<StoredPayload> DecodeStored(const store::StoredEvent& stored) {
+  auto envelope = crdt::DecodeEnvelopeView(stored.envelope);
+  if (!envelope.ok()) return envelope.status();
+  StoredPayload out;
+  out.payload_hash = identity::HashPayload(envelope->payload);
+  BATON_ASSIGN_OR_RETURN(out.event, crdt::DecodeEvent(envelope->payload));
+  if (out.event.id() != stored.id) {
+    return Status::Corruption("the payload is event " + out.event.id().ToString());
+  }
+  if (out.event.prev_hash != stored.prev_hash) {
+    return Status::Corruption("prev_hash differs from the stored one");
+  }
+  return out;
+}
+
+Result<store::IndexRebuild> Ledger::Repair(const Config& config) {
+  store::StoreOptions so;
+  so.path = config.StorePath();
+  so.site = config.site;
+  // Every hash from the payload, never the stored one: a damaged stored hash or head is not
+  // adopted, and what the payloads do not prove is refused.
+  return store::EventStore::RebuildIndex(
+      so, [](const store::StoredEvent& stored) -> Result<crdt::Hash> {
+        BATON_ASSIGN_OR_RETURN(StoredPayload decoded, DecodeStored(stored));
+        return decoded.payload_hash;
+      });
 }
 
 Result<crdt::Event> Ledger::EventById(const crdt::EventId& id) const {

@@ -63,6 +63,15 @@ struct IngestResult {
   std::vector<std::pair<crdt::SiteId, int64_t>> quarantined;  // Origins too far ahead, skew ms.
 };
 
+// A stored event decoded, with its payload's hash recomputed.
+struct StoredPayload {
+  crdt::Event event;
+  crdt::Hash payload_hash{};
+};
+// kCorruption (or the decoder's error) unless `stored`'s envelope decodes to the event it is
+// stored under (id and prev_hash); the caller compares payload_hash with what it trusts.
+Result<StoredPayload> DecodeStored(const store::StoredEvent& stored);
+
 class Ledger {
  public:
   // Opens the store under config.StorePath() (created by `batond init`), loads the identity,
@@ -72,6 +81,9 @@ class Ledger {
   // not fit the log (the result must hold exactly the stored events).
   static Result<std::unique_ptr<Ledger>> Open(const Config& config, WallClock clock,
                                               bool read_only = false);
+
+  // `batond repair`: EventStore::RebuildIndex with every hash recomputed from the payloads.
+  static Result<store::IndexRebuild> Repair(const Config& config);
 
   // Creates a new data directory's store and identity (for `batond init`). Refuses to touch an
   // existing identity or store.

@@ -288,10 +288,7 @@ int Repair(const std::string& data) {
     std::cerr << "batond repair: " << config.status().message() << "\n";
     return ExitFor(config.status());
   }
-  baton::store::StoreOptions so;
-  so.path = config->StorePath();
-  so.site = config->site;
-  auto rebuilt = baton::store::EventStore::RebuildIndex(so);
+  auto rebuilt = baton::daemon::Ledger::Repair(*config);
   if (!rebuilt.ok()) {
     std::cerr << "batond repair: " << rebuilt.status().ToString() << "\n";
     if (rebuilt.status().code() == baton::StatusCode::kIOError) {
@@ -300,8 +297,8 @@ int Repair(const std::string& data) {
     }
     return kExitDataDir;
   }
-  std::cout << "rebuilt the index of " << so.path.string() << " from its " << rebuilt->total
-            << " events:";
+  std::cout << "rebuilt the index of " << config->StorePath().string() << " from its "
+            << rebuilt->total << " events:";
   for (const auto& [origin, count] : rebuilt->events) std::cout << " " << origin << " " << count;
   std::cout << "\narrival counter: was " << rebuilt->old_arrival << ", now " << rebuilt->total
             << "\n";

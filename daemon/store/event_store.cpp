@@ -214,7 +214,7 @@ class EventStore::Impl {
 
   Status LoadIdentity(bool fresh);
   Status LoadAndCheckHeads();
-  Result<IndexRebuild> RebuildIndex();
+  Result<IndexRebuild> RebuildIndex(const PayloadHash& payload_hash);
   // Whether the arrival index holds every event of `heads` exactly once, numbered 1..total.
   Result<bool> ArrivalsCover(const std::map<crdt::SiteId, ChainHead>& heads, uint64_t total) const;
   void StartCommitter() {
@@ -477,7 +477,7 @@ Status EventStore::Impl::LoadAndCheckHeads() {
   return Status::Ok();
 }
 
-Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
+Result<IndexRebuild> EventStore::Impl::RebuildIndex(const PayloadHash& payload_hash) {
   const std::string context = "rebuilding the index of event store " + where_;
   IndexRebuild report;
   BATON_ASSIGN_OR_RETURN(std::optional<std::string> old_arrival, ReadRaw(kMeta, kMetaArrival));
@@ -500,6 +500,18 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex() {
                                        : "event " + origin + "/" + std::to_string(last->seq)));
       }
       BATON_TRY(DecodeEventValue(View(it->value()), &event).WithContext(context));
+      const std::string damaged =
+          "; the log itself is damaged (restore it from a backup, or rebuild the site from its "
+          "peers: docs/operations.md#rebuilding-a-site)";
+      Result<crdt::Hash> computed = payload_hash(event);
+      if (!computed.ok()) {
+        return Status::Corruption(context + ": event " + event.id.ToString() + ": " +
+                                  computed.status().message() + damaged);
+      }
+      if (*computed != event.hash) {
+        return Status::Corruption(context + ": event " + event.id.ToString() +
+                                  ": its stored hash is not the hash of its payload" + damaged);
+      }
       origin = event.id.origin;
       ChainHead& head = heads[origin];
       if (event.id.seq != head.seq + 1) {
@@ -1053,12 +1065,13 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
 }
 
-Result<IndexRebuild> EventStore::RebuildIndex(const StoreOptions& options) {
+Result<IndexRebuild> EventStore::RebuildIndex(const StoreOptions& options,
+                                              const PayloadHash& payload_hash) {
   StoreOptions writable = options;
   writable.read_only = false;
   writable.create_if_missing = false;
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, OpenDatabase(writable));
-  return impl->RebuildIndex();
+  return impl->RebuildIndex(payload_hash);
 }
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,7 +90,13 @@ class EventStore {
   // kCorruption naming the first bad one, and nothing is written. The identity (site, runbook,
   // schema) must be intact; events and forks are never touched. One synced write. The store must
   // not be open elsewhere (RocksDB's lock refuses it: kIOError).
-  static Result<IndexRebuild> RebuildIndex(const StoreOptions& options);
+  //
+  // `payload_hash` recomputes an event's hash from its envelope (the store never decodes one),
+  // or names what is wrong with it. Heads and links are checked with these hashes, never with
+  // the stored ones: an event whose stored hash is not its payload's is kCorruption too.
+  using PayloadHash = std::function<Result<crdt::Hash>(const StoredEvent& stored)>;
+  static Result<IndexRebuild> RebuildIndex(const StoreOptions& options,
+                                           const PayloadHash& payload_hash);
 
   ~EventStore();  // Finishes queued appends, then closes the database.
   EventStore(const EventStore&) = delete;

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "client/client.h"
 #include "client/protocol.h"
@@ -497,6 +498,64 @@ BOOST_AUTO_TEST_CASE(repair_rebuilds_the_index_and_keeps_the_state) {
   BOOST_REQUIRE(status.ok());
   BOOST_TEST((*status)["digest"].get<std::string>() == digest);
   BOOST_REQUIRE(c.Call("report", json{{"task", "T-2"}, {"kind", "start"}}).ok());
+}
+
+// `batond repair` takes every hash from the payloads: a damaged chain head is rebuilt from them
+// (and the next event links to the real hash), a damaged stored hash is refused, not adopted.
+BOOST_AUTO_TEST_CASE(repair_recomputes_hashes_from_the_payloads) {
+  Site site("hq");
+  site.Start();
+  {
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
+    BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "start"}}).ok());
+  }
+  BOOST_REQUIRE_EQUAL(site.Stop(), 0);
+  const auto events = std::filesystem::path(site.data()) / "events";
+  constexpr size_t kHashAt = 1 + 32;  // Event values: format, prev_hash, hash, envelope.
+  const auto flip_byte = [](std::string value, size_t at) {
+    value[at] = static_cast<char>(value[at] ^ 0x01);
+    return value;
+  };
+
+  // One byte of the chain head in meta: run refuses, repair rebuilds it from the payloads.
+  for (const auto& [key, value] : testing::DoctorRead(events, store::kMetaFamily)) {
+    if (key == store::HeadKey("hq")) {
+      testing::Doctor(events, store::kMetaFamily, {{key, flip_byte(value, value.size() - 1)}});
+    }
+  }
+  BOOST_TEST(testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()}).exit_code ==
+             2);
+  auto repaired = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
+  BOOST_TEST_REQUIRE(repaired.exit_code == 0, repaired.err);
+  site.Start();
+  {
+    auto c = site.Connect();
+    BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", "done"}}).ok());
+    auto exported = c.Export();  // Served only if hq/3 links to hq/2's real hash.
+    BOOST_TEST_REQUIRE(exported.ok(), exported.status().ToString());
+  }
+  BOOST_REQUIRE_EQUAL(site.Stop(), 0);
+
+  // One byte of the last event's stored hash: the payload says otherwise, so repair refuses
+  // (before, it adopted the bad hash and the next event was signed with a wrong prev_hash).
+  std::string key3, value3;
+  for (const auto& [key, value] : testing::DoctorRead(events, store::kEventsFamily)) {
+    if (key == store::EventKey("hq", 3)) std::tie(key3, value3) = std::tie(key, value);
+  }
+  BOOST_REQUIRE(!key3.empty());
+  testing::Doctor(events, store::kEventsFamily, {{key3, flip_byte(value3, kHashAt + 5)}});
+  auto refused = testing::RunCommand({testing::BatondPath(), "repair", "--data", site.data()});
+  BOOST_TEST(refused.exit_code == 2, refused.out + refused.err);
+  BOOST_TEST(refused.err.find("event hq/3: its stored hash is not the hash of its payload") !=
+                 std::string::npos,
+             refused.err);
+  // Nothing was written: with the value put back, the directory serves as before.
+  testing::Doctor(events, store::kEventsFamily, {{key3, value3}});
+  site.Start();
+  auto c = site.Connect();
+  BOOST_TEST((*c.Call("status"))["events"].get<int>() == 3);
+  BOOST_TEST(c.Export().ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_watch_resumed_after_a_renumbering_repair_starts_over) {

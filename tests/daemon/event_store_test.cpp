@@ -35,6 +35,9 @@ crdt::Hash TestHash(std::string_view payload) {
 }
 
 // Builds chained events per origin, as a site would.
+// RebuildIndex's recomputation of a payload's hash, for TestHash chains.
+Result<crdt::Hash> TestPayloadHash(const StoredEvent& stored) { return TestHash(stored.envelope); }
+
 class ChainBuilder {
  public:
   StoredEvent Next(const std::string& origin, const std::string& note = "") {
@@ -569,7 +572,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   // Only a head is wrong: the arrival index still covers every event, so it is kept.
   DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
   BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
-  auto kept = EventStore::RebuildIndex(options);
+  auto kept = EventStore::RebuildIndex(options, TestPayloadHash);
   BOOST_TEST_REQUIRE(kept.ok(), kept.status().ToString());
   BOOST_TEST(!kept->renumbered);
   BOOST_TEST(kept->dropped_snapshot);
@@ -590,7 +593,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   DoctorMeta(options, {{HeadKey("hq"), HeadValue(3, TestHash("wrong"))}});
   BOOST_TEST_REQUIRE(!EventStore::Open(options).ok());
 
-  auto rebuilt = EventStore::RebuildIndex(options);
+  auto rebuilt = EventStore::RebuildIndex(options, TestPayloadHash);
   BOOST_TEST_REQUIRE(rebuilt.ok(), rebuilt.status().ToString());
   BOOST_TEST(rebuilt->total == 16u);
   BOOST_TEST(rebuilt->old_arrival == 16u);
@@ -628,7 +631,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   // An arrival entry naming the wrong event (hq/7 where hq/1..11 start at arrival 1): the index
   // no longer covers every event once, so it is rebuilt rather than kept.
   Doctor(options.path, kArrivalsFamily, {{ArrivalKey(1), EventKey("hq", 7)}});
-  auto redone = EventStore::RebuildIndex(options);
+  auto redone = EventStore::RebuildIndex(options, TestPayloadHash);
   BOOST_TEST_REQUIRE(redone.ok(), redone.status().ToString());
   BOOST_TEST(redone->renumbered);
   BOOST_TEST(MustOpen(options)->LastArrival() == 17u);
@@ -644,6 +647,24 @@ BOOST_AUTO_TEST_CASE(rebuild_index_refuses_damaged_events_and_writes_nothing) {
     BOOST_TEST_REQUIRE(store->Append(events).ok());
     BOOST_TEST_REQUIRE(store->PutSnapshot("state", 5).ok());
   }
+  // hq/5, the head, with one byte of its stored hash changed: nothing after it would show it,
+  // but the hash recomputed from its payload does.
+  std::string last(1, '\1');
+  crdt::Hash flipped = events[4].hash;
+  flipped[7] ^= 0x01;
+  last.append(reinterpret_cast<const char*>(events[4].prev_hash.data()), 32);
+  last.append(reinterpret_cast<const char*>(flipped.data()), flipped.size());
+  last += events[4].envelope;
+  Doctor(options.path, kEventsFamily, {{EventKey("hq", 5), last}});
+  auto misstated = EventStore::RebuildIndex(options, TestPayloadHash);
+  BOOST_TEST_REQUIRE(!misstated.ok());
+  BOOST_TEST(Contains(misstated.status().message(),
+                      "event hq/5: its stored hash is not the hash of its payload"),
+             misstated.status().message());
+  std::string original = last;
+  original.replace(1 + 32, 32, reinterpret_cast<const char*>(events[4].hash.data()), 32);
+  Doctor(options.path, kEventsFamily, {{EventKey("hq", 5), original}});
+
   // hq/3 rewritten with a prev_hash that is not hq/2's hash.
   std::string value(1, '\1');
   const crdt::Hash bad = TestHash("not hq/2");
@@ -651,14 +672,14 @@ BOOST_AUTO_TEST_CASE(rebuild_index_refuses_damaged_events_and_writes_nothing) {
   value.append(reinterpret_cast<const char*>(events[2].hash.data()), events[2].hash.size());
   value += events[2].envelope;
   Doctor(options.path, kEventsFamily, {{EventKey("hq", 3), value}});
-  auto unlinked = EventStore::RebuildIndex(options);
+  auto unlinked = EventStore::RebuildIndex(options, TestPayloadHash);
   BOOST_TEST_REQUIRE(!unlinked.ok());
   BOOST_TEST((unlinked.status().code() == StatusCode::kCorruption));
   BOOST_TEST(Contains(unlinked.status().message(), "event hq/3 does not link"),
              unlinked.status().message());
 
   Doctor(options.path, kEventsFamily, {}, {EventKey("hq", 3)});
-  auto gap = EventStore::RebuildIndex(options);
+  auto gap = EventStore::RebuildIndex(options, TestPayloadHash);
   BOOST_TEST_REQUIRE(!gap.ok());
   BOOST_TEST(Contains(gap.status().message(), "jump from seq 2 to 4"), gap.status().message());
   auto store = MustOpen(options);  // Nothing was written: the snapshot is still there.
