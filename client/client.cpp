@@ -31,7 +31,7 @@ Client::Client(std::string endpoint, ClientOptions options)
 
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
-Client::~Client() = default;
+Client::~Client() { socket_.reset(); }  // Before its context.
 
 Result<Client> Client::Connect(std::string endpoint, ClientOptions options) {
   const bool ipc = endpoint.rfind("ipc://", 0) == 0;

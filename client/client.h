@@ -87,8 +87,11 @@ class Client {
 
   std::string endpoint_;
   ClientOptions options_;
-  std::unique_ptr<zmq::context_t> context_;  // Outlives socket_ (declared first).
+  // A socket must close before its context, or terminating the context blocks for ever. Moves
+  // assign in declaration order, so socket_ comes first (the old socket closes, then its
+  // context); the destructor closes socket_ itself, before members are destroyed.
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<zmq::context_t> context_;
   uint64_t next_id_ = 0;
 
   bool watching_ = false;

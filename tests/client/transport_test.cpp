@@ -178,6 +178,19 @@ BOOST_AUTO_TEST_CASE(an_ipc_request_carries_the_os_user_of_the_process) {
   BOOST_TEST(daemon.endpoint().ipc_endpoint() == ipc());
 }
 
+BOOST_AUTO_TEST_CASE(a_client_assigned_over_another_closes_the_old_one_first) {
+  auto first = client::Client::Connect(ipc());
+  auto second = client::Client::Connect(ipc());
+  BOOST_TEST_REQUIRE(first.ok());
+  BOOST_TEST_REQUIRE(second.ok());
+  BOOST_TEST_REQUIRE(
+      (first->Call("task", {{"task", "T-999"}}).status().code() == StatusCode::kNotFound));
+  // Before: the old context was terminated while its socket was open, which blocks for ever.
+  *first = std::move(*second);
+  auto after = first->Call("task", {{"task", "T-999"}});
+  BOOST_TEST((after.status().code() == StatusCode::kNotFound), after.status().ToString());
+}
+
 BOOST_AUTO_TEST_CASE(requests_round_trip_and_error_replies_become_the_status) {
   auto client = client::Client::Connect(ipc());
   BOOST_TEST_REQUIRE(client.ok());
