@@ -18,6 +18,10 @@
 namespace baton::daemon {
 namespace {
 constexpr size_t kMaxBatch = 128;  // Requests handled per commit.
+// The background scrub (docs/operations.md#what-batond-checks-before-it-serves-an-event): events
+// checked per round of the loop (about a millisecond), and the pause between whole passes.
+constexpr size_t kScrubSlice = 256;
+constexpr int64_t kScrubIntervalMs = 10 * 60 * 1000;
 // Reply bytes gathered before a commit: a batch of large replies (export pages) ends early.
 constexpr size_t kMaxBatchReplyBytes = size_t{16} << 20;
 // Events per watcher per loop round: well under the connection's queue (kClientSendHighWater),
@@ -125,6 +129,8 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
         "storing received events failed; stopping so that a restart rebuilds from the log"));
     if (writes_held_until_ms_ != 0) ReleaseWrites(now);
     PushToWatchers(now);
+    // The log is checked a slice per round, in rounds with time to spare.
+    if (!WatchersBehind()) BATON_TRY(ledger_->ScrubStep(kScrubSlice, now, kScrubIntervalMs));
   }
   return Status::Ok();
 }

@@ -723,6 +723,34 @@ Result<store::IndexRebuild> Ledger::Repair(const Config& config) {
       });
 }
 
+Status Ledger::ScrubStep(size_t max, int64_t now_ms, int64_t interval_ms) {
+  if (!scrub_.damage.ok()) return Status::Ok();
+  if (!scrubbing_) {
+    if (now_ms - scrub_.last_pass_ms < interval_ms) return Status::Ok();
+    scrubbing_ = true;
+    scrub_.cursor = 0;
+    scrub_.checked = 0;
+  }
+  std::vector<ServedEvent> batch;
+  Status read = ReadServed(scrub_.cursor, max, &batch);
+  if (read.code() == StatusCode::kCorruption) {
+    scrub_.damage = read;
+    spdlog::error("scrub: {}", read.message());
+    return Status::Ok();
+  }
+  BATON_TRY(read);
+  if (batch.empty()) {
+    scrubbing_ = false;
+    ++scrub_.passes;
+    scrub_.last_pass_ms = now_ms;
+    scrub_.last_pass_events = scrub_.checked;
+    return Status::Ok();
+  }
+  scrub_.cursor = batch.back().arrival;
+  scrub_.checked += batch.size();
+  return Status::Ok();
+}
+
 Result<crdt::Event> Ledger::EventById(const crdt::EventId& id) const {
   BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(id));
   if (!stored) return Status::NotFound("event " + id.ToString() + " is not in the log");

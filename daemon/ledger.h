@@ -156,6 +156,21 @@ class Ledger {
   // prev_hash those it is stored under, and linked to the stored hash of its predecessor.
   // kCorruption naming the arrival and event otherwise: an altered log is never served.
   Status ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const;
+  // The background scrub: every stored event checked as ReadServed checks it, a slice at a time,
+  // pass after pass, so that damage to events nobody reads is found too.
+  struct Scrub {
+    uint64_t cursor = 0;       // Last arrival checked in the current pass.
+    uint64_t checked = 0;      // Events checked in the current pass.
+    uint64_t passes = 0;       // Passes completed without finding damage.
+    int64_t last_pass_ms = 0;  // When the last pass ended (wall clock); 0: none yet.
+    uint64_t last_pass_events = 0;
+    Status damage;  // The first damage found; it stops the scrub.
+  };
+  // Checks up to `max` events of the current pass (starting one when `now_ms` is at least
+  // `interval_ms` past the last pass). A read error is returned; damage is recorded (scrub()).
+  Status ScrubStep(size_t max, int64_t now_ms, int64_t interval_ms);
+  const Scrub& scrub() const { return scrub_; }
+
   // One stored event, decoded; kNotFound if absent.
   Result<crdt::Event> EventById(const crdt::EventId& id) const;
 
@@ -197,6 +212,8 @@ class Ledger {
   int64_t clock_ahead_ms_ = 0;
   bool broken_ = false;
   uint64_t rollbacks_ = 0;
+  Scrub scrub_;
+  bool scrubbing_ = true;  // A pass is under way (the first one starts at open).
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
   mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.

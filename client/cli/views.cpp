@@ -195,6 +195,9 @@ std::string Summary(const json& status, const ViewOptions& o) {
                Color::kYellow) +
            "\n";
   }
+  if (const std::string damage = Str(Member(status, "integrity"), "damage"); !damage.empty()) {
+    out += o.style.Paint("Integrity the log is damaged: " + damage, Color::kRed) + "\n";
+  }
   if (const int64_t ahead = Int(status, "clock_ahead_ms"); ahead > 0) {
     out +=
         o.style.Paint("Clock     this site's timestamps ran " + std::to_string(ahead / 86400000) +

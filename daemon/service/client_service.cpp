@@ -829,6 +829,12 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
   }
   result["replication"] = replication;
   result["rejoining"] = !writes_held_.empty();
+  const Ledger::Scrub& scrub = ledger_->scrub();
+  result["integrity"] = {{"checked", scrub.checked},
+                         {"passes", scrub.passes},
+                         {"last_pass_events", scrub.last_pass_events},
+                         {"last_pass_ms", scrub.last_pass_ms},
+                         {"damage", scrub.damage.ok() ? "" : scrub.damage.message()}};
   // This site's timestamps ran ahead of its clock (accepted with `batond run --clock-ran-ahead`).
   result["clock_ahead_ms"] = ledger_->clock_ahead_ms();
   result["forecast"] = ForecastJson(s);
