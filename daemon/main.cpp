@@ -46,6 +46,7 @@ int ExitFor(const baton::Status& s) {
     case baton::StatusCode::kNotFound:
     case baton::StatusCode::kCorruption:
     case baton::StatusCode::kRejected:  // A data directory of another site, or too new.
+    case baton::StatusCode::kIOError:   // Unreadable (permissions, a directory for a file).
       return kExitDataDir;
     default:
       return kExitRuntime;

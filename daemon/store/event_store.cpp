@@ -984,6 +984,14 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   const std::string where = options.path.string();
   std::error_code ec;
   const bool exists = std::filesystem::exists(options.path / "CURRENT", ec);
+  if (!exists && !std::filesystem::is_empty(options.path, ec) && !ec) {
+    // Files without the one that names the current MANIFEST: not a store that was never made.
+    return Status::Corruption("event store " + where +
+                              " is damaged: it holds files but no CURRENT; restore the data "
+                              "directory from a backup or rebuild the site from its peers "
+                              "(docs/operations.md#rebuilding-a-site)");
+  }
+  ec.clear();
   if (!exists && (options.read_only || !options.create_if_missing)) {
     return Status::NotFound("event store " + where + " does not exist" +
                             (options.read_only ? "" : " (create_if_missing is off)"));

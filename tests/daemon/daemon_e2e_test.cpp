@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <thread>
@@ -140,6 +141,58 @@ BOOST_AUTO_TEST_CASE(a_data_directory_of_another_site_is_refused_with_exit_code_
   auto run = testing::RunCommand({testing::BatondPath(), "run", "--data", site.data()}, 15000);
   BOOST_TEST(run.exit_code == 2, run.err);
   BOOST_TEST(run.err.find("belongs to site 'hq', not 'vendor-de'") != std::string::npos, run.err);
+}
+
+// Whatever is wrong with a data directory, `batond run` exits 2 (docs/operations.md#exit-codes)
+// and names the file and the problem.
+BOOST_AUTO_TEST_CASE(a_damaged_data_directory_exits_2_naming_the_problem) {
+  const auto expect = [](const std::string& what,
+                         const std::function<void(const std::string&)>& damage,
+                         const std::string& named, const std::vector<std::string>& as = {}) {
+    Site site("hq");
+    damage(site.data());
+    std::vector<std::string> argv = as;
+    for (const std::string& a :
+         {testing::BatondPath(), std::string("run"), std::string("--data"), site.data()}) {
+      argv.push_back(a);
+    }
+    auto run = testing::RunCommand(argv, 15000);
+    BOOST_TEST(run.exit_code == 2, what << ": " << run.err);
+    BOOST_TEST(run.err.find(named) != std::string::npos, what << ": " << run.err);
+  };
+  namespace fs = std::filesystem;
+  expect(
+      "config is a directory",
+      [](const std::string& d) {
+        fs::remove(d + "/batond.conf");
+        fs::create_directory(d + "/batond.conf");
+      },
+      "batond.conf: cannot read: not a regular file");
+  expect(
+      "secret key missing", [](const std::string& d) { fs::remove(d + "/identity/site.key"); },
+      "site.key\" is missing");
+  expect(
+      "secret key not hex",
+      [](const std::string& d) { std::ofstream(d + "/identity/site.key") << "zz\n"; },
+      "not a hex digit");
+  expect(
+      "CURRENT lost", [](const std::string& d) { fs::remove(d + "/events/CURRENT"); },
+      "is damaged: it holds files but no CURRENT");
+  expect(
+      "MANIFEST overwritten",
+      [](const std::string& d) {
+        for (const auto& f : fs::directory_iterator(d + "/events")) {
+          if (f.path().filename().string().rfind("MANIFEST-", 0) == 0)
+            std::ofstream(f.path()) << "x";
+        }
+      },
+      "is damaged");
+  // Not readable by the user batond runs as (root reads everything: run it as nobody).
+  if (fs::exists("/usr/bin/setpriv")) {
+    expect("not readable", [](const std::string& d) { fs::permissions(d, fs::perms::owner_all); },
+           "Permission denied",
+           {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_curve_secret_readable_by_others_is_refused) {
