@@ -1014,6 +1014,7 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   // One writer thread: memtable inserts need no concurrency, and then may use insert hints.
   db_options.allow_concurrent_memtable_write = false;
   db_options.info_log = std::make_shared<StderrLogger>();
+  if (options.env != nullptr) db_options.env = options.env;
   // No space reserved ahead of the WAL (RocksDB preallocates 1.1 write buffers, 70 MiB, per
   // file): a small disk is not taken up front, and a full one shows at the next write, which is
   // refused and retried (EventStore::Impl::Write), instead of whenever a block runs out.

@@ -22,6 +22,10 @@
 #include "crdt/event.h"
 #include "crdt/status.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace baton::store {
 
 // Bumped when the on-disk layout changes; a store written by a newer schema is refused.
@@ -59,6 +63,9 @@ struct StoreOptions {
   // For the auditor: no writes and no commit thread; works while no other process writes the
   // directory. Append, RecordFork, PutSnapshot, PutMeta and BindRunbook return kInvalidArgument.
   bool read_only = false;
+  // Tests only: the Env (and so the file system) RocksDB uses; null for the default. The power
+  // loss test passes one that drops unsynced data at a simulated cut.
+  rocksdb::Env* env = nullptr;
 };
 
 // What RebuildIndex found and wrote.
