@@ -3,6 +3,7 @@
 // checks. rocksdb::Status becomes baton::Status here and nowhere else.
 #include "daemon/store/event_store.h"
 
+#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
@@ -10,15 +11,20 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -77,6 +83,32 @@ Status WriteFailed(const rocksdb::Status& s, const std::string& where, const std
                            s.ToString() + ")");
   }
   return Status::IOError(context + ": nothing was recorded: " + s.ToString());
+}
+
+// Beside RocksDB's files, written at each clean close: how many events the store held then. The
+// count only grows, so a store that opens with fewer lost events that were in its files (a
+// MANIFEST or table cut short loses them without a word from RocksDB). A crash leaves the file
+// of the clean stop before, which is lower: no false alarm.
+constexpr const char* kClosedFile = "baton-closed-at";
+
+std::optional<uint64_t> ReadClosedAt(const std::filesystem::path& dir) {
+  std::ifstream in(dir / kClosedFile);
+  uint64_t arrival = 0;
+  if (in >> arrival) return arrival;
+  return std::nullopt;
+}
+
+void WriteClosedAt(const std::filesystem::path& dir, uint64_t arrival) {
+  const std::string path = (dir / kClosedFile).string();
+  const std::string tmp = path + ".tmp";
+  const std::string text = std::to_string(arrival) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok)
+    std::fprintf(stderr, "batond: %s: cannot write: %s\n", path.c_str(), std::strerror(errno));
 }
 
 rocksdb::Slice HashSlice(const crdt::Hash& hash) {
@@ -205,10 +237,21 @@ class EventStore::Impl {
 
   ~Impl() {
     StopCommitter();
+    // Every acknowledged write is already in the WAL, but a WAL cut short cannot be told from
+    // the torn tail a crash leaves: RocksDB recovers up to the cut without a word. After a clean
+    // stop the events are in table files instead, whose block checksums catch any damage.
+    if (!options_.read_only && !write_failed_.load()) {
+      rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), families_);
+      if (flushed.ok()) {
+        WriteClosedAt(options_.path, last_arrival_.load());
+      } else {
+        std::fprintf(stderr, "batond: event store %s: not flushed at close: %s\n", where_.c_str(),
+                     flushed.ToString().c_str());
+      }
+    }
     for (rocksdb::ColumnFamilyHandle* cf : families_) {
       db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
     }
-    // Close flushes nothing we depend on: every acknowledged write is already in the WAL.
     db_->Close().PermitUncheckedError();
   }
 
@@ -474,6 +517,14 @@ Status EventStore::Impl::LoadAndCheckHeads() {
                               std::to_string(last_arrival));
   }
   last_arrival_.store(last_arrival);
+  if (const auto closed_at = ReadClosedAt(options_.path); closed_at && *closed_at > last_arrival) {
+    return Status::Corruption(
+        context + " holds " + std::to_string(last_arrival) + " events but held " +
+        std::to_string(*closed_at) +
+        " when it was last closed cleanly: its files were damaged (a MANIFEST or table cut "
+        "short?) and events acknowledged before are lost; restore the data directory from a "
+        "backup or rebuild the site from its peers (docs/operations.md#rebuilding-a-site)");
+  }
   return Status::Ok();
 }
 
@@ -573,6 +624,9 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex(const PayloadHash& payload_h
   rocksdb::WriteOptions synced;
   synced.sync = true;
   BATON_TRY(Write(synced, &batch, context));
+  // The operator repaired what the events say: that count is the one to hold from here on.
+  std::error_code ec;
+  std::filesystem::remove(options_.path / kClosedFile, ec);
   return report;
 }
 

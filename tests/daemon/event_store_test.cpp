@@ -135,14 +135,20 @@ BOOST_AUTO_TEST_CASE(appended_events_survive_reopen_with_heads_and_arrivals) {
   BOOST_TEST(store->Heads()["hq"].seq == 6u);
 }
 
-// A store of `n` events of hq appended one per synced write and closed: they are all in its
-// newest write-ahead log file (none is flushed to an SST), which is returned.
+// A store of `n` events of hq appended one per synced write, as a crash leaves it (a clean
+// close moves the events into table files): they are all in its newest write-ahead log file,
+// which is returned.
 std::filesystem::path StoreInTheWal(const StoreOptions& options, int n) {
   ChainBuilder chain;
+  const std::filesystem::path crashed = options.path.string() + ".crashed";
   {
     auto store = MustOpen(options);
     for (int i = 0; i < n; ++i) BOOST_TEST_REQUIRE(store->Append({chain.Next("hq", " x")}).ok());
+    std::filesystem::copy(options.path, crashed, std::filesystem::copy_options::recursive);
+    std::filesystem::remove(crashed / "LOCK");
   }
+  std::filesystem::remove_all(options.path);
+  std::filesystem::rename(crashed, options.path);
   std::filesystem::path newest;
   for (const auto& f : std::filesystem::directory_iterator(options.path)) {
     if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();

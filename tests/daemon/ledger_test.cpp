@@ -6,7 +6,12 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +22,7 @@
 #include "daemon/identity/chain.h"
 #include "daemon/identity/keys.h"
 #include "daemon/store/event_store.h"
+#include "tests/support/doctor.h"
 #include "tests/support/temp_dir.h"
 
 namespace baton::daemon {
@@ -284,6 +290,143 @@ BOOST_AUTO_TEST_CASE(a_site_whose_clock_ran_ahead_opens_only_when_told_and_repor
   at.effective_ms = kT0 - kHour;  // A time the reporter gave is kept.
   BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", at}).ok());
   BOOST_TEST(ledger->projection().Task("T-3")->LiveReports().front().time_ms() == kT0 - kHour);
+}
+
+// What a damaged file makes of the log: the ledger refuses to open it, or the check of every
+// event as served finds the damage, or every event is served exactly as it was stored. Never
+// other events, and never fewer.
+enum class Outcome { kRefused, kDetected, kIntact, kServedWrong };
+
+Outcome OpenAndServe(const Config& c, const std::vector<std::string>& originals, std::string* why) {
+  auto opened = Ledger::Open(c, [] { return kT0 + 2 * kHour; });
+  if (!opened.ok()) {
+    *why = opened.status().ToString();
+    return Outcome::kRefused;
+  }
+  std::vector<std::string> served;
+  std::vector<Ledger::ServedEvent> batch;
+  for (uint64_t cursor = 0;;) {
+    Status read = (*opened)->ReadServed(cursor, 64, &batch);
+    if (!read.ok()) {
+      *why = read.ToString();
+      return Outcome::kDetected;
+    }
+    if (batch.empty()) break;
+    for (auto& e : batch) served.push_back(std::move(e.envelope));
+    cursor = batch.back().arrival;
+  }
+  if (served == originals) return Outcome::kIntact;
+  *why = std::to_string(served.size()) + " events served of " + std::to_string(originals.size());
+  return Outcome::kServedWrong;
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_file_of_the_log_is_refused_or_detected_never_served_wrong) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  Populate(c, 40);
+  testing::DoctorFlush(c.StorePath());  // The first ones in table files.
+  // Two images of the log: as a crash leaves it (copied while the ledger is open: the last
+  // events only in the WAL) and as a clean stop leaves it (everything in table files).
+  testing::TempDir images("ledger-images");
+  Config crashed = c;
+  crashed.data_dir = images.path() / "crashed";
+  std::vector<std::string> originals;
+  {
+    auto ledger = MustOpen(c, kT0 + kHour);
+    for (int i = 0; i < 20; ++i) {
+      BOOST_TEST_REQUIRE(
+          ledger->Append(Draft{"dm", Report("T-3", crdt::ReportKind::kStarted)}).ok());
+    }
+    std::vector<Ledger::ServedEvent> all;
+    BOOST_TEST_REQUIRE(ledger->ReadServed(0, 1000, &all).ok());
+    for (auto& e : all) originals.push_back(e.envelope);
+    std::filesystem::copy(c.data_dir, crashed.data_dir, std::filesystem::copy_options::recursive);
+    std::filesystem::remove(crashed.StorePath() / "LOCK");
+  }
+  BOOST_TEST_REQUIRE(originals.size() == 61u);
+  std::string why;  // (Opening an image changes it: only copies are opened below.)
+
+  // The files by kind: what RocksDB keeps in a data directory.
+  const auto kind_of = [](const std::string& name) -> std::string {
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".log") return "wal";
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".sst") return "table";
+    if (name.rfind("MANIFEST-", 0) == 0) return "manifest";
+    if (name == "CURRENT") return "current";
+    return "";
+  };
+  const auto files_of = [&](const Config& image) {
+    std::map<std::string, std::vector<std::string>> files;
+    for (const auto& f : std::filesystem::directory_iterator(image.StorePath())) {
+      const std::string kind = kind_of(f.path().filename().string());
+      if (!kind.empty() && f.file_size() > 0) files[kind].push_back(f.path().filename().string());
+    }
+    return files;
+  };
+  const auto clean_files = files_of(c);
+  const auto crashed_files = files_of(crashed);
+  for (const char* kind : {"table", "manifest", "current"}) {
+    BOOST_TEST_REQUIRE(clean_files.count(kind) == 1u, "no " << kind << " file to damage");
+  }
+  BOOST_TEST_REQUIRE(crashed_files.count("wal") == 1u, "no WAL with events after a crash");
+
+  std::mt19937 rng(20261201);
+  std::map<std::string, std::map<Outcome, int>> outcomes;
+  // Per image and kind: bit flips, zeroed blocks, truncations. Not a WAL cut short after a
+  // crash: that is what the crash itself may leave (docs/reliability.md#damaged-files).
+  struct Target {
+    const Config* image;
+    const std::map<std::string, std::vector<std::string>>* files;
+    std::string kind;
+    int mutations;  // Kinds 0 (flip), 1 (zeros), 2 (truncate) in turn, or 0 and 1 only.
+    bool truncate;
+  };
+  const Target targets[] = {{&c, &clean_files, "table", 45, true},
+                            {&c, &clean_files, "manifest", 30, true},
+                            {&c, &clean_files, "current", 15, true},
+                            {&crashed, &crashed_files, "wal", 40, false},
+                            {&crashed, &crashed_files, "table", 30, true}};
+  for (const Target& t : targets) {
+    const auto& names = t.files->at(t.kind);
+    for (int m = 0; m < t.mutations; ++m) {
+      const std::string name = names[rng() % names.size()];
+      testing::TempDir copy("ledger-mutant");
+      Config mutant = *t.image;
+      mutant.data_dir = copy.path() / "hq";
+      std::filesystem::copy(t.image->data_dir, mutant.data_dir,
+                            std::filesystem::copy_options::recursive);
+      const auto path = mutant.StorePath() / name;
+      std::string bytes;
+      {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+      }
+      const size_t at = rng() % bytes.size();
+      std::string how;
+      switch (m % (t.truncate ? 3 : 2)) {
+        case 0:
+          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+          how = "bit flipped at " + std::to_string(at);
+          break;
+        case 1:
+          for (size_t i = at; i < std::min(bytes.size(), at + 512); ++i) bytes[i] = 0;
+          how = "512 bytes zeroed at " + std::to_string(at);
+          break;
+        default:
+          bytes.resize(at);
+          how = "truncated to " + std::to_string(at);
+      }
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+      const Outcome outcome = OpenAndServe(mutant, originals, &why);
+      ++outcomes[(t.image == &c ? "clean " : "crashed ") + t.kind][outcome];
+      BOOST_TEST((outcome != Outcome::kServedWrong),
+                 t.kind << " file " << name << ", " << how << ": " << why);
+    }
+  }
+  for (auto& [kind, counts] : outcomes) {
+    BOOST_TEST_MESSAGE("damaged " << kind << ": refused " << counts[Outcome::kRefused]
+                                  << ", detected " << counts[Outcome::kDetected] << ", intact "
+                                  << counts[Outcome::kIntact]);
+  }
 }
 
 // Signatures of this site's chain as stored: one entry per seq, true where the event is signed.

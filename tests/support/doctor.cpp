@@ -66,4 +66,15 @@ std::vector<std::pair<std::string, std::string>> DoctorRead(const std::filesyste
   return out;
 }
 
+void DoctorFlush(const std::filesystem::path& path) {
+  std::vector<std::string> names;
+  BOOST_TEST_REQUIRE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path.string(), &names).ok());
+  for (const std::string& name : names) {
+    WithFamily(path, name, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+      BOOST_TEST_REQUIRE(db->Flush(rocksdb::FlushOptions(), cf).ok());
+    });
+  }
+}
+
 }  // namespace baton::testing

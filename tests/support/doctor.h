@@ -19,4 +19,8 @@ void Doctor(const std::filesystem::path& path, const std::string& family,
 std::vector<std::pair<std::string, std::string>> DoctorRead(const std::filesystem::path& path,
                                                             const std::string& family);
 
+// Flushes every column family of the (closed) database at `path` into table files, so that a
+// test finds its events in SSTs, not only in the WAL.
+void DoctorFlush(const std::filesystem::path& path);
+
 }  // namespace baton::testing
