@@ -55,6 +55,16 @@ int IntArg(const char* name, const char* env_name, int fallback) {
   return fallback;
 }
 
+// The store both tests crash: hq's, runbook "crash", under `dir`.
+StoreOptions CrashStore(const testing::TempDir& dir) {
+  StoreOptions options;
+  options.path = dir / "store";
+  options.site = "hq";
+  options.runbook_id = "crash";
+  options.create_if_missing = true;
+  return options;
+}
+
 int CyclesFromArgs() { return IntArg("--cycles", "BATON_CRASH_CYCLES", 50); }
 
 unsigned SeedFromEnv() {
@@ -427,11 +437,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_events_survive_a_power_cut) {
   BOOST_TEST_MESSAGE("power cuts: " << cuts << ", BATON_CRASH_SEED=" << seed);
   std::mt19937 rng(seed);
   testing::TempDir dir("store-power");
-  StoreOptions options;
-  options.path = dir / "store";
-  options.site = "hq";
-  options.runbook_id = "crash";
-  options.create_if_missing = true;
+  const StoreOptions options = CrashStore(dir);
   std::map<std::string, identity::KeyPair> keys;
   std::map<std::string, std::string> public_keys;
   for (const char* origin : kOrigins) {
@@ -486,11 +492,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_events_survive_kill_9) {
   BOOST_TEST_MESSAGE("store_crash_test: " << cycles << " cycles, BATON_CRASH_SEED=" << seed);
   std::mt19937 rng(seed);
   testing::TempDir dir("store-crash");
-  StoreOptions options;
-  options.path = dir / "store";
-  options.site = "hq";
-  options.runbook_id = "crash";
-  options.create_if_missing = true;
+  const StoreOptions options = CrashStore(dir);
 
   std::map<std::string, std::string> public_keys;
   for (const char* origin : kOrigins) {
