@@ -424,7 +424,6 @@ Status Ledger::Rollback() {
     const auto own = store_->Heads()[config_.site];
     writer_->SetHead(own.seq, own.hash);
   }
-  digest_.clear();
   projection_ = crdt::Projection();
   projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
   return LoadProjection();
@@ -645,13 +644,11 @@ Status Ledger::MaybeSnapshot() {
 }
 
 std::string Ledger::StateDigest() const {
-  // The projection only grows (a rollback clears the digest), so its event count names the
-  // state the digest was taken of.
-  if (digest_event_count_ != projection_.event_count() || digest_.empty()) {
+  if (digest_version_ != state_version()) {
     identity::StateDigestStream out;
     projection_.WriteCanonical(out);
     digest_ = out.Finish();
-    digest_event_count_ = projection_.event_count();
+    digest_version_ = state_version();
   }
   return digest_;
 }
@@ -729,7 +726,6 @@ Status Ledger::ScrubStep(size_t max, int64_t now_ms, int64_t interval_ms) {
     if (now_ms - scrub_.last_pass_ms < interval_ms) return Status::Ok();
     scrubbing_ = true;
     scrub_.cursor = 0;
-    scrub_.checked = 0;
   }
   std::vector<ServedEvent> batch;
   Status read = ReadServed(scrub_.cursor, max, &batch);
@@ -743,11 +739,10 @@ Status Ledger::ScrubStep(size_t max, int64_t now_ms, int64_t interval_ms) {
     scrubbing_ = false;
     ++scrub_.passes;
     scrub_.last_pass_ms = now_ms;
-    scrub_.last_pass_events = scrub_.checked;
+    scrub_.last_pass_events = scrub_.cursor;
     return Status::Ok();
   }
   scrub_.cursor = batch.back().arrival;
-  scrub_.checked += batch.size();
   return Status::Ok();
 }
 

@@ -128,8 +128,14 @@ class Ledger {
   // head go back to what is stored, and the ledger goes on. Whether that undo failed too (the state
   // is then ahead of the log: stop).
   bool broken() const { return broken_; }
-  // How often a failed Commit was undone: with the event count, names the projection's state.
-  uint64_t rollbacks() const { return rollbacks_; }
+  // Names the projection's state: it changes with every event folded and every undone commit,
+  // so a cache of anything computed from the state is keyed by it.
+  struct StateVersion {
+    uint64_t events = UINT64_MAX;
+    uint64_t rollbacks = 0;
+    friend bool operator==(const StateVersion&, const StateVersion&) = default;
+  };
+  StateVersion state_version() const { return {projection_.event_count(), rollbacks_}; }
 
   // Stage + Commit of one draft.
   Result<crdt::EventId> Append(Draft draft);
@@ -159,8 +165,8 @@ class Ledger {
   // The background scrub: every stored event checked as ReadServed checks it, a slice at a time,
   // pass after pass, so that damage to events nobody reads is found too.
   struct Scrub {
-    uint64_t cursor = 0;       // Last arrival checked in the current pass.
-    uint64_t checked = 0;      // Events checked in the current pass.
+    // Last arrival checked in the current pass; arrivals run 1..n, so also the events checked.
+    uint64_t cursor = 0;
     uint64_t passes = 0;       // Passes completed without finding damage.
     int64_t last_pass_ms = 0;  // When the last pass ended (wall clock); 0: none yet.
     uint64_t last_pass_events = 0;
@@ -216,8 +222,8 @@ class Ledger {
   bool scrubbing_ = true;  // A pass is under way (the first one starts at open).
   uint64_t events_since_snapshot_ = 0;
   bool read_only_ = false;
-  mutable std::string digest_;  // StateDigest() as of digest_event_count_ events.
-  mutable uint64_t digest_event_count_ = 0;
+  mutable std::string digest_;  // StateDigest() as of digest_version_.
+  mutable StateVersion digest_version_;
 };
 
 }  // namespace baton::daemon

@@ -697,17 +697,12 @@ crdt::ScheduleInput ClientService::MakeScheduleInput(int64_t now_ms) const {
 }
 
 Result<crdt::Schedule> ClientService::CurrentSchedule(int64_t now_ms) {
-  const uint64_t events = ledger_->projection().event_count();
-  const uint64_t rollbacks = ledger_->rollbacks();
+  const Ledger::StateVersion version = ledger_->state_version();
   const int64_t second = now_ms / 1000;
-  if (cached_ && cached_events_ == events && cached_rollbacks_ == rollbacks &&
-      cached_second_ == second) {
-    return *cached_;
-  }
+  if (cached_ && cached_version_ == version && cached_second_ == second) return *cached_;
   BATON_ASSIGN_OR_RETURN(crdt::Schedule s, crdt::ComputeSchedule(MakeScheduleInput(now_ms)));
   cached_ = s;
-  cached_events_ = events;
-  cached_rollbacks_ = rollbacks;
+  cached_version_ = version;
   cached_second_ = second;
   return s;
 }
@@ -830,7 +825,7 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
   result["replication"] = replication;
   result["rejoining"] = !writes_held_.empty();
   const Ledger::Scrub& scrub = ledger_->scrub();
-  result["integrity"] = {{"checked", scrub.checked},
+  result["integrity"] = {{"checked", scrub.cursor},
                          {"passes", scrub.passes},
                          {"last_pass_events", scrub.last_pass_events},
                          {"last_pass_ms", scrub.last_pass_ms},

@@ -52,8 +52,7 @@ class ClientService {
   // Handles one request text from `os_user` (as ZeroMQ reported it; "" if unknown).
   Outcome Handle(std::string_view text, const std::string& os_user);
 
-  // The schedule for the current state at `now_ms` (cached per event count, undone commit and
-  // second).
+  // The schedule for the current state at `now_ms` (cached per state version and second).
   Result<crdt::Schedule> CurrentSchedule(int64_t now_ms);
   // A JSON description of one event, as pushed to watchers and shown in history.
   nlohmann::json EventJson(const crdt::Event& e, uint64_t arrival) const;
@@ -103,8 +102,7 @@ class ClientService {
   std::string writes_held_;
   std::deque<std::pair<std::string, std::string>> dropped_watches_;  // (os user, reason).
   std::optional<crdt::Schedule> cached_;
-  uint64_t cached_events_ = UINT64_MAX;
-  uint64_t cached_rollbacks_ = 0;  // Ledger::rollbacks(): an undone commit changes the state.
+  Ledger::StateVersion cached_version_;
   int64_t cached_second_ = 0;
 };
 

@@ -250,6 +250,8 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
     files_[name] = File{size, size};
   }
 
+  static rocksdb::IOStatus Off() { return rocksdb::IOStatus::IOError("PowerCutFs: power is off"); }
+
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override;
@@ -258,6 +260,11 @@ class PowerCutFs : public rocksdb::FileSystemWrapper {
                                        rocksdb::IODebugContext* dbg) override;
 
  private:
+  // Tracks and wraps a file RocksDB opened for writing.
+  rocksdb::IOStatus Opened(const std::string& name, rocksdb::IOStatus opened,
+                           std::unique_ptr<rocksdb::FSWritableFile> file,
+                           std::unique_ptr<rocksdb::FSWritableFile>* result);
+
   struct File {
     uint64_t written = 0;  // Size as written (the page cache).
     uint64_t synced = 0;   // Size at the last sync (the disk).
@@ -329,37 +336,40 @@ class PowerCutFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
-  static rocksdb::IOStatus Off() { return rocksdb::IOStatus::IOError("PowerCutFs: power is off"); }
+  static rocksdb::IOStatus Off() { return PowerCutFs::Off(); }
   PowerCutFs* fs_;
   std::string name_;
 };
+
+rocksdb::IOStatus PowerCutFs::Opened(const std::string& name, rocksdb::IOStatus opened,
+                                     std::unique_ptr<rocksdb::FSWritableFile> file,
+                                     std::unique_ptr<rocksdb::FSWritableFile>* result) {
+  if (!opened.ok()) return opened;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(name, ec);  // 0 for a new file.
+  Track(name, ec ? 0 : size);
+  *result = std::make_unique<PowerCutFile>(std::move(file), this, name);
+  return opened;
+}
 
 rocksdb::IOStatus PowerCutFs::NewWritableFile(const std::string& name,
                                               const rocksdb::FileOptions& options,
                                               std::unique_ptr<rocksdb::FSWritableFile>* result,
                                               rocksdb::IODebugContext* dbg) {
-  if (!Tick()) return rocksdb::IOStatus::IOError("PowerCutFs: power is off");
+  if (!Tick()) return Off();
   std::unique_ptr<rocksdb::FSWritableFile> file;
   rocksdb::IOStatus s = target()->NewWritableFile(name, options, &file, dbg);
-  if (!s.ok()) return s;
-  Track(name, 0);
-  *result = std::make_unique<PowerCutFile>(std::move(file), this, name);
-  return s;
+  return Opened(name, s, std::move(file), result);
 }
 
 rocksdb::IOStatus PowerCutFs::ReopenWritableFile(const std::string& name,
                                                  const rocksdb::FileOptions& options,
                                                  std::unique_ptr<rocksdb::FSWritableFile>* result,
                                                  rocksdb::IODebugContext* dbg) {
-  if (!Tick()) return rocksdb::IOStatus::IOError("PowerCutFs: power is off");
+  if (!Tick()) return Off();
   std::unique_ptr<rocksdb::FSWritableFile> file;
   rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, &file, dbg);
-  if (!s.ok()) return s;
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(name, ec);
-  Track(name, ec ? 0 : size);
-  *result = std::make_unique<PowerCutFile>(std::move(file), this, name);
-  return s;
+  return Opened(name, s, std::move(file), result);
 }
 
 // Appends signed batches of notes for each origin in turn, from `heads`, until an append fails
