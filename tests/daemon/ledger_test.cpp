@@ -22,6 +22,7 @@
 #include "daemon/identity/chain.h"
 #include "daemon/identity/keys.h"
 #include "daemon/store/event_store.h"
+#include "tests/support/args.h"
 #include "tests/support/doctor.h"
 #include "tests/support/temp_dir.h"
 
@@ -371,6 +372,8 @@ BOOST_AUTO_TEST_CASE(a_damaged_file_of_the_log_is_refused_or_detected_never_serv
 
   std::mt19937 rng(20261201);
   std::map<std::string, std::map<Outcome, int>> outcomes;
+  // CI: one round (160 mutations); the soak label 20 (`-- --mutation-rounds 20`).
+  const int rounds = std::max(1, testing::IntArg("--mutation-rounds", nullptr, 1));
   // Per image and kind: bit flips, zeroed blocks, truncations. Not a WAL cut short after a
   // crash: that is what the crash itself may leave (docs/reliability.md#damaged-files).
   struct Target {
@@ -387,7 +390,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_file_of_the_log_is_refused_or_detected_never_serv
                             {&crashed, &crashed_files, "table", 30, true}};
   for (const Target& t : targets) {
     const auto& names = t.files->at(t.kind);
-    for (int m = 0; m < t.mutations; ++m) {
+    for (int m = 0; m < t.mutations * rounds; ++m) {
       const std::string name = names[rng() % names.size()];
       testing::TempDir copy("ledger-mutant");
       Config mutant = *t.image;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "tests/support/args.h"
 #include "tests/support/process.h"
 #include "tests/support/site.h"
 #include "tests/support/weekend.h"
@@ -357,14 +358,6 @@ BOOST_AUTO_TEST_CASE(a_site_whose_log_is_lost_is_rebuilt_from_its_peers) {
 // every acknowledged event everywhere, nothing else, equal digests. The seed is in every
 // failure message; rerun one with `multisite_test --run_test=multisite/random_fault_schedules
 // -- --seed N`. CI runs 20 schedules; the soak label 500 (`-- --schedules 500`).
-int ArgValue(const std::string& name, int fallback) {
-  auto& suite = boost::unit_test::framework::master_test_suite();
-  for (int i = 1; i + 1 < suite.argc; ++i) {
-    if (suite.argv[i] == name) return std::atoi(suite.argv[i + 1]);
-  }
-  return fallback;
-}
-
 void RunSchedule(uint64_t seed) {
   BOOST_TEST_MESSAGE("fault schedule seed " << seed);
   std::mt19937_64 rng(seed);
@@ -421,12 +414,12 @@ void RunSchedule(uint64_t seed) {
 }
 
 BOOST_AUTO_TEST_CASE(random_fault_schedules) {
-  const int only = ArgValue("--seed", -1);
+  const int only = testing::IntArg("--seed", nullptr, -1);
   if (only >= 0) {
     RunSchedule(static_cast<uint64_t>(only));
     return;
   }
-  const int n = ArgValue("--schedules", 20);
+  const int n = testing::IntArg("--schedules", nullptr, 20);
   for (int i = 0; i < n; ++i) RunSchedule(1000 + static_cast<uint64_t>(i));
 }
 
