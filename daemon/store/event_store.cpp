@@ -184,6 +184,17 @@ struct AppendRequest {
 // then optionally a big-endian uint32 count (absent = 1): `count` events of one origin with
 // consecutive seqs, which arrived with consecutive counters. One entry per run, not per event,
 // halves the inserts of a batched append. See docs/operations.md#column-families.
+// A key in messages: hex, at most 64 bytes of it.
+std::string Hex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes.size() && i < 64; ++i) {
+    out += kDigits[static_cast<unsigned char>(bytes[i]) >> 4];
+    out += kDigits[static_cast<unsigned char>(bytes[i]) & 15];
+  }
+  return bytes.size() > 64 ? out + "..." : out;
+}
+
 struct ArrivalRun {
   uint64_t first = 0;  // Arrival counter of the first event.
   crdt::EventId id;    // The first event.
@@ -277,6 +288,8 @@ class EventStore::Impl {
                       std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
   Status RecordFork(const StoredEvent& conflicting);
   Status ScanForks(std::vector<StoredEvent>* out) const;
+  Status ForEachEvent(const EventVisitor& visit) const;
+  Status ForEachArrival(const ArrivalVisitor& visit) const;
   Status PutSnapshot(std::string bytes, uint64_t as_of_arrival);
   Result<std::optional<std::pair<std::string, uint64_t>>> GetSnapshot() const;
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
@@ -957,6 +970,37 @@ Status EventStore::Impl::RecordFork(const StoredEvent& conflicting) {
   return WriteSynced(&batch, context);
 }
 
+Status EventStore::Impl::ForEachEvent(const EventVisitor& visit) const {
+  const std::string context = "event store " + where_ + ": scanning events";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StoredEvent event;
+    Status parsed = Status::Ok();
+    if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
+      parsed = Status::Corruption(context + ": malformed event key " + Hex(View(it->key())));
+    } else {
+      parsed = DecodeEventValue(View(it->value()), &event).WithContext(context);
+    }
+    BATON_TRY(parsed.ok() ? visit(std::move(event)) : visit(parsed));
+  }
+  return FromRocks(it->status(), context);
+}
+
+Status EventStore::Impl::ForEachArrival(const ArrivalVisitor& visit) const {
+  const std::string context = "event store " + where_ + ": scanning arrivals";
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ArrivalRun run;
+    if (!ParseArrivalRun(View(it->key()), View(it->value()), &run)) {
+      return Status::Corruption(context + ": malformed arrival entry " + Hex(View(it->key())));
+    }
+    for (uint64_t k = 0; k < run.count; ++k) {
+      BATON_TRY(visit(run.first + k, crdt::EventId{run.id.origin, run.id.seq + k}));
+    }
+  }
+  return FromRocks(it->status(), context);
+}
+
 Status EventStore::Impl::ScanForks(std::vector<StoredEvent>* out) const {
   out->clear();
   const std::string context = "event store " + where_ + ": scanning forks";
@@ -1093,7 +1137,7 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (options.read_only) {
+  if (options.read_only || !options.secondary_path.empty()) {
     std::vector<std::string> present;
     BATON_TRY(FromRocks(rocksdb::DB::ListColumnFamilies(db_options, where, &present),
                         "opening event store " + where));
@@ -1103,7 +1147,14 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
                                   " is missing");
       }
     }
-    s = rocksdb::DB::OpenForReadOnly(db_options, where, descriptors, &handles, &raw);
+    if (options.secondary_path.empty()) {
+      s = rocksdb::DB::OpenForReadOnly(db_options, where, descriptors, &handles, &raw);
+    } else {
+      // A secondary follows the primary's MANIFEST and WAL and must keep every table open.
+      db_options.max_open_files = -1;
+      s = rocksdb::DB::OpenAsSecondary(db_options, where, options.secondary_path.string(),
+                                       descriptors, &handles, &raw);
+    }
   } else {
     s = rocksdb::DB::Open(db_options, where, descriptors, &handles, &raw);
   }
@@ -1121,8 +1172,15 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
   return impl;
 }
 
-Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options) {
+Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& given) {
+  StoreOptions options = given;
+  if (!options.secondary_path.empty()) {
+    options.read_only = true;
+    options.create_if_missing = false;
+  }
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, OpenDatabase(options));
+  if (!options.secondary_path.empty())
+    return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
   BATON_TRY(impl->LoadAndCheckHeads());
   if (!options.read_only) impl->StartCommitter();
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
@@ -1160,6 +1218,12 @@ Status EventStore::RecordFork(const StoredEvent& conflicting) {
   return impl_->RecordFork(conflicting);
 }
 Status EventStore::ScanForks(std::vector<StoredEvent>* out) const { return impl_->ScanForks(out); }
+Status EventStore::ForEachEvent(const EventVisitor& visit) const {
+  return impl_->ForEachEvent(visit);
+}
+Status EventStore::ForEachArrival(const ArrivalVisitor& visit) const {
+  return impl_->ForEachArrival(visit);
+}
 Status EventStore::PutSnapshot(std::string bytes, uint64_t as_of_arrival) {
   return impl_->PutSnapshot(std::move(bytes), as_of_arrival);
 }

@@ -63,6 +63,12 @@ struct StoreOptions {
   // For the auditor: no writes and no commit thread; works while no other process writes the
   // directory. Append, RecordFork, PutSnapshot, PutMeta and BindRunbook return kInvalidArgument.
   bool read_only = false;
+  // For the auditor while batond may be writing the directory: a RocksDB secondary instance
+  // that keeps its own small files (its info log) in this directory, which must exist and
+  // belong to no other store. Implies read_only. Open then checks no chain heads (the auditor
+  // checks everything itself, from the events): Heads() is empty, LastArrival() is 0, and
+  // ScanArrivals is not available; use ForEachEvent and ForEachArrival.
+  std::filesystem::path secondary_path;
   // Tests only: the Env (and so the file system) RocksDB uses; null for the default. The power
   // loss test passes one that drops unsynced data at a simulated cut.
   rocksdb::Env* env = nullptr;
@@ -131,6 +137,16 @@ class EventStore {
   // Replaces *out with up to `max` (arrival counter, event) pairs with counter > after.
   Status ScanArrivals(uint64_t after, size_t max,
                       std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
+
+  // Every entry of the events column family, in (origin, seq) order, whatever the heads say. An
+  // entry whose key or value does not parse is passed as kCorruption naming it, and the scan
+  // goes on. A visit that returns an error stops the scan with it.
+  using EventVisitor = std::function<Status(Result<StoredEvent> entry)>;
+  Status ForEachEvent(const EventVisitor& visit) const;
+  // Every entry of the arrival index in counter order, runs expanded to one call per event:
+  // (counter, event id). The events are not read. kCorruption on an entry that does not parse.
+  using ArrivalVisitor = std::function<Status(uint64_t counter, const crdt::EventId& id)>;
+  Status ForEachArrival(const ArrivalVisitor& visit) const;
 
   // Keeps an event that conflicts with a stored one (same id, other bytes) as evidence. Never
   // overwrites: recording the same bytes twice keeps one copy. Synced.
