@@ -72,7 +72,39 @@ BOOST_AUTO_TEST_CASE(verify_passes_clean_logs_while_batond_runs_and_writes_nothi
            json{{"task", i % 2 ? "T-v1" : "T-hq"}, {"text", "n" + std::to_string(i)}});
   }
   w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "done"}});
+  w.Call(1, "note",
+         json{{"task", "T-v1"}, {"text", "by a formula"}, {"actor", "=HYPERLINK(\"http://x\")"}});
+  w.Call(0, "note", json{{"task", "T-hq"}, {"text", "two, \"quoted\"\nlines"}});
   w.WaitConverged("before verify");
+
+  // The timeline: the same events in the same order at both sites, in causal order.
+  const auto timeline_of = [&](size_t i) {
+    const auto r = Audit({"timeline", "--data", w.at(i).data(), "--format", "json"});
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.out << r.err);
+    return json::parse(r.out);
+  };
+  const json hq_timeline = timeline_of(0);
+  BOOST_TEST(hq_timeline["events"] == timeline_of(1)["events"]);
+  BOOST_TEST(hq_timeline["events"].size() == w.Status(0)["events"].get<size_t>());
+  bool done_seen = false;
+  int64_t previous_ms = 0;
+  for (const json& row : hq_timeline["events"]) {
+    BOOST_TEST(row["recorded_ms"].get<int64_t>() >= previous_ms, row.dump());
+    previous_ms = row["recorded_ms"].get<int64_t>();
+    BOOST_TEST(row["counted"].get<bool>(), row.dump());
+    if (row["site"] == "v1" && row["kind"] == "task_reported" && row["change"] == "done") {
+      done_seen = row["task"] == "T-v1" && !row["actor"].get<std::string>().empty();
+    }
+  }
+  BOOST_TEST(done_seen, hq_timeline.dump(1));
+  BOOST_TEST(hq_timeline["events"][0]["kind"] == "plan_defined");
+  const auto csv = Audit({"timeline", "--data", w.at(0).data()});
+  BOOST_TEST_REQUIRE(csv.exit_code == 0, csv.err);
+  BOOST_TEST(csv.out.rfind("recorded_utc,effective_utc,site,event,actor,kind,task,change,", 0) ==
+             0);
+  // A cell a spreadsheet would run as a formula is defused; quotes and newlines are quoted.
+  BOOST_TEST(csv.out.find(",\"'=HYPERLINK(\"\"http://x\"\") (") != std::string::npos, csv.out);
+  BOOST_TEST(csv.out.find(",\"note: two, \"\"quoted\"\"\nlines\",") != std::string::npos, csv.out);
 
   // While both daemons run: intact at both sites, every event of both origins verified.
   for (size_t i = 0; i < 2; ++i) {

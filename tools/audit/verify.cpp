@@ -1,66 +1,19 @@
 #include "tools/audit/verify.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <sstream>
-#include <system_error>
 #include <utility>
 
 #include "crdt/event_codec.h"
 #include "crdt/projection.h"
-#include "daemon/config.h"
 #include "daemon/identity/chain.h"
 #include "daemon/identity/keys.h"
 #include "daemon/store/event_store.h"
+#include "tools/audit/log.h"
 
 namespace baton::audit {
 namespace {
-
-// A temporary directory for the RocksDB secondary's own files, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::error_code ec;
-    const auto base = std::filesystem::temp_directory_path(ec);
-    std::string pattern = (ec ? std::filesystem::path("/tmp") : base) / "baton-audit.XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-bool PlausibleSiteId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
-
-Status ParseTrust(const std::string& text, crdt::SiteId* site, std::string* key) {
-  const size_t colon = text.find(':');
-  auto bytes = identity::FromHex(colon == std::string::npos ? "" : text.substr(colon + 1));
-  *site = colon == std::string::npos ? "" : text.substr(0, colon);
-  if (!PlausibleSiteId(*site) || !bytes.ok() || bytes->size() != identity::kPublicKeySize) {
-    return Status::InvalidArgument(
-        "--trust: expected SITE:KEY, the manager site's id and its 64-hex-digit public key "
-        "(`batond init` printed it), got \"" +
-        text.substr(0, 120) + "\"");
-  }
-  *key = std::move(bytes).value();
-  return Status::Ok();
-}
 
 // What one stored entry decoded to.
 struct Entry {
@@ -137,20 +90,14 @@ class Verifier {
     forks_[fork.id.origin].push_back(std::move(envelope).value());
   }
 
-  // The roster from the events: each origin's decodable, contiguous events from seq 1 folded
-  // with the trust anchor, as every site folds them.
-  crdt::Projection Fold(const crdt::SiteId& trust_site, const std::string& trust_key) {
-    crdt::Projection projection;
-    projection.SetTrustAnchor(trust_site, trust_key);
+  // The roster from the events, as every site folds them.
+  crdt::Projection Fold(const crdt::SiteId& trust_site, const std::string& trust_key) const {
+    Chains chains;
     for (const auto& [origin, entries] : by_origin_) {
-      uint64_t expected = 1;
-      for (const Entry& entry : entries) {
-        if (entry.event.seq != expected || entry.event.origin != origin) break;
-        if (!projection.Apply(entry.event).ok()) break;
-        ++expected;
-      }
+      auto& chain = chains[origin];
+      for (const Entry& entry : entries) chain.push_back(&entry.event);
     }
-    return projection;
+    return FoldChains(chains, trust_site, trust_key);
   }
 
   // Every origin's chain: the chain audit with its key, the clock along it, and a summary.
@@ -272,44 +219,14 @@ std::string Thousands(uint64_t n) {
 }  // namespace
 
 Result<VerifyReport> Verify(const VerifyOptions& options) {
+  BATON_ASSIGN_OR_RETURN(OpenedLog log, OpenLog(options.data_dir, options.trust));
+  const store::EventStore* store = log.store.get();
+  const crdt::SiteId& trust_site = log.trust_site;
+  const std::string& trust_key = log.trust_key;
   VerifyReport report;
-  const std::filesystem::path store_path = options.data_dir / "events";
-  report.store = store_path;
-  crdt::SiteId trust_site;
-  std::string trust_key;
-  if (!options.trust.empty()) {
-    BATON_TRY(ParseTrust(options.trust, &trust_site, &trust_key));
-    report.trust_source = "--trust";
-  } else {
-    auto config = daemon::LoadConfig(options.data_dir);
-    if (!config.ok()) {
-      return Status(config.status().code(),
-                    config.status().message() +
-                        " (give the trust anchor with --trust SITE:KEY to verify without it)");
-    }
-    if (config->trust_site.empty()) {
-      return Status::InvalidArgument((options.data_dir / "batond.conf").string() +
-                                     " names no trust anchor: give it with --trust SITE:KEY");
-    }
-    trust_site = config->trust_site;
-    trust_key = config->trust_key;
-    report.trust_source = (options.data_dir / "batond.conf").string();
-  }
+  report.store = log.store_path;
   report.trust_site = trust_site;
-
-  std::error_code ec;
-  if (!std::filesystem::is_directory(store_path, ec)) {
-    return Status::NotFound(store_path.string() +
-                            " does not exist: give the data directory of a site (the directory "
-                            "`batond init` made, holding batond.conf and events/)");
-  }
-  ScratchDir scratch;
-  if (scratch.path().empty()) return Status::IOError("cannot create a temporary directory");
-  store::StoreOptions store_options;
-  store_options.path = store_path;
-  store_options.secondary_path = scratch.path();
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::EventStore> store,
-                         store::EventStore::Open(store_options));
+  report.trust_source = log.trust_source;
   report.site = store->site();
   report.runbook_id = store->runbook_id();
 
