@@ -198,11 +198,14 @@ class Verifier {
   }
 
  private:
+  // Entries are in seq order (the store's key order): a binary search.
   bool Holds(const crdt::EventId& id) const {
     auto it = by_origin_.find(id.origin);
     if (it == by_origin_.end()) return false;
-    return std::any_of(it->second.begin(), it->second.end(),
-                       [&](const Entry& e) { return e.stored.id == id; });
+    const auto& entries = it->second;
+    auto at = std::lower_bound(entries.begin(), entries.end(), id.seq,
+                               [](const Entry& e, uint64_t seq) { return e.stored.id.seq < seq; });
+    return at != entries.end() && at->stored.id.seq == id.seq;
   }
 
   VerifyReport& r_;
