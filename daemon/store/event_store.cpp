@@ -31,6 +31,7 @@
 #include <thread>
 
 #include "daemon/store/keys.h"
+#include "daemon/store/wal_check.h"
 
 namespace baton::store {
 namespace {
@@ -1102,6 +1103,9 @@ Result<std::unique_ptr<EventStore::Impl>> EventStore::OpenDatabase(const StoreOp
     std::filesystem::create_directories(options.path, ec);
     if (ec) return Status::IOError("creating event store " + where + ": " + ec.message());
   }
+
+  // Before RocksDB's recovery, which would stop at damage that looks like a torn tail.
+  if (exists) BATON_TRY(CheckWalFiles(options.path).WithContext("event store " + where));
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -179,6 +180,42 @@ BOOST_AUTO_TEST_CASE(a_damaged_wal_record_is_refused_not_recovered_up_to) {
   BOOST_TEST(Contains(reopened.status().message(), "acknowledged after the damage may be lost"),
              reopened.status().ToString());
   BOOST_TEST(Contains(reopened.status().message(), "batond rebuild"), reopened.status().ToString());
+}
+
+// Damage that RocksDB's recovery takes for a torn tail (a zeroed stretch, a record length
+// changed) is refused when intact records follow it: recovery would stop there and drop every
+// acknowledged event after it (before: the store opened with the events before the damage).
+BOOST_AUTO_TEST_CASE(damage_that_looks_like_a_torn_tail_but_has_records_after_it_is_refused) {
+  const auto damaged_open = [](const char* what,
+                               const std::function<void(std::fstream&, uint64_t)>& damage) {
+    BOOST_TEST_CONTEXT(what) {
+      TempDir dir("store");
+      const StoreOptions options = Options(dir);
+      const auto wal = StoreInTheWal(options, 300);
+      const auto size = std::filesystem::file_size(wal);
+      {
+        std::fstream f(wal, std::ios::in | std::ios::out | std::ios::binary);
+        damage(f, size);
+      }
+      auto reopened = EventStore::Open(options);
+      const uint64_t recovered = reopened.ok() ? (*reopened)->Heads()["hq"].seq : 0;
+      BOOST_TEST_REQUIRE(!reopened.ok(), "opened, holding " << recovered << " of 300 events");
+      BOOST_TEST((reopened.status().code() == StatusCode::kCorruption),
+                 reopened.status().ToString());
+      BOOST_TEST(Contains(reopened.status().message(), "intact again at byte"),
+                 reopened.status().ToString());
+      BOOST_TEST(Contains(reopened.status().message(), wal.filename().string()),
+                 reopened.status().ToString());
+    }
+  };
+  damaged_open("512 bytes zeroed in the middle", [](std::fstream& f, uint64_t size) {
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    f.write(std::string(512, '\0').data(), 512);
+  });
+  damaged_open("the first record's length changed", [](std::fstream& f, uint64_t) {
+    f.seekp(5);  // The high byte of the length: the record now reaches past its block.
+    f.put(static_cast<char>(0x7f));
+  });
 }
 
 BOOST_AUTO_TEST_CASE(an_incomplete_last_wal_record_is_a_write_cut_short_and_opens) {
