@@ -454,8 +454,10 @@ void RunRebuild(const Options& o, const Reporter& r) {
   std::vector<double> verify_s;
   for (int i = 0; i < 3; ++i) {
     const auto start = SteadyClock::now();
-    auto report = audit::Verify(audit::VerifyOptions{
-        config.data_dir, std::string("hq:") + identity::ToHex(hq_keys->public_key)});
+    audit::VerifyOptions options;
+    options.data_dir = config.data_dir;
+    options.trust = "hq:" + identity::ToHex(hq_keys->public_key);
+    auto report = audit::Verify(options);
     verify_s.push_back(SecondsSince(start));
     if (!report.ok()) Fail("baton-audit verify", report.status());
     if (!report->intact() || report->events != total) {
@@ -465,8 +467,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
   }
   r.Report("audit_verify_s", Median(verify_s), "s", "<= 2 for 1M",
            "baton-audit verify of " + std::to_string(total) + " events; median of 3");
-  r.Report("audit_verify_events_per_s", static_cast<double>(total) / Median(verify_s),
-           "events/s");
+  r.Report("audit_verify_events_per_s", static_cast<double>(total) / Median(verify_s), "events/s");
 }
 
 // Resident memory growth while folding the workload, streaming (the events are not kept).

@@ -2,7 +2,10 @@
 // key. `verify` proves the log complete and unaltered or names what is wrong; `timeline` lists
 // every event in causal order (CSV, JSON).
 // Exit status: 0 intact, 1 problems found, 2 the log could not be read (or bad usage).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -19,8 +22,37 @@ constexpr int kIntact = 0;
 constexpr int kProblems = 1;
 constexpr int kUnreadable = 2;
 
-int RunVerify(const VerifyOptions& options, bool json) {
+// A one-line progress report on stderr, redrawn at most ten times a second, only when stderr is
+// a terminal (scripts and logs get none).
+class Progress {
+ public:
+  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+  ~Progress() { Clear(); }
+  void Clear() {
+    if (drawn_) std::fputs("\r\033[K", stderr);
+    drawn_ = false;
+  }
+  void operator()(const char* step, uint64_t done) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    drawn_ = true;
+    std::fprintf(stderr, "\r\033[Kbaton-audit: %s: %llu events", step,
+                 static_cast<unsigned long long>(done));
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
+
+int RunVerify(VerifyOptions options, bool json) {
+  Progress progress;
+  options.progress = [&](const char* step, uint64_t done) { progress(step, done); };
   auto report = Verify(options);
+  progress.Clear();
   if (!report.ok()) {
     std::cerr << "baton-audit verify: " << report.status().message() << "\n";
     return kUnreadable;

@@ -233,16 +233,23 @@ Result<VerifyReport> Verify(const VerifyOptions& options) {
   report.site = store->site();
   report.runbook_id = store->runbook_id();
 
+  const auto progress = [&](const char* step, uint64_t done) {
+    if (options.progress) options.progress(step, done);
+  };
   Verifier verifier(&report);
   BATON_TRY(store->ForEachEvent([&](Result<store::StoredEvent> entry) {
     verifier.Take(std::move(entry));
+    if (report.events % 65536 == 0) progress("reading", report.events);
     return Status::Ok();
   }));
+  progress("folding", report.events);
   std::vector<store::StoredEvent> forks;
   BATON_TRY(store->ScanForks(&forks));
   for (const store::StoredEvent& fork : forks) verifier.TakeFork(fork);
   const crdt::Projection projection = verifier.Fold(trust_site, trust_key);
+  progress("checking chains", report.events);
   verifier.CheckChains(projection, trust_site, trust_key);
+  progress("checking arrivals", report.events);
   BATON_TRY(verifier.CheckArrivals(*store));
   report.flagged = projection.flags();
   std::stable_sort(report.problems.begin(), report.problems.end(),

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct VerifyOptions {
   std::filesystem::path data_dir;  // A site's data directory (batond.conf, events/).
   // The trust anchor as SITE:HEX; empty: the `trust` line of DATA/batond.conf.
   std::string trust;
+  // Called now and then with the step ("reading", "folding", "checking chains", "checking
+  // arrivals") and the events done in it; may be empty.
+  std::function<void(const char* step, uint64_t done)> progress;
 };
 
 // One rule broken. `kind` is one of the names in docs/audit.md#what-verify-checks: "gap",
