@@ -32,10 +32,9 @@ using nlohmann::json;
 using testing::Site;
 using testing::Weekend;
 
-// A stored event value: format byte, prev_hash, hash, then the envelope: version byte, u64le
-// payload size, payload, signature size byte, signature (docs/event-format.md).
-constexpr size_t kValueHeader = 1 + 32 + 32;
-constexpr size_t kPayloadAt = kValueHeader + 1 + 8;
+// A stored event value is a format byte, prev_hash and hash, then the envelope: version byte,
+// u64le payload size, payload, signature size byte, signature (docs/event-format.md). The cases
+// below cut into it from its end: the signature is its last 64 bytes.
 
 testing::CommandResult Audit(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {BATON_AUDIT_PATH};
