@@ -181,10 +181,6 @@ struct AppendRequest {
   bool done = false;  // Guarded by mu.
 };
 
-// An arrivals entry: key = the arrival counter of its first event; value = that event's key,
-// then optionally a big-endian uint32 count (absent = 1): `count` events of one origin with
-// consecutive seqs, which arrived with consecutive counters. One entry per run, not per event,
-// halves the inserts of a batched append. See docs/operations.md#column-families.
 // A key in messages: hex, at most 64 bytes of it.
 std::string Hex(std::string_view bytes) {
   static const char kDigits[] = "0123456789abcdef";
@@ -196,6 +192,10 @@ std::string Hex(std::string_view bytes) {
   return bytes.size() > 64 ? out + "..." : out;
 }
 
+// An arrivals entry: key = the arrival counter of its first event; value = that event's key,
+// then optionally a big-endian uint32 count (absent = 1): `count` events of one origin with
+// consecutive seqs, which arrived with consecutive counters. One entry per run, not per event,
+// halves the inserts of a batched append. See docs/operations.md#column-families.
 struct ArrivalRun {
   uint64_t first = 0;  // Arrival counter of the first event.
   crdt::EventId id;    // The first event.

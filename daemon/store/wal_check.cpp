@@ -1,5 +1,6 @@
 #include "daemon/store/wal_check.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <fstream>
@@ -57,15 +58,21 @@ bool IntactRecord(const char* block, size_t size, size_t at, size_t* length) {
 }
 
 Status CheckWalFile(const std::filesystem::path& path) {
+  // The size as of now: a file that a running batond appends to (the auditor reads while it
+  // runs) is read up to here, in whole blocks, its last record possibly still being written.
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path.string());
+  if (ec || !in) return Status::IOError("cannot read " + path.string());
   std::vector<char> block(kBlockSize);
   uint64_t block_start = 0;
   uint64_t damage = UINT64_MAX;  // Offset of the first damaged or zeroed record, if any.
-  while (in) {
-    in.read(block.data(), static_cast<std::streamsize>(kBlockSize));
+  while (block_start < file_size) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kBlockSize, file_size - block_start));
+    in.read(block.data(), static_cast<std::streamsize>(want));
     const size_t size = static_cast<size_t>(in.gcount());
-    if (size == 0) break;
+    if (size != want) return Status::IOError("reading " + path.string());
     // Records start at the front of every block; fewer than kHeaderSize bytes at the end of a
     // block are padding.
     for (size_t at = 0; at + kHeaderSize <= size;) {
@@ -90,7 +97,6 @@ Status CheckWalFile(const std::filesystem::path& path) {
     }
     block_start += size;
   }
-  if (in.bad()) return Status::IOError("reading " + path.string());
   return Status::Ok();
 }
 
