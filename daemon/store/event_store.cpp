@@ -978,11 +978,13 @@ Status EventStore::Impl::ForEachEvent(const EventVisitor& visit) const {
     StoredEvent event;
     Status parsed = Status::Ok();
     if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
+      event.id = crdt::EventId{};
       parsed = Status::Corruption(context + ": malformed event key " + Hex(View(it->key())));
     } else {
       parsed = DecodeEventValue(View(it->value()), &event).WithContext(context);
     }
-    BATON_TRY(parsed.ok() ? visit(std::move(event)) : visit(parsed));
+    const crdt::EventId key = event.id;
+    BATON_TRY(parsed.ok() ? visit(key, std::move(event)) : visit(key, parsed));
   }
   return FromRocks(it->status(), context);
 }

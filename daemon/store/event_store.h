@@ -138,10 +138,11 @@ class EventStore {
   Status ScanArrivals(uint64_t after, size_t max,
                       std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
 
-  // Every entry of the events column family, in (origin, seq) order, whatever the heads say. An
+  // Every entry of the events column family, in (origin, seq) order, whatever the heads say,
+  // with the id it is stored under (empty origin and seq 0 when the key does not parse). An
   // entry whose key or value does not parse is passed as kCorruption naming it, and the scan
   // goes on. A visit that returns an error stops the scan with it.
-  using EventVisitor = std::function<Status(Result<StoredEvent> entry)>;
+  using EventVisitor = std::function<Status(const crdt::EventId& key, Result<StoredEvent> entry)>;
   Status ForEachEvent(const EventVisitor& visit) const;
   // Every entry of the arrival index in counter order, runs expanded to one call per event:
   // (counter, event id). The events are not read. kCorruption on an entry that does not parse.

@@ -85,11 +85,13 @@ int RunTimeline(const VerifyOptions& options, const std::string& format, const s
     file.flush();
     if (!file) {
       std::cerr << "baton-audit timeline: cannot write " << partial << "\n";
+      std::remove(partial.c_str());
       return kUnreadable;
     }
   }
   if (std::rename(partial.c_str(), out.c_str()) != 0) {
     std::cerr << "baton-audit timeline: cannot rename " << partial << " to " << out << "\n";
+    std::remove(partial.c_str());
     return kUnreadable;
   }
   std::cerr << out << ": " << timeline->rows.size() << " events\n";

@@ -96,7 +96,7 @@ Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std:
   timeline.site = log.store->site();
   timeline.runbook_id = log.store->runbook_id();
   std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
-  BATON_TRY(log.store->ForEachEvent([&](Result<store::StoredEvent> stored) {
+  BATON_TRY(log.store->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
     if (!stored.ok()) {
       ++timeline.undecodable;
       return Status::Ok();

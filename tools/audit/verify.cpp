@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -31,9 +32,10 @@ class Verifier {
   }
 
   // One entry of the events family: decoded and checked against the key it is stored under.
-  void Take(Result<store::StoredEvent> stored) {
+  void Take(const crdt::EventId& key, Result<store::StoredEvent> stored) {
     if (!stored.ok()) {
-      Problem("unreadable_entry", {}, stored.status().message());
+      Problem("unreadable_entry", key, stored.status().message());
+      if (key.seq > 0) undecodable_.insert(key);
       return;
     }
     ++r_.events;
@@ -44,6 +46,7 @@ class Verifier {
       // Left out of the chain, which then shows a gap (or a truncation) here.
       Problem("undecodable", entry.stored.id,
               "event " + id + ": its envelope does not decode: " + envelope.status().message());
+      undecodable_.insert(entry.stored.id);
       return;
     }
     entry.signed_event = std::move(envelope).value();
@@ -51,6 +54,7 @@ class Verifier {
     if (!event.ok()) {
       Problem("undecodable", entry.stored.id,
               "event " + id + ": its payload does not decode: " + event.status().message());
+      undecodable_.insert(entry.stored.id);
       return;
     }
     entry.event = std::move(event).value();
@@ -198,8 +202,10 @@ class Verifier {
   }
 
  private:
-  // Entries are in seq order (the store's key order): a binary search.
+  // Whether an event is stored under `id` (decodable or not). Entries are in seq order (the
+  // store's key order): a binary search.
   bool Holds(const crdt::EventId& id) const {
+    if (undecodable_.count(id) > 0) return true;
     auto it = by_origin_.find(id.origin);
     if (it == by_origin_.end()) return false;
     const auto& entries = it->second;
@@ -211,6 +217,7 @@ class Verifier {
   VerifyReport& r_;
   std::map<crdt::SiteId, std::vector<Entry>> by_origin_;  // In seq order (the store's).
   std::map<crdt::SiteId, std::vector<crdt::SignedEvent>> forks_;
+  std::set<crdt::EventId> undecodable_;  // Stored (unreadable or undecodable), not in a chain.
 };
 
 std::string Thousands(uint64_t n) {
@@ -237,8 +244,8 @@ Result<VerifyReport> Verify(const VerifyOptions& options) {
     if (options.progress) options.progress(step, done);
   };
   Verifier verifier(&report);
-  BATON_TRY(store->ForEachEvent([&](Result<store::StoredEvent> entry) {
-    verifier.Take(std::move(entry));
+  BATON_TRY(store->ForEachEvent([&](const crdt::EventId& key, Result<store::StoredEvent> entry) {
+    verifier.Take(key, std::move(entry));
     if (report.events % 65536 == 0) progress("reading", report.events);
     return Status::Ok();
   }));
