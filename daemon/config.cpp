@@ -130,19 +130,13 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
       if (v == 0) return Status::InvalidArgument(where + ": key \"snapshot_every\" must be > 0");
       c.snapshot_every = static_cast<uint64_t>(v);
     } else if (key == "trust") {
-      const size_t colon = value.find(':');
-      const std::string site = colon == std::string::npos ? "" : value.substr(0, colon);
-      const std::string hex = colon == std::string::npos ? "" : value.substr(colon + 1);
-      auto key_bytes = FromHex(hex);
-      if (!ValidSiteId(site) || !key_bytes.ok() || key_bytes->size() != 32) {
+      if (!ParseTrustAnchor(value, &c.trust_site, &c.trust_key)) {
         return Status::InvalidArgument(where +
                                        ": key \"trust\": expected SITE:KEY with the "
                                        "manager site's id and its 64-hex-digit public key "
                                        "(`batond init` prints it), got \"" +
                                        value.substr(0, 120) + "\"");
       }
-      c.trust_site = site;
-      c.trust_key = std::move(key_bytes).value();
     } else if (key == "rejoin_grace_ms") {
       BATON_TRY(parse_int(&c.rejoin_grace_ms));
     } else if (key == "fault_injection") {
@@ -184,6 +178,16 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   if (c.site.empty()) return Status::InvalidArgument(source + ": missing key \"site\"");
   if (c.site_name.empty()) c.site_name = c.site;
   return c;
+}
+
+bool ParseTrustAnchor(const std::string& text, crdt::SiteId* site, std::string* raw_key) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos || !ValidSiteId(text.substr(0, colon))) return false;
+  auto key = FromHex(text.substr(colon + 1));
+  if (!key.ok() || key->size() != 32) return false;
+  *site = text.substr(0, colon);
+  *raw_key = std::move(key).value();
+  return true;
 }
 
 Result<Config> LoadConfig(const std::filesystem::path& data_dir) {

@@ -71,6 +71,10 @@ struct Config {
   std::string ClientEndpoint() const;  // client_endpoint or the ipc default.
 };
 
+// A trust anchor written SITE:HEX (a valid site id, a 64-hex-digit Ed25519 public key): the
+// `trust` line of batond.conf and `baton-audit --trust`. False if malformed.
+bool ParseTrustAnchor(const std::string& text, crdt::SiteId* site, std::string* raw_key);
+
 // Reads DATA/batond.conf. Errors name file:line and the key.
 Result<Config> LoadConfig(const std::filesystem::path& data_dir);
 // Writes `config` to its ConfigPath() atomically (temp file + rename).

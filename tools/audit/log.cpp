@@ -2,36 +2,20 @@
 
 #include <stdlib.h>
 
-#include <algorithm>
-#include <cctype>
 #include <system_error>
 #include <utility>
 
 #include "daemon/config.h"
-#include "daemon/identity/keys.h"
 
 namespace baton::audit {
 namespace {
 
-bool PlausibleSiteId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
-
 Status ParseTrust(const std::string& text, crdt::SiteId* site, std::string* key) {
-  const size_t colon = text.find(':');
-  auto bytes = identity::FromHex(colon == std::string::npos ? "" : text.substr(colon + 1));
-  *site = colon == std::string::npos ? "" : text.substr(0, colon);
-  if (!PlausibleSiteId(*site) || !bytes.ok() || bytes->size() != identity::kPublicKeySize) {
-    return Status::InvalidArgument(
-        "--trust: expected SITE:KEY, the manager site's id and its 64-hex-digit public key "
-        "(`batond init` printed it), got \"" +
-        text.substr(0, 120) + "\"");
-  }
-  *key = std::move(bytes).value();
-  return Status::Ok();
+  if (daemon::ParseTrustAnchor(text, site, key)) return Status::Ok();
+  return Status::InvalidArgument(
+      "--trust: expected SITE:KEY, the manager site's id and its 64-hex-digit public key "
+      "(`batond init` printed it), got \"" +
+      text.substr(0, 120) + "\"");
 }
 
 }  // namespace
