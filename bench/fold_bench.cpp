@@ -382,14 +382,14 @@ void RunRebuild(const Options& o, const Reporter& r) {
     if (!store.ok()) Fail("opening the store read-only", store.status());
     double scan_s = 0, decode_s = 0;
     uint64_t cursor = 0, seen = 0;
-    std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+    std::vector<store::Arrival> raw;
     while (true) {
       auto start = SteadyClock::now();
       if (Status s = (*store)->ScanArrivals(cursor, 4096, &raw); !s.ok()) Fail("scanning", s);
       scan_s += SecondsSince(start);
       if (raw.empty()) break;
       start = SteadyClock::now();
-      for (const auto& [at, stored] : raw) {
+      for (const auto& [at, arrived_ms, stored] : raw) {
         auto envelope = crdt::DecodeEnvelope(stored.envelope);
         if (!envelope.ok()) Fail("decoding an envelope", envelope.status());
         auto event = crdt::DecodeEvent(envelope->payload);

@@ -655,10 +655,10 @@ std::string Ledger::StateDigest() const {
 
 Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const {
   out->clear();
-  std::vector<std::pair<uint64_t, store::StoredEvent>> raw;
+  std::vector<store::Arrival> raw;
   BATON_TRY(store_->ScanArrivals(cursor, max, &raw));
   std::map<crdt::SiteId, std::pair<uint64_t, crdt::Hash>> last;  // Per origin in this read.
-  for (auto& [arrival, stored] : raw) {
+  for (auto& [arrival, arrived_ms, stored] : raw) {
     const std::string where = "arrival " + std::to_string(arrival) + " (" + stored.id.ToString() +
                               ") in " + config_.StorePath().string();
     const auto altered = [&](const std::string& what) {
@@ -687,7 +687,7 @@ Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>*
     }
     if (event.prev_hash != before) return altered("it does not link to its predecessor's hash");
     last[event.origin] = {event.seq, stored.hash};
-    out->push_back(ServedEvent{arrival, std::move(event), std::move(stored.envelope)});
+    out->push_back(ServedEvent{arrival, arrived_ms, std::move(event), std::move(stored.envelope)});
   }
   return Status::Ok();
 }

@@ -154,6 +154,7 @@ class Ledger {
   // An event as served to clients (export, watch): checked against what was stored.
   struct ServedEvent {
     uint64_t arrival = 0;
+    int64_t arrived_ms = 0;  // When it was committed here (0: not recorded).
     crdt::Event event;
     std::string envelope;  // The stored bytes.
   };

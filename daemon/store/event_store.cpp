@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -192,38 +193,51 @@ std::string Hex(std::string_view bytes) {
   return bytes.size() > 64 ? out + "..." : out;
 }
 
-// An arrivals entry: key = the arrival counter of its first event; value = that event's key,
-// then optionally a big-endian uint32 count (absent = 1): `count` events of one origin with
-// consecutive seqs, which arrived with consecutive counters. One entry per run, not per event,
-// halves the inserts of a batched append. See docs/operations.md#column-families.
+// An arrivals entry: key = the arrival counter of its first event; value = that event's key, then
+// optionally a big-endian uint32 count and a big-endian int64 arrival time: `count` events of one
+// origin with consecutive seqs, which arrived with consecutive counters in one committed batch at
+// that time (ms since the Unix epoch). One entry per run, not per event, halves the inserts of a
+// batched append. Entries written before stores kept the time hold only the key (count 1) or
+// the key and count. See docs/operations.md#column-families.
 struct ArrivalRun {
   uint64_t first = 0;  // Arrival counter of the first event.
   crdt::EventId id;    // The first event.
   uint64_t count = 1;
+  int64_t arrived_ms = 0;  // 0: not recorded.
 };
+
+uint64_t ReadBigEndian(std::string_view bytes) {
+  uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
 
 bool ParseArrivalRun(std::string_view key, std::string_view value, ArrivalRun* run) {
   if (!ParseArrivalKey(key, &run->first)) return false;
   const size_t used = ParseEventKey(value, &run->id);
   if (used == 0) return false;
-  if (used == value.size()) {
-    run->count = 1;
-    return true;
-  }
-  if (value.size() - used != 4) return false;
-  uint64_t count = 0;
-  for (size_t i = used; i < value.size(); ++i) {
-    count = (count << 8) | static_cast<unsigned char>(value[i]);
-  }
-  run->count = count;
-  return count >= 1;
+  const std::string_view rest = value.substr(used);
+  run->count = 1;
+  run->arrived_ms = 0;
+  if (rest.empty()) return true;
+  if (rest.size() != 4 && rest.size() != 12) return false;
+  run->count = ReadBigEndian(rest.substr(0, 4));
+  if (rest.size() == 12) run->arrived_ms = static_cast<int64_t>(ReadBigEndian(rest.substr(4)));
+  return run->count >= 1;
 }
 
-// The value of an arrivals entry: the first event's key, then the count if more than one.
-std::string ArrivalRunValue(std::string event_key, uint64_t count) {
-  if (count > 1) {
+// The value of an arrivals entry: the first event's key, the count and the time; a repair, which
+// does not know the time, writes the key and, if more than one, the count.
+std::string ArrivalRunValue(std::string event_key, uint64_t count, int64_t arrived_ms) {
+  if (count > 1 || arrived_ms != 0) {
     for (int shift = 24; shift >= 0; shift -= 8) {
       event_key.push_back(static_cast<char>((count >> shift) & 0xff));
+    }
+  }
+  if (arrived_ms != 0) {
+    const auto t = static_cast<uint64_t>(arrived_ms);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      event_key.push_back(static_cast<char>((t >> shift) & 0xff));
     }
   }
   return event_key;
@@ -285,8 +299,7 @@ class EventStore::Impl {
   Status ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
                     std::vector<StoredEvent>* out) const;
   uint64_t LastArrival() const { return last_arrival_.load(std::memory_order_acquire); }
-  Status ScanArrivals(uint64_t after, size_t max,
-                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
+  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const;
   Status RecordFork(const StoredEvent& conflicting);
   Status ScanForks(std::vector<StoredEvent>* out) const;
   Status ForEachEvent(const EventVisitor& visit) const;
@@ -627,7 +640,7 @@ Result<IndexRebuild> EventStore::Impl::RebuildIndex(const PayloadHash& payload_h
       for (uint64_t first = 1; first <= head.seq && s.ok(); first += 0xffffffffu) {
         const uint64_t count = std::min<uint64_t>(head.seq - first + 1, 0xffffffffu);
         s = batch.Put(cf(kArrivals), ArrivalKey(arrival + first),
-                      ArrivalRunValue(EventKey(origin, first), count));
+                      ArrivalRunValue(EventKey(origin, first), count, 0));
       }
       arrival += head.seq;
     }
@@ -789,10 +802,15 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
   ArrivalRun run;
   std::string run_key;  // Event key of the run's first event.
   bool run_open = false;
+  const int64_t now_ms = options_.clock
+                             ? options_.clock()
+                             : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
   const auto flush_run = [&] {
     if (!run_open) return;
     if (s.ok()) {
-      s = batch.Put(cf(kArrivals), ArrivalKey(run.first), ArrivalRunValue(run_key, run.count));
+      s = batch.Put(cf(kArrivals), ArrivalKey(run.first), ArrivalRunValue(run_key, run.count, run.arrived_ms));
     }
     run_open = false;
   };
@@ -816,7 +834,7 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
         ++run.count;
       } else {
         flush_run();
-        run = ArrivalRun{arrival, event.id, 1};
+        run = ArrivalRun{arrival, event.id, 1, now_ms};
         run_key = key;
         run_open = true;
       }
@@ -898,7 +916,7 @@ Status EventStore::Impl::ScanOrigin(const crdt::SiteId& origin, uint64_t from_se
 }
 
 Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
-                                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const {
+                                      std::vector<Arrival>* out) const {
   out->clear();
   if (after == std::numeric_limits<uint64_t>::max()) return Status::Ok();
   const std::string context = "event store " + where_ + ": scanning arrivals";
@@ -937,7 +955,7 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
       }
       BATON_TRY(FromRocks(s, context));
       BATON_TRY(DecodeEventValue(value, &event).WithContext(context));
-      out->emplace_back(counter, std::move(event));
+      out->push_back(Arrival{counter, run.arrived_ms, std::move(event)});
     }
   }
   return FromRocks(it->status(), context);
@@ -998,7 +1016,8 @@ Status EventStore::Impl::ForEachArrival(const ArrivalVisitor& visit) const {
       return Status::Corruption(context + ": malformed arrival entry " + Hex(View(it->key())));
     }
     for (uint64_t k = 0; k < run.count; ++k) {
-      BATON_TRY(visit(run.first + k, crdt::EventId{run.id.origin, run.id.seq + k}));
+      BATON_TRY(
+          visit(run.first + k, crdt::EventId{run.id.origin, run.id.seq + k}, run.arrived_ms));
     }
   }
   return FromRocks(it->status(), context);
@@ -1216,8 +1235,7 @@ Status EventStore::ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, siz
   return impl_->ScanOrigin(origin, from_seq, max, out);
 }
 uint64_t EventStore::LastArrival() const { return impl_->LastArrival(); }
-Status EventStore::ScanArrivals(uint64_t after, size_t max,
-                                std::vector<std::pair<uint64_t, StoredEvent>>* out) const {
+Status EventStore::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const {
   return impl_->ScanArrivals(after, max, out);
 }
 Status EventStore::RecordFork(const StoredEvent& conflicting) {

@@ -72,6 +72,18 @@ struct StoreOptions {
   // Tests only: the Env (and so the file system) RocksDB uses; null for the default. The power
   // loss test passes one that drops unsynced data at a simulated cut.
   rocksdb::Env* env = nullptr;
+  // The wall clock that stamps each committed batch's arrival entries (milliseconds since the
+  // Unix epoch); null for the system clock. Tests pass a fixed one.
+  std::function<int64_t()> clock;
+};
+
+// One entry of the arrival index with its event: the counter, when the batch that brought it was
+// committed here (the site's wall clock, ms since the Unix epoch; 0 for entries written before
+// stores kept it, or by a repair), and the event.
+struct Arrival {
+  uint64_t counter = 0;
+  int64_t arrived_ms = 0;
+  StoredEvent event;
 };
 
 // What RebuildIndex found and wrote.
@@ -134,9 +146,8 @@ class EventStore {
   // Arrival counter of the last appended event (0 when empty). Counters are 1, 2, 3, ... in
   // local commit order; a reader that saw LastArrival() == n finds arrivals 1..n.
   uint64_t LastArrival() const;
-  // Replaces *out with up to `max` (arrival counter, event) pairs with counter > after.
-  Status ScanArrivals(uint64_t after, size_t max,
-                      std::vector<std::pair<uint64_t, StoredEvent>>* out) const;
+  // Replaces *out with up to `max` arrivals with counter > after, in counter order.
+  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const;
 
   // Every entry of the events column family, in (origin, seq) order, whatever the heads say,
   // with the id it is stored under (empty origin and seq 0 when the key does not parse). An
@@ -145,8 +156,10 @@ class EventStore {
   using EventVisitor = std::function<Status(const crdt::EventId& key, Result<StoredEvent> entry)>;
   Status ForEachEvent(const EventVisitor& visit) const;
   // Every entry of the arrival index in counter order, runs expanded to one call per event:
-  // (counter, event id). The events are not read. kCorruption on an entry that does not parse.
-  using ArrivalVisitor = std::function<Status(uint64_t counter, const crdt::EventId& id)>;
+  // (counter, event id, arrival time as in Arrival). The events are not read. kCorruption on an
+  // entry that does not parse.
+  using ArrivalVisitor =
+      std::function<Status(uint64_t counter, const crdt::EventId& id, int64_t arrived_ms)>;
   Status ForEachArrival(const ArrivalVisitor& visit) const;
 
   // Keeps an event that conflicts with a stored one (same id, other bytes) as evidence. Never

@@ -370,13 +370,13 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_are_all_stored_with_right_heads) {
   }
   // Every event has exactly one arrival, and each origin arrives in seq order.
   BOOST_TEST(store->LastArrival() == kThreads * kPerThread);
-  std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+  std::vector<Arrival> arrivals;
   BOOST_TEST(store->ScanArrivals(0, 100000, &arrivals).ok());
   BOOST_TEST_REQUIRE(arrivals.size() == kThreads * kPerThread);
   std::map<std::string, uint64_t> seen;
   for (size_t i = 0; i < arrivals.size(); ++i) {
-    BOOST_TEST(arrivals[i].first == i + 1);
-    const crdt::EventId& id = arrivals[i].second.id;
+    BOOST_TEST(arrivals[i].counter == i + 1);
+    const crdt::EventId& id = arrivals[i].event.id;
     BOOST_TEST(id.seq == seen[id.origin] + 1);
     seen[id.origin] = id.seq;
   }
@@ -422,26 +422,75 @@ BOOST_AUTO_TEST_CASE(arrival_cursor_pages_through_local_commit_order) {
         BOOST_TEST_REQUIRE(store->Append(events).ok());
       }
     }
-    std::vector<std::pair<uint64_t, StoredEvent>> page;
+    std::vector<Arrival> page;
     BOOST_TEST(store->ScanArrivals(0, 4, &page).ok());
     BOOST_TEST_REQUIRE(page.size() == 4u);
-    BOOST_TEST(page[0].first == 1u);
-    BOOST_TEST((page[3].second.id == order[3]));
-    BOOST_TEST(store->ScanArrivals(page.back().first, 100, &page).ok());
+    BOOST_TEST(page[0].counter == 1u);
+    BOOST_TEST((page[3].event.id == order[3]));
+    BOOST_TEST(store->ScanArrivals(page.back().counter, 100, &page).ok());
     BOOST_TEST_REQUIRE(page.size() == 14u);
-    BOOST_TEST(page[0].first == 5u);
-    BOOST_TEST((page.back().second.id == order.back()));
+    BOOST_TEST(page[0].counter == 5u);
+    BOOST_TEST((page.back().event.id == order.back()));
     BOOST_TEST(store->ScanArrivals(store->LastArrival(), 100, &page).ok());
     BOOST_TEST(page.empty());
   }
   auto store = MustOpen(Options(dir));
   BOOST_TEST(store->LastArrival() == 18u);
   BOOST_TEST_REQUIRE(store->Append({chain.Next("hq")}).ok());
-  std::vector<std::pair<uint64_t, StoredEvent>> page;
+  std::vector<Arrival> page;
   BOOST_TEST(store->ScanArrivals(18, 100, &page).ok());
   BOOST_TEST_REQUIRE(page.size() == 1u);
-  BOOST_TEST(page[0].first == 19u);
-  BOOST_TEST((page[0].second.id == crdt::EventId{"hq", 7}));
+  BOOST_TEST(page[0].counter == 19u);
+  BOOST_TEST((page[0].event.id == crdt::EventId{"hq", 7}));
+}
+
+BOOST_AUTO_TEST_CASE(each_arrival_keeps_the_time_its_batch_was_committed) {
+  // The arrival time is what `replay --site` and bundles rest on: each committed batch stamps its
+  // entries with the store's clock; it survives a reopen; entries written before stores kept it
+  // (the event key alone, or with a count) read as time 0.
+  TempDir dir("store");
+  ChainBuilder chain;
+  int64_t now = 1'717'000'000'000;
+  StoreOptions options = Options(dir);
+  options.clock = [&now] { return now; };
+  {
+    auto store = MustOpen(options);
+    BOOST_TEST_REQUIRE(store->Append(chain.Take("hq", 3)).ok());
+    now += 60'000;
+    BOOST_TEST_REQUIRE(store->Append({chain.Next("v1"), chain.Next("hq")}).ok());
+  }
+  auto check = [&](const EventStore& store) {
+    std::vector<Arrival> page;
+    BOOST_TEST_REQUIRE(store.ScanArrivals(0, 100, &page).ok());
+    BOOST_TEST_REQUIRE(page.size() == 5u);
+    for (size_t i = 0; i < 3; ++i) BOOST_TEST(page[i].arrived_ms == 1'717'000'000'000);
+    BOOST_TEST(page[3].arrived_ms == 1'717'000'060'000);
+    BOOST_TEST(page[4].arrived_ms == 1'717'000'060'000);
+    std::vector<int64_t> visited;
+    BOOST_TEST_REQUIRE(store
+                           .ForEachArrival([&](uint64_t, const crdt::EventId&, int64_t at) {
+                             visited.push_back(at);
+                             return Status::Ok();
+                           })
+                           .ok());
+    std::vector<int64_t> scanned;
+    for (const Arrival& a : page) scanned.push_back(a.arrived_ms);
+    BOOST_TEST(visited == scanned);
+  };
+  check(*MustOpen(options));
+  // An older store's entries: the key alone (one event), the key and a count (a run).
+  std::string run = EventKey("hq", 1);
+  run += std::string("\0\0\0\3", 4);
+  Doctor(options.path, kArrivalsFamily, {{ArrivalKey(1), run}, {ArrivalKey(4), EventKey("v1", 1)}});
+  auto store = MustOpen(options);
+  std::vector<Arrival> page;
+  BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &page).ok());
+  BOOST_TEST_REQUIRE(page.size() == 5u);
+  BOOST_TEST(page[0].arrived_ms == 0);
+  BOOST_TEST(page[2].arrived_ms == 0);
+  BOOST_TEST(page[3].arrived_ms == 0);
+  BOOST_TEST((page[3].event.id == crdt::EventId{"v1", 1}));
+  BOOST_TEST(page[4].arrived_ms == 1'717'000'060'000);
 }
 
 BOOST_AUTO_TEST_CASE(arrival_runs_page_from_any_cursor_inside_a_run) {
@@ -461,13 +510,13 @@ BOOST_AUTO_TEST_CASE(arrival_runs_page_from_any_cursor_inside_a_run) {
     for (uint64_t after = 0; after <= 6; ++after) {
       for (size_t max : {size_t{1}, size_t{2}, size_t{10}}) {
         BOOST_TEST_CONTEXT("after " << after << " max " << max << " reopen " << reopen) {
-          std::vector<std::pair<uint64_t, StoredEvent>> page;
+          std::vector<Arrival> page;
           BOOST_TEST_REQUIRE(store->ScanArrivals(after, max, &page).ok());
           BOOST_TEST(page.size() == std::min<size_t>(max, 6 - after));
           for (size_t i = 0; i < page.size(); ++i) {
-            BOOST_TEST(page[i].first == after + 1 + i);
-            BOOST_TEST((page[i].second.id == order[after + i]));
-            BOOST_TEST((page[i].second == batch[after + i]));
+            BOOST_TEST(page[i].counter == after + 1 + i);
+            BOOST_TEST((page[i].event.id == order[after + i]));
+            BOOST_TEST((page[i].event == batch[after + i]));
           }
         }
       }
@@ -604,7 +653,7 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
     BOOST_TEST_REQUIRE(store->RecordFork(fork).ok());
     BOOST_TEST_REQUIRE(store->PutSnapshot("state", 16).ok());
   }
-  std::vector<std::pair<uint64_t, StoredEvent>> received;  // The arrival order to keep.
+  std::vector<Arrival> received;  // The arrival order to keep.
   std::string epoch;
   {
     auto store = MustOpen(options);
@@ -621,13 +670,13 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   BOOST_TEST(kept->dropped_snapshot);
   {
     auto store = MustOpen(options);
-    std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+    std::vector<Arrival> arrivals;
     BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &arrivals).ok());
     BOOST_TEST(store->arrival_epoch() == epoch);  // Same numbering.
     BOOST_TEST_REQUIRE(arrivals.size() == received.size());
     for (size_t i = 0; i < arrivals.size(); ++i) {
-      BOOST_TEST(arrivals[i].first == received[i].first);
-      BOOST_TEST((arrivals[i].second == received[i].second));
+      BOOST_TEST(arrivals[i].counter == received[i].counter);
+      BOOST_TEST((arrivals[i].event == received[i].event));
     }
   }
 
@@ -650,15 +699,15 @@ BOOST_AUTO_TEST_CASE(rebuild_index_restores_a_store_whose_index_and_heads_are_lo
   BOOST_TEST(store->Heads().at("hq").seq == 11u);
   BOOST_TEST(store->Heads().at("vendor-de").seq == 5u);
   BOOST_TEST(store->LastArrival() == 16u);
-  std::vector<std::pair<uint64_t, StoredEvent>> arrivals;
+  std::vector<Arrival> arrivals;
   BOOST_TEST_REQUIRE(store->ScanArrivals(0, 100, &arrivals).ok());
   BOOST_TEST_REQUIRE(arrivals.size() == 16u);
   for (size_t i = 0; i < arrivals.size(); ++i) {  // Origin after origin, each in seq order.
-    BOOST_TEST(arrivals[i].first == i + 1);
+    BOOST_TEST(arrivals[i].counter == i + 1);
     const crdt::EventId want =
         i < 11 ? crdt::EventId{"hq", i + 1} : crdt::EventId{"vendor-de", i - 10};
-    BOOST_TEST(arrivals[i].second.id.ToString() == want.ToString());
-    BOOST_TEST((arrivals[i].second == *MustGet(*store, want.origin, want.seq)));
+    BOOST_TEST(arrivals[i].event.id.ToString() == want.ToString());
+    BOOST_TEST((arrivals[i].event == *MustGet(*store, want.origin, want.seq)));
   }
   auto snapshot = store->GetSnapshot();
   BOOST_TEST_REQUIRE(snapshot.ok());

@@ -168,7 +168,7 @@ class Verifier {
     std::map<crdt::EventId, uint64_t> seen;
     uint64_t expected = 1;
     bool numbering_reported = false;
-    BATON_TRY(store.ForEachArrival([&](uint64_t counter, const crdt::EventId& id) {
+    BATON_TRY(store.ForEachArrival([&](uint64_t counter, const crdt::EventId& id, int64_t) {
       ++r_.arrivals;
       if (counter != expected && !numbering_reported) {
         numbering_reported = true;
