@@ -3,8 +3,11 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <utility>
 
+#include "client/bundle.h"
 #include "client/protocol.h"
 
 namespace baton::client {
@@ -205,6 +208,106 @@ Result<json> Client::Export() {
     if (next <= after) {
       return Status::Corruption("batond at " + endpoint_ + ": export did not advance past " +
                                 std::to_string(after));
+    }
+    after = next;
+  }
+}
+
+namespace {
+
+// One exported event as a bundle record with its id and hash; kCorruption naming the field.
+Status AddExportedEvent(bundle::Writer* writer, const json& e, const std::string& where) {
+  const auto text = [&](const char* field) -> Result<std::string> {
+    auto it = e.find(field);
+    if (it == e.end() || !it->is_string()) {
+      return Status::Corruption(where + ": exported event without \"" + field + "\"");
+    }
+    return it->get<std::string>();
+  };
+  BATON_ASSIGN_OR_RETURN(std::string origin, text("origin"));
+  BATON_ASSIGN_OR_RETURN(std::string envelope_hex, text("envelope_hex"));
+  BATON_ASSIGN_OR_RETURN(std::string hash_hex, text("hash"));
+  const auto seq = e.find("seq");
+  const auto arrival = e.find("arrival");
+  const auto arrived = e.find("arrived_ms");
+  if (seq == e.end() || !seq->is_number_unsigned() || arrival == e.end() ||
+      !arrival->is_number_unsigned() || arrived == e.end() || !arrived->is_number_integer()) {
+    return Status::Corruption(where + ": exported event without seq, arrival or arrived_ms");
+  }
+  BATON_ASSIGN_OR_RETURN(std::string envelope, bundle::DecodeHex(envelope_hex));
+  BATON_ASSIGN_OR_RETURN(std::string hash_bytes, bundle::DecodeHex(hash_hex));
+  crdt::Hash hash{};
+  if (hash_bytes.size() != hash.size()) return Status::Corruption(where + ": malformed hash");
+  std::copy(hash_bytes.begin(), hash_bytes.end(), reinterpret_cast<char*>(hash.data()));
+  return writer->AddEvent(
+      bundle::Event{arrival->get<uint64_t>(), arrived->get<int64_t>(), std::move(envelope)},
+      crdt::EventId{origin, seq->get<uint64_t>()}, hash);
+}
+
+// The manifest's roster from the last page.
+Result<std::vector<bundle::RosterSite>> BundleRoster(const json& last, const std::string& where) {
+  const auto roster = last.find("roster");
+  if (roster == last.end() || !roster->is_array()) {
+    return Status::Corruption(where + ": the last export page has no roster");
+  }
+  std::vector<bundle::RosterSite> out;
+  for (const json& s : *roster) {
+    if (!s.is_object()) return Status::Corruption(where + ": malformed roster entry");
+    bundle::RosterSite site;
+    site.id = s.value("id", "");
+    site.name = s.value("name", "");
+    site.role = s.value("role", "");
+    site.endpoint = s.value("endpoint", "");
+    BATON_ASSIGN_OR_RETURN(site.public_key, bundle::DecodeHex(s.value("key", "")));
+    out.push_back(std::move(site));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<uint64_t> Client::ExportBundle(const std::filesystem::path& file) {
+  const std::string where = "batond at " + endpoint_;
+  // The trust anchor (configuration, fixed) for the header; the roster comes with the last page.
+  BATON_ASSIGN_OR_RETURN(json sites, Call("site.list"));
+  bundle::Header header;
+  header.exported_by = "baton export";
+  header.exported_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  if (const auto trust = sites.find("trust"); trust != sites.end() && trust->is_object()) {
+    header.trust_site = trust->value("site", "");
+    BATON_ASSIGN_OR_RETURN(header.trust_key, bundle::DecodeHex(trust->value("key", "")));
+  }
+  std::unique_ptr<bundle::Writer> writer;
+  uint64_t after = 0;
+  while (true) {
+    BATON_ASSIGN_OR_RETURN(json page, Call("export", json{{"format", "json"}, {"after", after}}));
+    if (!page.is_object() || !page.contains("events") || !page["events"].is_array() ||
+        !page.contains("next") || !page["next"].is_number_unsigned()) {
+      return Status::Corruption(where + ": malformed export page");
+    }
+    if (!writer) {
+      header.site = page.value("site", "");
+      header.runbook_id = page.value("runbook", "");
+      BATON_ASSIGN_OR_RETURN(writer, bundle::Writer::Create(file, header));
+    }
+    for (const json& e : page["events"]) BATON_TRY(AddExportedEvent(writer.get(), e, where));
+    const uint64_t next = page["next"].get<uint64_t>();
+    if (!page.value("more", false)) {
+      BATON_ASSIGN_OR_RETURN(std::vector<bundle::RosterSite> roster, BundleRoster(page, where));
+      if (const auto forks = page.find("forks"); forks != page.end() && forks->is_array()) {
+        for (const json& f : *forks) {
+          BATON_ASSIGN_OR_RETURN(std::string envelope,
+                                 bundle::DecodeHex(f.value("envelope_hex", "")));
+          BATON_TRY(writer->AddFork(envelope));
+        }
+      }
+      BATON_TRY(writer->Finish(next, page.value("digest", ""), std::move(roster)));
+      return writer->events();
+    }
+    if (next <= after) {
+      return Status::Corruption(where + ": export did not advance past " + std::to_string(after));
     }
     after = next;
   }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,6 +51,10 @@ class Client {
   // Every event of the daemon's log: the `export` pages gathered into one result
   // {"site","runbook","digest","events":[...]} (the digest of the state after the last page).
   Result<nlohmann::json> Export();
+  // The same pages written as an evidence bundle (client/bundle.h) at `file`, page by page (the
+  // whole log is never held): the events' stored bytes, arrival counters and times, the roster,
+  // trust anchor, fork evidence and state digest of the last page. Returns the events written.
+  Result<uint64_t> ExportBundle(const std::filesystem::path& file);
 
   // Starts a watch from `cursor` (0: every event) and returns once the daemon has accepted it.
   Status StartWatch(uint64_t cursor);

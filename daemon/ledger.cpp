@@ -687,7 +687,8 @@ Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>*
     }
     if (event.prev_hash != before) return altered("it does not link to its predecessor's hash");
     last[event.origin] = {event.seq, stored.hash};
-    out->push_back(ServedEvent{arrival, arrived_ms, std::move(event), std::move(stored.envelope)});
+    out->push_back(ServedEvent{arrival, arrived_ms, stored.hash, std::move(event),
+                               std::move(stored.envelope)});
   }
   return Status::Ok();
 }

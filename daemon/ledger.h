@@ -155,6 +155,7 @@ class Ledger {
   struct ServedEvent {
     uint64_t arrival = 0;
     int64_t arrived_ms = 0;  // When it was committed here (0: not recorded).
+    crdt::Hash hash{};       // Its payload's hash (checked against the stored one).
     crdt::Event event;
     std::string envelope;  // The stored bytes.
   };

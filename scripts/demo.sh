@@ -213,8 +213,18 @@ for s in "${SITES[@]}"; do printf '  %-10s %s  (%s events)\n' "$s" "$(digest_of 
   exit 1
 }
 
-step "An auditor verifies vendor-in's log, read-only, while its daemon runs (docs/audit.md)"
-"$AUDIT" verify --data "$WORK/vendor-in" --trust "hq:$(cat "$WORK/hq/identity/site.pub")"
+step "Two sites export their evidence; an auditor verifies it offline (docs/audit.md)"
+at vendor-in export --bundle "$WORK/vendor-in.bundle"
+"$AUDIT" bundle --data "$WORK/hq" "$WORK/hq.bundle"
+"$AUDIT" verify --data "$WORK/vendor-in.bundle" --trust "hq:$(cat "$WORK/hq/identity/site.pub")"
+hq_state=$("$AUDIT" verify --data "$WORK/hq.bundle" --json | sed -n 's/.*"state_digest": "\([0-9a-f]*\)".*/\1/p')
+in_state=$("$AUDIT" verify --data "$WORK/vendor-in.bundle" --json | sed -n 's/.*"state_digest": "\([0-9a-f]*\)".*/\1/p')
+[ -n "$hq_state" ] && [ "$hq_state" = "$in_state" ] || {
+  echo "the two bundles verify to different states: $hq_state and $in_state" >&2
+  exit 1
+}
+echo "hq's bundle verifies to the same state: $hq_state"
+"$AUDIT" verify --data "$WORK/vendor-in" --trust "hq:$(cat "$WORK/hq/identity/site.pub")" >/dev/null
 "$AUDIT" timeline --data "$WORK/hq" --out "$WORK/timeline.csv"
 echo "the last events of the weekend, as the auditor's timeline lists them ($WORK/timeline.csv):"
 tail -n 4 "$WORK/timeline.csv" | tr -d '\r'

@@ -523,9 +523,16 @@ int Show(const GlobalOptions& g, const std::string& task) {
   return Print(g, *client, client->Call("task", json{{"task", task}}), RenderTaskDetail);
 }
 
-int Export(const GlobalOptions& g, const std::string& out_file) {
+int Export(const GlobalOptions& g, const std::string& out_file, const std::string& bundle_file) {
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
+  if (!bundle_file.empty()) {
+    auto events = client->ExportBundle(bundle_file);
+    if (!events.ok()) return Fail(events.status());
+    std::cerr << "exported " << *events << " events to the bundle " << bundle_file
+              << " (check it with `baton-audit verify --data " << bundle_file << "`)\n";
+    return kExitOk;
+  }
   auto result = client->Export();
   if (!result.ok()) return Fail(result.status());
   const std::string text = result->dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -111,7 +111,8 @@ struct ListOptions {
 int List(const GlobalOptions& g, const ListOptions& o);
 int Mine(const GlobalOptions& g, const std::string& team, const std::string& site);
 int Show(const GlobalOptions& g, const std::string& task);
-int Export(const GlobalOptions& g, const std::string& out_file);
+// `bundle_file` non-empty: an evidence bundle there instead of JSON.
+int Export(const GlobalOptions& g, const std::string& out_file, const std::string& bundle_file);
 
 struct WatchOptions {
   bool once = false;      // One frame, then exit.

@@ -240,10 +240,20 @@ int Run(int argc, char** argv) {
       "show", "One task: spec, status, planned/forecast/actual times, reports, notes, history");
   show->add_option("TASK", show_task, "Task id")->required();
   show->footer(Footer("baton show T-042"));
-  std::string export_out;
-  CLI::App* export_cmd = app.add_subcommand("export", "Every event of this site's log as JSON");
-  export_cmd->add_option("--out", export_out, "Write to FILE instead of stdout");
-  export_cmd->footer(Footer("baton export --out hq-events.json"));
+  std::string export_out, export_bundle;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Every event of this site's log as JSON, or as an evidence bundle for the auditor");
+  CLI::Option* export_out_opt =
+      export_cmd->add_option("--out", export_out, "Write to FILE instead of stdout");
+  export_cmd
+      ->add_option("--bundle", export_bundle,
+                   "Write an evidence bundle to FILE instead: every event in its stored\n"
+                   "bytes with its arrival time here, the roster and keys, fork evidence\n"
+                   "and a manifest; `baton-audit verify --data FILE` checks it offline\n"
+                   "(format: docs/audit.md#bundles)")
+      ->excludes(export_out_opt);
+  export_cmd->footer(
+      Footer("baton export --out hq-events.json\n  baton export --bundle hq-weekend.bundle"));
 
   WatchOptions watch;
   CLI::App* watch_cmd = app.add_subcommand("watch", "A live board, redrawn on every event");
@@ -280,7 +290,7 @@ int Run(int argc, char** argv) {
   if (ls->parsed()) return List(g, list);
   if (mine->parsed()) return Mine(g, mine_team, mine_site);
   if (show->parsed()) return Show(g, show_task);
-  if (export_cmd->parsed()) return Export(g, export_out);
+  if (export_cmd->parsed()) return Export(g, export_out, export_bundle);
   if (watch_cmd->parsed()) return Watch(g, watch);
   std::cerr << app.help();
   return kExitUsage;

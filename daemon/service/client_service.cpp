@@ -1001,6 +1001,8 @@ Result<json> ClientService::Export(const client::Request& req) {
     if (!events.empty() && bytes + 3 * e.envelope.size() > client::kExportPageBytes) break;
     json j = EventJson(e.event, e.arrival);
     j["envelope_hex"] = identity::ToHex(e.envelope);
+    j["hash"] = identity::HashHex(e.hash);
+    j["arrived_ms"] = e.arrived_ms;
     bytes += 3 * e.envelope.size();
     events.push_back(std::move(j));
     cursor = e.arrival;
@@ -1012,8 +1014,21 @@ Result<json> ClientService::Export(const client::Request& req) {
            {"next", cursor},
            {"last", last},
            {"more", more}};
-  // The digest of the state that the whole export ends with: on the last page.
-  if (!more) out["digest"] = ledger_->StateDigest();
+  // What a bundle needs besides the events, as the whole export ends: on the last page.
+  if (!more) {
+    out["digest"] = ledger_->StateDigest();
+    BATON_ASSIGN_OR_RETURN(json roster, SiteList());
+    out["trust"] = roster["trust"];
+    out["roster"] = roster["sites"];
+    std::vector<store::StoredEvent> forks;
+    BATON_TRY(ledger_->store().ScanForks(&forks));
+    json kept = json::array();
+    for (const store::StoredEvent& fork : forks) {
+      kept.push_back(
+          {{"event", fork.id.ToString()}, {"envelope_hex", identity::ToHex(fork.envelope)}});
+    }
+    out["forks"] = std::move(kept);
+  }
   return out;
 }
 

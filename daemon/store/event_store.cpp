@@ -802,15 +802,15 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
   ArrivalRun run;
   std::string run_key;  // Event key of the run's first event.
   bool run_open = false;
-  const int64_t now_ms = options_.clock
-                             ? options_.clock()
-                             : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
+  const int64_t now_ms = options_.clock ? options_.clock()
+                                        : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count();
   const auto flush_run = [&] {
     if (!run_open) return;
     if (s.ok()) {
-      s = batch.Put(cf(kArrivals), ArrivalKey(run.first), ArrivalRunValue(run_key, run.count, run.arrived_ms));
+      s = batch.Put(cf(kArrivals), ArrivalKey(run.first),
+                    ArrivalRunValue(run_key, run.count, run.arrived_ms));
     }
     run_open = false;
   };
@@ -915,8 +915,7 @@ Status EventStore::Impl::ScanOrigin(const crdt::SiteId& origin, uint64_t from_se
   return FromRocks(it->status(), "event store " + where_ + ": scanning origin " + origin);
 }
 
-Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max,
-                                      std::vector<Arrival>* out) const {
+Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const {
   out->clear();
   if (after == std::numeric_limits<uint64_t>::max()) return Status::Ok();
   const std::string context = "event store " + where_ + ": scanning arrivals";
@@ -1016,8 +1015,7 @@ Status EventStore::Impl::ForEachArrival(const ArrivalVisitor& visit) const {
       return Status::Corruption(context + ": malformed arrival entry " + Hex(View(it->key())));
     }
     for (uint64_t k = 0; k < run.count; ++k) {
-      BATON_TRY(
-          visit(run.first + k, crdt::EventId{run.id.origin, run.id.seq + k}, run.arrived_ms));
+      BATON_TRY(visit(run.first + k, crdt::EventId{run.id.origin, run.id.seq + k}, run.arrived_ms));
     }
   }
   return FromRocks(it->status(), context);

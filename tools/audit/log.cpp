@@ -2,10 +2,13 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
+#include "crdt/event_codec.h"
 #include "daemon/config.h"
+#include "daemon/identity/keys.h"
 
 namespace baton::audit {
 namespace {
@@ -81,6 +84,104 @@ crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site
     }
   }
   return projection;
+}
+
+}  // namespace baton::audit
+
+namespace baton::audit {
+
+Result<std::unique_ptr<Evidence>> Evidence::Open(const std::filesystem::path& path,
+                                                 const std::string& trust) {
+  std::unique_ptr<Evidence> e(new Evidence());
+  e->path_ = path;
+  if (!bundle::LooksLikeBundle(path)) {
+    BATON_ASSIGN_OR_RETURN(e->log_, OpenLog(path, trust));
+    e->path_ = e->log_.store_path;
+    e->site_ = e->log_.store->site();
+    e->runbook_id_ = e->log_.store->runbook_id();
+    e->trust_site_ = e->log_.trust_site;
+    e->trust_key_ = e->log_.trust_key;
+    e->trust_source_ = e->log_.trust_source;
+    return e;
+  }
+  BATON_ASSIGN_OR_RETURN(bundle::Contents contents, bundle::Read(path));
+  e->site_ = contents.header.site;
+  e->runbook_id_ = contents.header.runbook_id;
+  if (!trust.empty()) {
+    BATON_TRY(ParseTrust(trust, &e->trust_site_, &e->trust_key_));
+    e->trust_source_ = "--trust";
+  } else if (!contents.header.trust_site.empty()) {
+    e->trust_site_ = contents.header.trust_site;
+    e->trust_key_ = contents.header.trust_key;
+    e->trust_source_ = "the bundle's header; give --trust SITE:KEY to check against a key you hold";
+  } else {
+    return Status::InvalidArgument(path.string() +
+                                   " names no trust anchor: give it with --trust SITE:KEY");
+  }
+  for (const bundle::Event& record : contents.events) {
+    const std::string where = "the bundle's event at arrival " + std::to_string(record.arrival);
+    auto envelope = crdt::DecodeEnvelopeView(record.envelope);
+    auto event = envelope.ok() ? crdt::DecodeEvent(envelope->payload)
+                               : Result<crdt::Event>(envelope.status());
+    if (!event.ok()) {
+      e->unreadable_.emplace_back(
+          record.arrival,
+          Status::Corruption(where + " does not decode: " + event.status().message()));
+      continue;
+    }
+    store::StoredEvent stored;
+    stored.id = event->id();
+    stored.prev_hash = event->prev_hash;
+    stored.hash = identity::HashPayload(envelope->payload);
+    stored.envelope = record.envelope;
+    e->arrivals_.push_back(BundleArrival{record.arrival, stored.id, record.arrived_ms});
+    e->sorted_.push_back(std::move(stored));
+  }
+  std::stable_sort(
+      e->sorted_.begin(), e->sorted_.end(),
+      [](const store::StoredEvent& a, const store::StoredEvent& b) { return a.id < b.id; });
+  // The same event listed twice is one entry (the arrival check names the repeat); two
+  // different events with one id stay, for the chain audit to name the fork.
+  e->sorted_.erase(std::unique(e->sorted_.begin(), e->sorted_.end()), e->sorted_.end());
+  e->bundle_ = std::move(contents);
+  return e;
+}
+
+Status Evidence::ForEachEvent(const store::EventStore::EventVisitor& visit) const {
+  if (!is_bundle()) return log_.store->ForEachEvent(visit);
+  for (const auto& [arrival, status] : unreadable_) {
+    BATON_TRY(visit(crdt::EventId{"", arrival}, status));
+  }
+  for (const store::StoredEvent& stored : sorted_) BATON_TRY(visit(stored.id, stored));
+  return Status::Ok();
+}
+
+Status Evidence::ForEachArrival(const store::EventStore::ArrivalVisitor& visit) const {
+  if (!is_bundle()) return log_.store->ForEachArrival(visit);
+  // Arrival 0: the exporting site held the event without listing it (verify names it).
+  for (const BundleArrival& a : arrivals_) {
+    if (a.counter != 0) BATON_TRY(visit(a.counter, a.id, a.arrived_ms));
+  }
+  return Status::Ok();
+}
+
+Status Evidence::Forks(std::vector<store::StoredEvent>* out) const {
+  if (!is_bundle()) return log_.store->ScanForks(out);
+  out->clear();
+  for (const std::string& envelope : bundle_->forks) {
+    store::StoredEvent stored;
+    stored.envelope = envelope;
+    auto decoded = crdt::DecodeEnvelopeView(envelope);
+    auto event =
+        decoded.ok() ? crdt::DecodeEvent(decoded->payload) : Result<crdt::Event>(decoded.status());
+    if (event.ok()) {
+      stored.id = event->id();
+      stored.prev_hash = event->prev_hash;
+      stored.hash = identity::HashPayload(decoded->payload);
+    }
+    out->push_back(std::move(stored));
+  }
+  return Status::Ok();
 }
 
 }  // namespace baton::audit

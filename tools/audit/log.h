@@ -1,14 +1,17 @@
-// A site's log opened for the auditor: the trust anchor resolved (--trust or the config) and the
-// event store opened as a RocksDB secondary in a temporary directory of its own, so that it is
-// read while batond may run on it and never written.
+// The evidence the auditor reads: a site's data directory (its event store opened as a RocksDB
+// secondary in a temporary directory of its own, so that it is read while batond may run on it
+// and never written) or a bundle file (docs/audit.md#bundle-format), with the trust anchor
+// resolved (--trust, else the config or the bundle's header).
 #pragma once
 
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "client/bundle.h"
 #include "crdt/event.h"
 #include "crdt/projection.h"
 #include "crdt/status.h"
@@ -42,6 +45,54 @@ struct OpenedLog {
 // `trust`: SITE:HEX, or empty for the `trust` line of DATA/batond.conf. kInvalidArgument for a bad
 // --trust or a config without a trust anchor, kNotFound when DATA is not a site's data directory.
 Result<OpenedLog> OpenLog(const std::filesystem::path& data_dir, const std::string& trust);
+
+// A data directory or a bundle, read the same way.
+class Evidence {
+ public:
+  // A bundle file if `path` starts with the bundle magic, else a data directory (OpenLog).
+  // `trust` as for OpenLog; for a bundle, empty takes the anchor its header names.
+  static Result<std::unique_ptr<Evidence>> Open(const std::filesystem::path& path,
+                                                const std::string& trust);
+
+  const std::filesystem::path& path() const { return path_; }  // What was read.
+  bool is_bundle() const { return bundle_.has_value(); }
+  const crdt::SiteId& site() const { return site_; }
+  const std::string& runbook_id() const { return runbook_id_; }
+  const crdt::SiteId& trust_site() const { return trust_site_; }
+  const std::string& trust_key() const { return trust_key_; }
+  const std::string& trust_source() const { return trust_source_; }
+  // The bundle as read (header, manifest, container problems); null for a data directory.
+  const bundle::Contents* bundle() const { return bundle_ ? &*bundle_ : nullptr; }
+
+  // Every event in (origin, seq) order with the id it is filed under: for a store its key, for a
+  // bundle the id its envelope names. An entry that cannot be read is passed as kCorruption
+  // (for a bundle: with an empty origin and the record's arrival as seq).
+  Status ForEachEvent(const store::EventStore::EventVisitor& visit) const;
+  // The arrival index (a store's) or the bundle's arrival counters and times, in order.
+  Status ForEachArrival(const store::EventStore::ArrivalVisitor& visit) const;
+  Status Forks(std::vector<store::StoredEvent>* out) const;
+
+ private:
+  Evidence() = default;
+  std::filesystem::path path_;
+  crdt::SiteId site_;
+  std::string runbook_id_;
+  crdt::SiteId trust_site_;
+  std::string trust_key_;
+  std::string trust_source_;
+  OpenedLog log_;                           // A data directory.
+  std::optional<bundle::Contents> bundle_;  // A bundle.
+  // A bundle's events decoded to the store's shape, in (origin, seq) order; undecodable records
+  // as their status, keyed by arrival.
+  std::vector<store::StoredEvent> sorted_;
+  std::vector<std::pair<uint64_t, Status>> unreadable_;
+  struct BundleArrival {
+    uint64_t counter;
+    crdt::EventId id;
+    int64_t arrived_ms;
+  };
+  std::vector<BundleArrival> arrivals_;  // Decodable records, in file order.
+};
 
 // Each origin's events from seq 1, as long as they are contiguous, folded with the trust anchor:
 // the state, roster and flags every site computes from this log. `chains`: per origin, its

@@ -1,6 +1,7 @@
 // baton-audit: checks a site's event log after the weekend, offline, with no daemon and no secret
 // key. `verify` proves the log complete and unaltered or names what is wrong; `timeline` lists
-// every event in causal order (CSV, JSON).
+// every event in causal order (CSV, JSON); `bundle` writes a data directory as one evidence file,
+// which the other commands read as they read the directory.
 // Exit status: 0 intact, 1 problems found, 2 the log could not be read (or bad usage).
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "tools/audit/make_bundle.h"
 #include "tools/audit/timeline.h"
 #include "tools/audit/verify.h"
 
@@ -98,6 +100,25 @@ int RunTimeline(const VerifyOptions& options, const std::string& format, const s
   return kIntact;
 }
 
+int RunBundle(const std::string& data, const std::string& trust, const std::string& out) {
+  Progress progress;
+  auto summary = MakeBundle(data, trust, out, [&](uint64_t done) { progress("bundling", done); });
+  progress.Clear();
+  if (!summary.ok()) {
+    std::cerr << "baton-audit bundle: " << summary.status().message() << "\n";
+    return kUnreadable;
+  }
+  std::cerr << out << ": " << summary->events << " events, " << summary->forks
+            << " forks kept as evidence\n";
+  if (summary->skipped > 0 || summary->unlisted > 0) {
+    std::cerr << "baton-audit bundle: the log is not whole (" << summary->skipped
+              << " arrival entries name no readable event, " << summary->unlisted
+              << " events are not in the arrival index); the bundle holds it as found: run "
+                 "`baton-audit verify` on it\n";
+  }
+  return kIntact;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app(
       "baton-audit: verify a baton event log after the weekend, offline, and list it.\n"
@@ -115,8 +136,11 @@ int Main(int argc, char** argv) {
       "Names each problem (origin, seq, what is wrong); lists forks and events kept but\n"
       "not counted.\n"
       "  baton-audit verify --data /var/lib/baton/hq\n"
+      "  baton-audit verify --data hq.bundle --trust hq:3f2a...\n"
       "  baton-audit verify --data copy-of-v1 --trust hq:3f2a...  (the manager's key)");
-  verify->add_option("--data", options.data_dir, "A site's data directory (or a copy of it)")
+  verify
+      ->add_option("--data", options.data_dir,
+                   "A site's data directory (or a copy of it), or a bundle file")
       ->required();
   verify->add_option("--trust", options.trust,
                      "The trust anchor, SITE:KEY (the manager site's id and public key, as\n"
@@ -132,12 +156,27 @@ int Main(int argc, char** argv) {
       "counted say why). Does not verify: run `verify` for that.\n"
       "  baton-audit timeline --data /var/lib/baton/hq --out weekend.csv\n"
       "  baton-audit timeline --data copy-of-v1 --format json");
-  timeline->add_option("--data", timeline_options.data_dir, "A site's data directory")->required();
+  timeline
+      ->add_option("--data", timeline_options.data_dir, "A site's data directory, or a bundle file")
+      ->required();
   timeline->add_option("--trust", timeline_options.trust,
                        "The trust anchor, SITE:KEY; default: DATA/batond.conf's");
   timeline->add_option("--format", format, "csv (default) or json")
       ->check(CLI::IsMember({"csv", "json"}));
   timeline->add_option("--out", out, "Write to this file (default: standard output)");
+  std::string bundle_data, bundle_trust, bundle_out;
+  auto* bundle = app.add_subcommand(
+      "bundle",
+      "Write a site's whole log as one bundle file for the auditor: the roster with public\n"
+      "keys, every event in its stored bytes with its arrival time here, fork evidence, and a\n"
+      "manifest with counts, chain heads and a checksum (format: docs/audit.md). Offline and\n"
+      "read-only (batond may run on the directory); `baton export --bundle` makes the same\n"
+      "file through the daemon. verify, timeline and replay read it as they read DATA.\n"
+      "  baton-audit bundle --data /var/lib/baton/hq hq-weekend.bundle");
+  bundle->add_option("--data", bundle_data, "A site's data directory")->required();
+  bundle->add_option("--trust", bundle_trust,
+                     "The trust anchor, SITE:KEY; default: DATA/batond.conf's");
+  bundle->add_option("FILE", bundle_out, "The bundle to write")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +185,7 @@ int Main(int argc, char** argv) {
   }
   if (verify->parsed()) return RunVerify(options, json);
   if (timeline->parsed()) return RunTimeline(timeline_options, format, out);
+  if (bundle->parsed()) return RunBundle(bundle_data, bundle_trust, bundle_out);
   return kUnreadable;
 }
 

@@ -91,12 +91,12 @@ std::string CsvCell(const std::string& text, bool is_text) {
 }  // namespace
 
 Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std::string& trust) {
-  BATON_ASSIGN_OR_RETURN(OpenedLog log, OpenLog(data_dir, trust));
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> log, Evidence::Open(data_dir, trust));
   Timeline timeline;
-  timeline.site = log.store->site();
-  timeline.runbook_id = log.store->runbook_id();
+  timeline.site = log->site();
+  timeline.runbook_id = log->runbook_id();
   std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
-  BATON_TRY(log.store->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
+  BATON_TRY(log->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
     if (!stored.ok()) {
       ++timeline.undecodable;
       return Status::Ok();
@@ -115,7 +115,7 @@ Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std:
   for (const auto& [origin, events] : by_origin) {
     for (const crdt::Event& e : events) chains[origin].push_back(&e);
   }
-  const crdt::Projection projection = FoldChains(chains, log.trust_site, log.trust_key);
+  const crdt::Projection projection = FoldChains(chains, log->trust_site(), log->trust_key());
   std::map<crdt::EventId, std::string> flags;
   for (const crdt::Flag& f : projection.flags()) flags[f.id] = f.reason;
   for (const auto& [origin, events] : by_origin) {

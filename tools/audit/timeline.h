@@ -32,7 +32,8 @@ struct Timeline {
   uint64_t undecodable = 0;  // Entries left out (`baton-audit verify` names them).
 };
 
-Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std::string& trust);
+// `path`: a data directory or a bundle; `trust` as for Evidence::Open.
+Result<Timeline> BuildTimeline(const std::filesystem::path& path, const std::string& trust);
 
 // One header line and one line per row; RFC 4180 quoting. A text cell that a spreadsheet would
 // read as a formula (=, +, -, @ first) gets a leading apostrophe.

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <utility>
 
+#include "client/bundle.h"
+#include "client/protocol.h"
 #include "crdt/event_codec.h"
 #include "crdt/projection.h"
 #include "daemon/identity/chain.h"
@@ -25,7 +27,9 @@ struct Entry {
 
 class Verifier {
  public:
-  explicit Verifier(VerifyReport* report) : r_(*report) {}
+  // `bundle`: entries come from a bundle's records, where one that cannot be read is one whose
+  // envelope does not decode.
+  Verifier(VerifyReport* report, bool bundle) : r_(*report), bundle_(bundle) {}
 
   void Problem(std::string kind, crdt::EventId id, std::string message) {
     r_.problems.push_back(audit::Problem{std::move(kind), std::move(id), std::move(message)});
@@ -34,7 +38,7 @@ class Verifier {
   // One entry of the events family: decoded and checked against the key it is stored under.
   void Take(const crdt::EventId& key, Result<store::StoredEvent> stored) {
     if (!stored.ok()) {
-      Problem("unreadable_entry", key, stored.status().message());
+      Problem(bundle_ ? "undecodable" : "unreadable_entry", key, stored.status().message());
       if (key.seq > 0) undecodable_.insert(key);
       return;
     }
@@ -163,8 +167,17 @@ class Verifier {
     }
   }
 
+  // Per origin, the last event held and its hash.
+  std::map<crdt::SiteId, bundle::Head> Heads() const {
+    std::map<crdt::SiteId, bundle::Head> heads;
+    for (const auto& [origin, entries] : by_origin_) {
+      heads[origin] = bundle::Head{entries.back().stored.id.seq, entries.back().stored.hash};
+    }
+    return heads;
+  }
+
   // The arrival index: each stored event exactly once, numbered 1..n without gaps.
-  Status CheckArrivals(const store::EventStore& store) {
+  Status CheckArrivals(const Evidence& store) {
     std::map<crdt::EventId, uint64_t> seen;
     uint64_t expected = 1;
     bool numbering_reported = false;
@@ -215,6 +228,7 @@ class Verifier {
   }
 
   VerifyReport& r_;
+  const bool bundle_;
   std::map<crdt::SiteId, std::vector<Entry>> by_origin_;  // In seq order (the store's).
   std::map<crdt::SiteId, std::vector<crdt::SignedEvent>> forks_;
   std::set<crdt::EventId> undecodable_;  // Stored (unreadable or undecodable), not in a chain.
@@ -226,44 +240,142 @@ std::string Thousands(uint64_t n) {
   return digits;
 }
 
+// A bundle's own checks: the file whole (framing, checksum), its manifest true to its records
+// and to the state they fold to, its roster the one the events define.
+void CheckBundle(const bundle::Contents& b, const std::map<crdt::SiteId, bundle::Head>& heads,
+                 const crdt::Projection& projection, VerifyReport* r) {
+  const auto problem = [&](const char* kind, const std::string& origin, std::string message) {
+    r->problems.push_back(audit::Problem{kind, crdt::EventId{origin, 0}, std::move(message)});
+  };
+  for (const std::string& p : b.problems) problem("bundle_damaged", "", "bundle: " + p);
+  if (b.has_manifest) {
+    const bundle::Manifest& m = b.manifest;
+    if (m.events != b.events.size()) {
+      problem("bundle_manifest", "",
+              "the manifest counts " + std::to_string(m.events) + " events, the bundle holds " +
+                  std::to_string(b.events.size()));
+    }
+    if (m.forks != b.forks.size()) {
+      problem("bundle_manifest", "",
+              "the manifest counts " + std::to_string(m.forks) + " forks, the bundle holds " +
+                  std::to_string(b.forks.size()));
+    }
+    uint64_t last = 0;
+    for (const bundle::Event& e : b.events) last = std::max(last, e.arrival);
+    if (m.last_arrival != last) {
+      problem("bundle_manifest", "",
+              "the manifest's last arrival is " + std::to_string(m.last_arrival) +
+                  ", the bundle's last event arrived as " + std::to_string(last));
+    }
+    for (const auto& [origin, head] : m.heads) {
+      auto held = heads.find(origin);
+      if (held == heads.end()) {
+        problem("bundle_manifest", origin,
+                "the manifest names " + origin + "'s head as seq " + std::to_string(head.seq) +
+                    "; the bundle holds no event of " + origin);
+      } else if (held->second.seq != head.seq) {
+        problem("bundle_manifest", origin,
+                "the manifest names " + origin + "'s head as seq " + std::to_string(head.seq) +
+                    "; the bundle holds " + origin + " up to seq " +
+                    std::to_string(held->second.seq));
+      } else if (held->second.hash != head.hash) {
+        problem("bundle_manifest", origin,
+                "the manifest's hash for " + origin + "/" + std::to_string(head.seq) +
+                    " is not the hash of the event the bundle holds");
+      }
+    }
+    for (const auto& [origin, head] : heads) {
+      if (m.heads.count(origin) == 0) {
+        problem("bundle_manifest", origin,
+                "the bundle holds events of " + origin + " that its manifest does not name");
+      }
+    }
+    if (!m.state_digest.empty() && m.state_digest != r->state_digest) {
+      problem("bundle_manifest", "",
+              "these events fold to the state " + r->state_digest.substr(0, 16) +
+                  "..., not the state " + m.state_digest.substr(0, 16) +
+                  "... that the exporting site reported");
+    }
+  }
+  // The manifest's roster (keys an independent verifier may use) must be the events' roster.
+  if (!b.has_manifest) return;
+  std::map<crdt::SiteId, std::vector<std::string>> folded, listed;
+  if (const auto* winner = projection.roster().Winner()) {
+    for (const crdt::SiteInfo& s : winner->value) {
+      folded[s.id] = {s.public_key, client::SiteRoleName(s.role), s.name, s.endpoint};
+    }
+  }
+  for (const bundle::RosterSite& s : b.manifest.roster) {
+    listed[s.id] = {s.public_key, s.role, s.name, s.endpoint};
+  }
+  for (const auto& [id, entry] : listed) {
+    auto it = folded.find(id);
+    if (it == folded.end()) {
+      problem("bundle_roster", id,
+              "the bundle's manifest lists site " + id + ", which the events do not enrol");
+    } else if (it->second != entry) {
+      problem("bundle_roster", id,
+              "the bundle's manifest gives site " + id +
+                  " another key, role, name or endpoint than the events do");
+    }
+  }
+  for (const auto& [id, entry] : folded) {
+    if (listed.count(id) == 0) {
+      problem("bundle_roster", id,
+              "the events enrol site " + id + ", which the bundle's manifest does not list");
+    }
+  }
+}
+
 }  // namespace
 
 Result<VerifyReport> Verify(const VerifyOptions& options) {
-  BATON_ASSIGN_OR_RETURN(OpenedLog log, OpenLog(options.data_dir, options.trust));
-  const store::EventStore* store = log.store.get();
-  const crdt::SiteId& trust_site = log.trust_site;
-  const std::string& trust_key = log.trust_key;
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> evidence,
+                         Evidence::Open(options.data_dir, options.trust));
+  const crdt::SiteId& trust_site = evidence->trust_site();
+  const std::string& trust_key = evidence->trust_key();
   VerifyReport report;
-  report.store = log.store_path;
+  report.store = evidence->path();
+  report.bundle = evidence->is_bundle();
   report.trust_site = trust_site;
-  report.trust_source = log.trust_source;
-  report.site = store->site();
-  report.runbook_id = store->runbook_id();
+  report.trust_source = evidence->trust_source();
+  report.site = evidence->site();
+  report.runbook_id = evidence->runbook_id();
 
   const auto progress = [&](const char* step, uint64_t done) {
     if (options.progress) options.progress(step, done);
   };
-  Verifier verifier(&report);
-  BATON_TRY(store->ForEachEvent([&](const crdt::EventId& key, Result<store::StoredEvent> entry) {
+  Verifier verifier(&report, evidence->is_bundle());
+  BATON_TRY(evidence->ForEachEvent([&](const crdt::EventId& key, Result<store::StoredEvent> entry) {
     verifier.Take(key, std::move(entry));
     if (report.events % 65536 == 0) progress("reading", report.events);
     return Status::Ok();
   }));
   progress("folding", report.events);
   std::vector<store::StoredEvent> forks;
-  BATON_TRY(store->ScanForks(&forks));
+  BATON_TRY(evidence->Forks(&forks));
   for (const store::StoredEvent& fork : forks) verifier.TakeFork(fork);
   const crdt::Projection projection = verifier.Fold(trust_site, trust_key);
+  {
+    identity::StateDigestStream digest;
+    projection.WriteCanonical(digest);
+    report.state_digest = digest.Finish();
+  }
   progress("checking chains", report.events);
   verifier.CheckChains(projection, trust_site, trust_key);
   progress("checking arrivals", report.events);
-  BATON_TRY(verifier.CheckArrivals(*store));
+  BATON_TRY(verifier.CheckArrivals(*evidence));
+  if (const bundle::Contents* b = evidence->bundle()) {
+    CheckBundle(*b, verifier.Heads(), projection, &report);
+  }
   report.flagged = projection.flags();
   std::stable_sort(report.problems.begin(), report.problems.end(),
                    [](const Problem& a, const Problem& b) {
-                     const bool a_arrival = a.kind.rfind("arrival_", 0) == 0;
-                     const bool b_arrival = b.kind.rfind("arrival_", 0) == 0;
-                     if (a_arrival != b_arrival) return b_arrival;
+                     const auto rank = [](const Problem& p) {
+                       if (p.kind.rfind("bundle_", 0) == 0) return 2;
+                       return p.kind.rfind("arrival_", 0) == 0 ? 1 : 0;
+                     };
+                     if (rank(a) != rank(b)) return rank(a) < rank(b);
                      return a.event.origin < b.event.origin;
                    });
   return report;
@@ -271,7 +383,8 @@ Result<VerifyReport> Verify(const VerifyOptions& options) {
 
 std::string FormatReport(const VerifyReport& r) {
   std::ostringstream out;
-  out << "log:      " << r.store.string() << " (written by site " << r.site << ", runbook "
+  out << (r.bundle ? "bundle:   " : "log:      ") << r.store.string()
+      << (r.bundle ? " (exported by site " : " (written by site ") << r.site << ", runbook "
       << (r.runbook_id.empty() ? "(none yet)" : r.runbook_id) << ")\n";
   out << "trust:    " << r.trust_site << " (from " << r.trust_source << ")\n";
   out << "events:   " << Thousands(r.events) << " from " << r.origins.size() << " origin"
@@ -292,6 +405,7 @@ std::string FormatReport(const VerifyReport& r) {
     for (const crdt::Flag& f : r.flagged)
       out << "  " << f.id.ToString() << ": " << f.reason << "\n";
   }
+  out << "state:    " << r.state_digest << "\n";
   if (r.intact()) {
     out << "result:   INTACT: every chain complete from seq 1, linked, signed and in order\n";
   } else {
@@ -322,10 +436,11 @@ std::string ReportJson(const VerifyReport& r) {
     flagged.push_back({{"event", f.id.ToString()}, {"reason", f.reason}});
   }
   const nlohmann::json out = {
-      {"intact", r.intact()},    {"store", r.store.string()},  {"site", r.site},
-      {"runbook", r.runbook_id}, {"trust_site", r.trust_site}, {"trust_source", r.trust_source},
-      {"events", r.events},      {"arrivals", r.arrivals},     {"forks", r.forks},
-      {"origins", origins},      {"problems", problems},       {"flagged", flagged}};
+      {"intact", r.intact()},    {"store", r.store.string()},     {"site", r.site},
+      {"runbook", r.runbook_id}, {"trust_site", r.trust_site},    {"trust_source", r.trust_source},
+      {"events", r.events},      {"arrivals", r.arrivals},        {"forks", r.forks},
+      {"origins", origins},      {"problems", problems},          {"flagged", flagged},
+      {"bundle", r.bundle},      {"state_digest", r.state_digest}};
   return out.dump(2) + "\n";
 }
 

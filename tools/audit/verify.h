@@ -20,8 +20,10 @@
 namespace baton::audit {
 
 struct VerifyOptions {
-  std::filesystem::path data_dir;  // A site's data directory (batond.conf, events/).
-  // The trust anchor as SITE:HEX; empty: the `trust` line of DATA/batond.conf.
+  // A site's data directory (batond.conf, events/) or a bundle file (docs/audit.md#bundles).
+  std::filesystem::path data_dir;
+  // The trust anchor as SITE:HEX; empty: the `trust` line of DATA/batond.conf, or the anchor a
+  // bundle's header names.
   std::string trust;
   // Called now and then with the step ("reading", "folding", "checking chains", "checking
   // arrivals") and the events done in it; may be empty.
@@ -32,7 +34,9 @@ struct VerifyOptions {
 // "truncated", "fork", "bad_signature", "broken_chain", "reorder", "undecodable", "wrong_origin"
 // (from the chain audit), "stored_hash", "misfiled", "other_runbook", "hlc_not_rising",
 // "unknown_origin", "unreadable_entry", "arrival_missing", "arrival_repeated",
-// "arrival_dangling", "arrival_numbering".
+// "arrival_dangling", "arrival_numbering"; for a bundle also "bundle_damaged" (framing,
+// checksum), "bundle_manifest" (counts, heads or state digest not those of its records) and
+// "bundle_roster" (the header's roster not the one the events define).
 struct Problem {
   std::string kind;
   crdt::EventId event;  // The first event concerned; seq 0 when none.
@@ -47,7 +51,8 @@ struct OriginSummary {
 };
 
 struct VerifyReport {
-  std::filesystem::path store;  // The directory read.
+  std::filesystem::path store;  // The directory or bundle read.
+  bool bundle = false;          // `store` is a bundle file.
   crdt::SiteId site;            // The site that wrote it.
   std::string runbook_id;
   crdt::SiteId trust_site;
@@ -58,6 +63,9 @@ struct VerifyReport {
   std::map<crdt::SiteId, OriginSummary> origins;
   std::vector<Problem> problems;    // By origin, then seq; then the arrival index.
   std::vector<crdt::Flag> flagged;  // Kept but not counted (authorization), by id.
+  // The digest of the state the events fold to (as `baton status --digest` prints it): sites
+  // that converged have the same one.
+  std::string state_digest;
 
   bool intact() const { return problems.empty(); }
 };

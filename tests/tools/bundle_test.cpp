@@ -1,0 +1,415 @@
+// Evidence bundles on real logs: two real batond sites replicating export bundles through their
+// daemons (`baton export --bundle`) and offline (`baton-audit bundle`), while they run; every
+// bundle verifies intact, to the same state at both sites and to what verify says of the data
+// directory. Then one bundle altered in every way the auditor must name (flipped bytes, cut
+// short, appended to, events deleted, repeated, reordered, forged, forked, spliced from another
+// runbook, an old bundle's events replayed into a new one, a lying manifest) and random bit
+// flips anywhere in the file: each detected, and named. Mutations: 100, or `-- --mutations N`.
+#include "client/bundle.h"
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crdt/event_codec.h"
+#include "daemon/identity/keys.h"
+#include "tests/support/args.h"
+#include "tests/support/process.h"
+#include "tests/support/site.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/weekend.h"
+#include "tools/audit/verify.h"
+
+namespace baton {
+namespace {
+
+using nlohmann::json;
+using testing::Site;
+using testing::Weekend;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+testing::CommandResult Run(const std::string& program, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunCommand(argv, 60000);
+}
+
+testing::CommandResult Audit(const std::vector<std::string>& args) {
+  return Run(BATON_AUDIT_PATH, args);
+}
+
+json VerifyJson(const std::string& path, int expected_exit, const std::string& trust = "") {
+  std::vector<std::string> args = {"verify", "--data", path, "--json"};
+  if (!trust.empty()) args.insert(args.end(), {"--trust", trust});
+  const auto r = Audit(args);
+  BOOST_TEST_REQUIRE(r.exit_code == expected_exit, path << ": exit " << r.exit_code << "\n"
+                                                        << r.out << r.err);
+  return json::parse(r.out);
+}
+
+// What two verifications of one weekend's evidence must agree on, wherever it was exported.
+json Verdict(json report) {
+  for (const char* local : {"store", "site", "arrivals", "trust_source", "bundle"}) {
+    report.erase(local);
+  }
+  return report;
+}
+
+void ExportBundle(const Site& site, const std::string& file) {
+  const auto r = Run(testing::BatonPath(), {"--data", site.data(), "export", "--bundle", file});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out << r.err);
+  BOOST_TEST(r.err.find("events to the bundle") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(bundles_of_two_converged_sites_verify_alike_and_as_their_directories) {
+  const int64_t started_ms = NowMs();
+  Weekend w({"hq", "v1"}, "");
+  w.Link(1, 0);
+  w.StartAll();
+  w.Call(0, "plan.import", json{{"plan", testing::PlanFor(w)}});
+  w.WaitUntil([&] { return w.Status(1)["runbook"]["id"] == "rb-multi"; }, "the plan at v1");
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}});
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "start"}});
+  for (int i = 0; i < 6; ++i) {
+    w.Call(i % 2, "note",
+           json{{"task", i % 2 ? "T-v1" : "T-hq"}, {"text", "n" + std::to_string(i)}});
+  }
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "done"}});
+  w.WaitConverged("before the bundles");
+  const std::string digest = w.Status(0)["digest"];
+  const uint64_t events = w.Status(0)["events"];
+
+  testing::TempDir dir("bundles");
+  const std::string hq_bundle = dir.str() + "/hq.bundle";
+  const std::string v1_bundle = dir.str() + "/v1.bundle";
+  const std::string offline = dir.str() + "/hq-offline.bundle";
+  // Through the daemons, and offline from hq's directory while hq runs.
+  ExportBundle(w.at(0), hq_bundle);
+  ExportBundle(w.at(1), v1_bundle);
+  const auto made = Audit({"bundle", "--data", w.at(0).data(), offline});
+  BOOST_TEST_REQUIRE(made.exit_code == 0, made.out << made.err);
+  BOOST_TEST(!std::filesystem::exists(hq_bundle + ".partial"));
+
+  const json hq_dir = VerifyJson(w.at(0).data(), 0);
+  const json hq = VerifyJson(hq_bundle, 0);
+  const json v1 = VerifyJson(v1_bundle, 0);
+  const json hq_offline = VerifyJson(offline, 0);
+  for (const json* report : {&hq, &v1, &hq_offline}) {
+    BOOST_TEST((*report)["intact"].get<bool>(), report->dump(1));
+    BOOST_TEST((*report)["bundle"].get<bool>());
+    BOOST_TEST((*report)["events"].get<uint64_t>() == events);
+    BOOST_TEST((*report)["state_digest"] == digest, report->dump(1));
+  }
+  BOOST_TEST(v1["site"] == "v1");
+  BOOST_TEST(hq["site"] == "hq");
+  BOOST_TEST(v1["trust_source"].get<std::string>().find("bundle") != std::string::npos);
+  // The same verdict from either site's bundle, from either way of making one, and from the
+  // directory itself.
+  BOOST_TEST(Verdict(hq) == Verdict(v1), Verdict(hq).dump(1) << "\n" << Verdict(v1).dump(1));
+  BOOST_TEST(Verdict(hq) == Verdict(hq_offline));
+  BOOST_TEST(Verdict(hq) == Verdict(hq_dir));
+  BOOST_TEST(hq_dir["state_digest"] == digest);
+
+  // The bundle's contents: every event with the time it arrived at the exporting site, the
+  // roster with both keys, the trust anchor; the text report says which bundle it read.
+  const auto contents = bundle::Read(v1_bundle);
+  BOOST_TEST_REQUIRE(contents.ok(), contents.status().ToString());
+  BOOST_TEST(contents->problems.empty());
+  BOOST_TEST(contents->header.site == "v1");
+  BOOST_TEST(contents->header.trust_site == "hq");
+  BOOST_TEST(contents->header.exported_by == "baton export");
+  BOOST_TEST_REQUIRE(contents->events.size() == events);
+  int64_t previous = 0;
+  for (size_t i = 0; i < contents->events.size(); ++i) {
+    const bundle::Event& e = contents->events[i];
+    BOOST_TEST(e.arrival == i + 1);
+    BOOST_TEST(e.arrived_ms >= started_ms - 1000);
+    BOOST_TEST(e.arrived_ms <= NowMs());
+    BOOST_TEST(e.arrived_ms >= previous - 1000);  // The wall clock; a step back is tolerated.
+    previous = e.arrived_ms;
+  }
+  std::set<std::string> keys;
+  for (const bundle::RosterSite& s : contents->manifest.roster) {
+    keys.insert(s.id + ":" + identity::ToHex(s.public_key));
+  }
+  BOOST_TEST((keys == std::set<std::string>{"hq:" + w.Key(0), "v1:" + w.Key(1)}));
+  const auto text = Audit({"verify", "--data", v1_bundle});
+  BOOST_TEST(text.exit_code == 0, text.out << text.err);
+  BOOST_TEST(text.out.find("bundle:   " + v1_bundle + " (exported by site v1") != std::string::npos,
+             text.out);
+
+  // The timeline reads a bundle as it reads the directory.
+  const auto timeline = [&](const std::string& path) {
+    const auto r = Audit({"timeline", "--data", path, "--format", "json"});
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.out << r.err);
+    return json::parse(r.out)["events"];
+  };
+  BOOST_TEST(timeline(v1_bundle) == timeline(w.at(0).data()));
+
+  // The auditor's own trust anchor: the right key passes, another fails every chain.
+  VerifyJson(v1_bundle, 0, "hq:" + w.Key(0));
+  const json wrong = VerifyJson(v1_bundle, 1, "hq:" + w.Key(1));
+  BOOST_TEST(wrong.dump().find("bad_signature") != std::string::npos, wrong.dump(1));
+
+  // Usage errors: not a bundle, no such file.
+  std::ofstream(dir.str() + "/not-a-bundle") << "hello";
+  const auto bad = Audit({"verify", "--data", dir.str() + "/not-a-bundle"});
+  BOOST_TEST(bad.exit_code == 2, bad.out << bad.err);
+  const auto out_exists = Run(testing::BatonPath(), {"--data", w.at(0).data(), "export", "--bundle",
+                                                     dir.str() + "/x", "--out", "y"});
+  BOOST_TEST(out_exists.exit_code != 0, "--bundle and --out together: " << out_exists.out);
+}
+
+// ---- Tampering ---------------------------------------------------------------------------------
+
+std::string Frame(char kind, const std::string& body) {
+  std::string out(1, kind);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>(body.size() >> shift));
+  return out + body;
+}
+
+std::string EventBody(const bundle::Event& e) {
+  std::string body;
+  for (int shift = 56; shift >= 0; shift -= 8)
+    body.push_back(static_cast<char>(e.arrival >> shift));
+  const auto at = static_cast<uint64_t>(e.arrived_ms);
+  for (int shift = 56; shift >= 0; shift -= 8) body.push_back(static_cast<char>(at >> shift));
+  return body + e.envelope;
+}
+
+// A bundle file from `c` as a forger would write it: a checksum that matches, and a manifest
+// whose counts and heads are those of the records unless `lie` changes them afterwards.
+std::string Forge(const bundle::Contents& c,
+                  const std::function<void(bundle::Manifest*)>& lie = nullptr) {
+  std::string bytes(bundle::kMagic, bundle::kMagicSize);
+  bytes += Frame('H', bundle::HeaderJson(c.header));
+  bundle::Manifest m = c.manifest;
+  m.events = c.events.size();
+  m.forks = c.forks.size();
+  m.heads.clear();
+  m.last_arrival = 0;
+  for (const bundle::Event& e : c.events) {
+    bytes += Frame('E', EventBody(e));
+    m.last_arrival = std::max(m.last_arrival, e.arrival);
+    auto envelope = crdt::DecodeEnvelope(e.envelope);
+    if (!envelope.ok()) continue;
+    auto event = crdt::DecodeEvent(envelope->payload);
+    if (!event.ok()) continue;
+    bundle::Head& head = m.heads[event->origin];
+    if (event->seq >= head.seq) head = {event->seq, identity::HashPayload(envelope->payload)};
+  }
+  for (const std::string& f : c.forks) bytes += Frame('F', f);
+  if (lie) lie(&m);
+  identity::StateDigestStream checksum;
+  checksum.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  m.checksum = checksum.Finish();
+  return bytes + Frame('M', bundle::ManifestJson(m));
+}
+
+// A one-site weekend's bundle to alter: a plan, reports and notes, each its own signed batch.
+struct Evidence {
+  testing::TempDir dir{"bundle-evidence"};
+  std::string path;
+  std::string bytes;
+  bundle::Contents contents;
+
+  Evidence(const std::string& runbook, int events_wanted) {
+    Site site("hq");
+    site.Start();
+    auto c = site.Connect();
+    BOOST_TEST_REQUIRE(c.Call("plan.import", json{{"plan", testing::TwoTaskPlan(runbook)}}).ok());
+    for (int i = 1; i < events_wanted; ++i) {
+      auto r = i % 3 == 0
+                   ? c.Call("report", json{{"task", "T-1"}, {"kind", i % 2 ? "start" : "reset"}})
+                   : c.Call("note", json{{"task", "T-2"}, {"text", "note " + std::to_string(i)}});
+      BOOST_TEST_REQUIRE(r.ok(), r.status().ToString());
+    }
+    path = dir.str() + "/hq.bundle";
+    ExportBundle(site, path);
+    BOOST_TEST_REQUIRE(site.Stop() == 0);
+    bytes = testing::ReadFile(path);
+    auto read = bundle::Read(path);
+    BOOST_TEST_REQUIRE(read.ok(), read.status().ToString());
+    contents = std::move(read).value();
+    BOOST_TEST_REQUIRE(contents.events.size() == static_cast<size_t>(events_wanted));
+  }
+};
+
+// Writes `bytes` as a bundle beside the evidence and verifies it (in process).
+Result<audit::VerifyReport> VerifyBytes(const Evidence& e, const std::string& bytes) {
+  const std::string path = e.dir.str() + "/mutant.bundle";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  audit::VerifyOptions options;
+  options.data_dir = path;
+  return audit::Verify(options);
+}
+
+void ExpectNamed(const Evidence& e, const std::string& bytes, const std::string& kind,
+                 const std::string& event, const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    auto report = VerifyBytes(e, bytes);
+    BOOST_TEST_REQUIRE(report.ok(), report.status().ToString());
+    BOOST_TEST(!report->intact());
+    bool found = false;
+    for (const auto& p : report->problems) {
+      if (p.kind == kind && (event.empty() || p.event.ToString() == event ||
+                             p.message.find(event) != std::string::npos)) {
+        found = true;
+      }
+    }
+    BOOST_TEST(found, "no " << kind << " naming " << event << " in:\n"
+                            << audit::FormatReport(*report));
+  }
+}
+
+// The record of event `seq` (hq's events arrive in seq order at a one-site weekend).
+size_t IndexOf(const bundle::Contents& c, uint64_t seq) {
+  for (size_t i = 0; i < c.events.size(); ++i) {
+    auto envelope = crdt::DecodeEnvelope(c.events[i].envelope);
+    if (envelope.ok()) {
+      auto event = crdt::DecodeEvent(envelope->payload);
+      if (event.ok() && event->seq == seq) return i;
+    }
+  }
+  BOOST_FAIL("no event hq/" << seq << " in the bundle");
+  return 0;
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_bundle_tampering_is_named) {
+  Evidence e("rb-bundle", 24);
+  {
+    auto clean = VerifyBytes(e, e.bytes);
+    BOOST_TEST_REQUIRE(clean.ok(), clean.status().ToString());
+    BOOST_TEST_REQUIRE(clean->intact(), audit::FormatReport(*clean));
+    auto forged_clean = VerifyBytes(e, Forge(e.contents));
+    BOOST_TEST_REQUIRE(forged_clean.ok());
+    BOOST_TEST_REQUIRE(forged_clean->intact(), "the forging helper itself breaks the bundle:\n"
+                                                   << audit::FormatReport(*forged_clean));
+  }
+  const size_t n = e.contents.events.size();
+  // Damage the checksum sees: bytes changed, the file cut short, bytes appended.
+  {
+    std::string bytes = e.bytes;
+    bytes[e.bytes.find("note 7") + 5] ^= 0x01;
+    ExpectNamed(e, bytes, "bundle_damaged", "checksum", "a note's text changed in place");
+    ExpectNamed(e, bytes, "bad_signature", "", "a note's text changed in place");
+  }
+  ExpectNamed(e, e.bytes.substr(0, e.bytes.size() - 40), "bundle_damaged", "no manifest",
+              "cut short");
+  ExpectNamed(e, e.bytes + Frame('E', EventBody(e.contents.events[3])), "bundle_damaged",
+              "follows the manifest", "a record appended after the manifest");
+  // A forger who rewrites the manifest and checksum to match.
+  {
+    bundle::Contents c = e.contents;
+    c.events.erase(c.events.begin() + static_cast<long>(IndexOf(c, 7)));
+    ExpectNamed(e, Forge(c), "gap", "hq/7", "a middle event deleted");
+  }
+  {
+    bundle::Contents c = e.contents;
+    std::swap(c.events[4], c.events[9]);
+    ExpectNamed(e, Forge(c), "arrival_numbering", "", "two records swapped");
+  }
+  {
+    bundle::Contents c = e.contents;
+    c.events.insert(c.events.begin() + 6, c.events[5]);
+    ExpectNamed(e, Forge(c), "arrival_repeated", "hq/6", "a record repeated");
+  }
+  {
+    bundle::Contents c = e.contents;
+    const size_t at = IndexOf(c, 8);
+    std::string& envelope = c.events[at].envelope;
+    const std::string& donor = c.events[IndexOf(c, 9)].envelope;
+    envelope.replace(envelope.size() - 64, 64, donor.substr(donor.size() - 64));
+    ExpectNamed(e, Forge(c), "bad_signature", "hq/8", "a signature replaced by another's");
+  }
+  {
+    bundle::Contents c = e.contents;
+    const size_t at = IndexOf(c, 10);
+    auto envelope = crdt::DecodeEnvelope(c.events[at].envelope);
+    BOOST_TEST_REQUIRE(envelope.ok());
+    envelope->payload[envelope->payload.size() - 2] ^= 0x01;
+    c.forks.push_back(crdt::EncodeEnvelope(*envelope));
+    ExpectNamed(e, Forge(c), "fork", "hq/10", "a second hq/10 as fork evidence");
+    // The same other hq/10 in place of the original: a signature that does not cover it.
+    c.forks.clear();
+    c.events[at].envelope = crdt::EncodeEnvelope(*envelope);
+    ExpectNamed(e, Forge(c), "bad_signature", "hq/10", "hq/10 replaced by another");
+  }
+  {
+    Evidence other("rb-other", 3);
+    bundle::Contents c = e.contents;
+    bundle::Event spliced = other.contents.events[2];
+    spliced.arrival = n + 1;
+    c.events.push_back(spliced);
+    ExpectNamed(e, Forge(c), "other_runbook", "hq/3", "an event of another runbook spliced in");
+  }
+  {
+    // An old bundle's events replayed into a new one: a bundle of the first 12 events, then its
+    // events appended again to the whole weekend's, numbered on.
+    bundle::Contents c = e.contents;
+    for (size_t i = 0; i < 12; ++i) {
+      bundle::Event replayed = e.contents.events[i];
+      replayed.arrival = n + 1 + i;
+      c.events.push_back(replayed);
+    }
+    ExpectNamed(e, Forge(c), "arrival_repeated", "hq/1", "an old bundle's events replayed");
+  }
+  // A manifest that lies about what the records hold.
+  ExpectNamed(e, Forge(e.contents, [&](bundle::Manifest* m) { m->heads["hq"].seq = n + 2; }),
+              "bundle_manifest", "hq", "the manifest claims events that are not there");
+  ExpectNamed(e, Forge(e.contents, [](bundle::Manifest* m) { m->state_digest[3] ^= 0x01; }),
+              "bundle_manifest", "state", "the manifest's state digest changed");
+  ExpectNamed(e, Forge(e.contents, [](bundle::Manifest* m) { m->events += 1; }), "bundle_manifest",
+              "counts", "the manifest's count changed");
+  ExpectNamed(e,
+              Forge(e.contents,
+                    [](bundle::Manifest* m) {
+                      BOOST_TEST_REQUIRE(!m->roster.empty());
+                      m->roster[0].public_key[0] ^= 0x01;
+                    }),
+              "bundle_roster", "hq", "a roster key changed");
+}
+
+BOOST_AUTO_TEST_CASE(every_random_bit_flip_in_a_bundle_is_detected) {
+  const int mutations = testing::IntArg("--mutations", "BATON_BUNDLE_MUTATIONS", 100);
+  Evidence e("rb-flips", 12);
+  std::mt19937_64 rng(20261202);
+  int detected = 0, unreadable = 0;
+  for (int i = 0; i < mutations; ++i) {
+    std::string bytes = e.bytes;
+    const size_t at = rng() % bytes.size();
+    bytes[at] = static_cast<char>(bytes[at] ^ (1u << (rng() % 8)));
+    auto report = VerifyBytes(e, bytes);
+    if (!report.ok()) {
+      ++unreadable;  // Exit 2: the magic or header no longer reads, named with the file.
+      BOOST_TEST(report.status().message().find("mutant.bundle") != std::string::npos,
+                 report.status().ToString());
+      continue;
+    }
+    BOOST_TEST(!report->intact(),
+               "bit flip at byte " << at << " of " << bytes.size() << " went unnoticed");
+    if (!report->intact()) ++detected;
+  }
+  BOOST_TEST_MESSAGE(mutations << " bit flips: " << detected << " named as problems, " << unreadable
+                               << " refused as unreadable, " << mutations - detected - unreadable
+                               << " unnoticed");
+  BOOST_TEST(detected + unreadable == mutations);
+}
+
+}  // namespace
+}  // namespace baton
