@@ -166,6 +166,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
   so.path = config.StorePath();
   so.site = config.site;
   so.read_only = read_only;
+  // Arrival times on the daemon's clock, the one its board's "now" reads.
+  so.clock = l->clock_;
   BATON_ASSIGN_OR_RETURN(l->store_, store::EventStore::Open(so));
 
   auto heads = l->store_->Heads();

@@ -172,6 +172,7 @@ echo "HQ sees vendor-in down, and the events it lacks from HQ:"
 at hq sites
 echo "vendor-in's board still shows its own reports:"
 at vendor-in show T-007 | head -n 6
+CUT_MS=$(date +%s%3N)  # A moment while vendor-in was cut off, for the auditor's replay below.
 
 step "The links return: every site converges"
 cut_links vendor-in
@@ -225,6 +226,8 @@ in_state=$("$AUDIT" verify --data "$WORK/vendor-in.bundle" --json | sed -n 's/.*
 }
 echo "hq's bundle verifies to the same state: $hq_state"
 "$AUDIT" verify --data "$WORK/vendor-in" --trust "hq:$(cat "$WORK/hq/identity/site.pub")" >/dev/null
+echo "hq's board as it stood while vendor-in was cut off, replayed from hq's bundle:"
+"$AUDIT" replay --data "$WORK/hq.bundle" --site hq --as-of "$CUT_MS" status | head -n 12
 "$AUDIT" timeline --data "$WORK/hq" --out "$WORK/timeline.csv"
 echo "the last events of the weekend, as the auditor's timeline lists them ($WORK/timeline.csv):"
 tail -n 4 "$WORK/timeline.csv" | tr -d '\r'

@@ -18,59 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-json Ms(int64_t ms) { return ms == crdt::kNoTime ? json(nullptr) : json(ms); }
-
-const char* KindName(crdt::TaskKind kind) {
-  switch (kind) {
-    case crdt::TaskKind::kTask:
-      return "task";
-    case crdt::TaskKind::kMilestone:
-      return "milestone";
-    case crdt::TaskKind::kGate:
-      return "gate";
-  }
-  return "task";
-}
-
-crdt::Progress ProgressOf(crdt::TaskStatus s) {
-  switch (s) {
-    case crdt::TaskStatus::kRunning:
-      return crdt::Progress::kRunning;
-    case crdt::TaskStatus::kDone:
-      return crdt::Progress::kDone;
-    case crdt::TaskStatus::kFailed:
-      return crdt::Progress::kFailed;
-    case crdt::TaskStatus::kSkipped:
-      return crdt::Progress::kSkipped;
-    default:
-      return crdt::Progress::kNotStarted;
-  }
-}
-
-// The status people see: the projection's (pending, running, done, failed, skipped) refined
-// by the schedule, which knows readiness (dependency types, lags, time locks) and blockage.
-// Back-out tasks are never "ready": they run only when the team backs out.
-const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec,
-                        const crdt::TaskSchedule* ts) {
-  crdt::TaskStatus st = proj.EffectiveStatus(spec.id);
-  if (st == crdt::TaskStatus::kReady || st == crdt::TaskStatus::kBlocked ||
-      st == crdt::TaskStatus::kPending) {
-    if (spec.is_backout || ts == nullptr) return "pending";
-    // A decided gate: the schedule counts go as done and no-go as failed.
-    if (ts->status == crdt::Progress::kDone) return "done";
-    if (ts->status == crdt::Progress::kFailed) return "failed";
-    if (ts->blocked) return "blocked";
-    if (ts->ready) return "ready";
-    return "pending";
-  }
-  return crdt::TaskStatusName(st);
-}
-
-// A task a few seconds past its planned start is not news: people report by the minute.
-constexpr int64_t kLateGraceMs = 60 * 1000;
-bool IsLate(const crdt::TaskSchedule& t) { return t.late && t.late_by_ms >= kLateGraceMs; }
-bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
-
 // How far ahead of this site's clock an effective time ("at") may be: a minute-precision
 // `--at` typed a little early, or a client clock slightly ahead.
 constexpr int64_t kFutureSlackMs = 2 * 60 * 1000;
@@ -81,21 +28,6 @@ Status CheckNotFuture(const char* op, int64_t at_ms, int64_t now_ms) {
   return Status::InvalidArgument(std::string(op) + ": \"at\" " + client::FormatIsoTime(at_ms) +
                                  " is in the future (this site's clock says " +
                                  client::FormatIsoTime(now_ms) + ")");
-}
-
-using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
-
-// Schedule::Find is linear; queries over every task look them up through this index.
-ScheduleIndex IndexOf(const crdt::Schedule& s) {
-  ScheduleIndex index;
-  index.reserve(s.tasks.size());
-  for (const auto& t : s.tasks) index.emplace(t.id, &t);
-  return index;
-}
-
-const crdt::TaskSchedule* Lookup(const ScheduleIndex& index, std::string_view id) {
-  auto it = index.find(id);
-  return it == index.end() ? nullptr : it->second;
 }
 
 }  // namespace
@@ -672,136 +604,40 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
   return json{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
 }
 
-crdt::ScheduleInput ClientService::MakeScheduleInput(int64_t now_ms) const {
-  const auto& proj = ledger_->projection();
-  crdt::ScheduleInput in;
-  crdt::Plan plan = proj.CurrentPlan();
-  in.tasks = std::move(plan.tasks);
-  in.window_start_ms = plan.window_start_ms;
-  in.window_end_ms = plan.window_end_ms;
-  in.now_ms = now_ms;
-  for (const auto& t : in.tasks) {
-    const crdt::TaskState* st = proj.Task(t.id);
-    if (st == nullptr) continue;
-    crdt::TaskProgress p;
-    p.status = ProgressOf(st->status());
-    p.actual_start_ms = st->actual_start_ms();
-    p.actual_finish_ms = st->actual_finish_ms();
-    if (p.status != crdt::Progress::kNotStarted) in.progress[t.id] = p;
-    if (const auto* g = st->GateWinner()) {
-      in.gates[t.id] = crdt::GateOutcome{
-          g->go, g->effective_ms != crdt::kNoTime ? g->effective_ms : g->hlc.wall_ms};
-    }
-  }
-  return in;
+Board ClientService::BoardAt(int64_t now_ms) {
+  Board board(ledger_->projection(), now_ms, ledger_->config().site, ledger_->runbook_id(),
+              [this](const crdt::EventId& id) { return ledger_->EventById(id); });
+  return board;
 }
 
 Result<crdt::Schedule> ClientService::CurrentSchedule(int64_t now_ms) {
   const Ledger::StateVersion version = ledger_->state_version();
   const int64_t second = now_ms / 1000;
   if (cached_ && cached_version_ == version && cached_second_ == second) return *cached_;
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, crdt::ComputeSchedule(MakeScheduleInput(now_ms)));
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, BoardAt(now_ms).Schedule());
   cached_ = s;
   cached_version_ = version;
   cached_second_ = second;
   return s;
 }
 
-json ClientService::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* s) const {
-  const auto& proj = ledger_->projection();
-  const crdt::TaskState* st = proj.Task(spec.id);
-  json row{{"id", spec.id},
-           {"title", spec.title},
-           {"phase", spec.phase},
-           {"team", spec.team},
-           {"site", spec.site},
-           {"kind", KindName(spec.kind)},
-           {"backout", spec.is_backout},
-           {"duration_ms", spec.duration_ms},
-           {"status", ShownStatus(proj, spec, s)},
-           {"conflict", st != nullptr && (st->StatusConflict() || st->GateConflict())},
-           {"actual_start", Ms(st ? st->actual_start_ms() : crdt::kNoTime)},
-           {"actual_finish", Ms(st ? st->actual_finish_ms() : crdt::kNoTime)}};
-  if (s != nullptr) {
-    row["planned_start"] = Ms(s->planned_start_ms);
-    row["planned_finish"] = Ms(s->planned_finish_ms);
-    row["forecast_start"] = Ms(s->earliest_start_ms);
-    row["forecast_finish"] = Ms(s->earliest_finish_ms);
-    row["float_ms"] = s->total_float_ms;
-    row["critical"] = s->critical;
-    row["late"] = IsLate(*s);
-    row["late_by_ms"] = s->late_by_ms;
-    row["running_over"] = IsOver(*s);
-    row["over_by_ms"] = s->over_by_ms;
-    row["blocked_by"] = s->blocked_by;
-  }
-  return row;
-}
-
-json ClientService::ForecastJson(const crdt::Schedule& s) const {
-  json causes = json::array();
-  for (const auto& c : s.delay_causes) {
-    causes.push_back({{"task", c.task_id},
-                      {"kind", crdt::DelayKindName(c.kind)},
-                      {"contribution_ms", c.contribution_ms},
-                      {"explanation", c.explanation}});
-  }
-  return json{{"now", Ms(s.now_ms)},
-              {"window_end", Ms(s.window_end_ms)},
-              {"planned_finish", Ms(s.planned_finish_ms)},
-              {"forecast_finish", Ms(s.forecast_finish_ms)},
-              {"slack_ms", Ms(s.slack_ms)},
-              {"at_risk", s.at_risk},
-              {"causes", causes},
-              {"critical_path", s.critical_path}};
+// The live board now, with the schedule cached across requests.
+Result<Board> ClientService::LiveBoard() {
+  const int64_t now = ledger_->Now();
+  Board board = BoardAt(now);
+  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(now));
+  board.UseSchedule(std::move(s));
+  return board;
 }
 
 Result<json> ClientService::StatusSummary(bool with_digest) {
-  const auto& proj = ledger_->projection();
-  json runbook{{"id", ledger_->runbook_id()}, {"site", ledger_->config().site}};
-  json result{
-      {"runbook", runbook}, {"cursor", ledger_->last_arrival()}, {"events", proj.event_count()}};
+  BATON_ASSIGN_OR_RETURN(Board board, LiveBoard());
+  BATON_ASSIGN_OR_RETURN(json result, board.Summary());
+  // What only the running daemon knows; the rest is the board (daemon/service/board.h).
+  result["cursor"] = ledger_->last_arrival();
   // On request only: the digest hashes the whole canonical state, a full pass per new event.
   if (with_digest) result["digest"] = ledger_->StateDigest();
-  if (ledger_->runbook_id().empty()) {
-    result["total"] = 0;
-    return result;
-  }
-  crdt::Plan plan = proj.CurrentPlan();
-  runbook["name"] = plan.name;
-  runbook["timezone"] = plan.timezone;
-  runbook["window_start"] = Ms(plan.window_start_ms);
-  runbook["window_end"] = Ms(plan.window_end_ms);
-  result["runbook"] = runbook;
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
-  const auto index = IndexOf(s);
-  std::map<std::string, int> counts;
-  for (const char* k : {"pending", "ready", "running", "done", "failed", "skipped", "blocked"}) {
-    counts[k] = 0;
-  }
-  int total = 0, finished = 0;
-  json conflicts = json::array();
-  json running = json::array();
-  json late = json::array();
-  for (const auto& t : plan.tasks) {
-    const crdt::TaskSchedule* sched = Lookup(index, t.id);
-    if (sched != nullptr && sched->status == crdt::Progress::kRunning) {
-      running.push_back(TaskRow(t, sched));
-    }
-    if (sched != nullptr && (IsLate(*sched) || IsOver(*sched))) late.push_back(TaskRow(t, sched));
-    if (t.is_backout) continue;
-    ++total;
-    const std::string shown = ShownStatus(proj, t, sched);
-    counts[shown]++;
-    if (shown == "done" || shown == "skipped") ++finished;
-    const crdt::TaskState* ts = proj.Task(t.id);
-    if (ts != nullptr && (ts->StatusConflict() || ts->GateConflict())) conflicts.push_back(t.id);
-  }
-  result["counts"] = counts;
-  result["total"] = total;
-  result["finished"] = finished;
-  result["conflicts"] = conflicts;
-  result["flags"] = proj.flags().size();
+  if (ledger_->runbook_id().empty()) return result;
   // Replication at a glance; `sites` has the detail per link.
   uint64_t rejected = 0;
   for (const auto& [origin, n] : ledger_->rejected_by_origin()) rejected += n;
@@ -832,70 +668,14 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
                          {"damage", scrub.damage.ok() ? "" : scrub.damage.message()}};
   // This site's timestamps ran ahead of its clock (accepted with `batond run --clock-ran-ahead`).
   result["clock_ahead_ms"] = ledger_->clock_ahead_ms();
-  result["forecast"] = ForecastJson(s);
-  result["running"] = running;
-  result["late"] = late;
-  json ready = json::array();
-  for (const auto& id : crdt::ReadyTasks(s)) ready.push_back(id);
-  result["ready"] = ready;
   return result;
 }
 
 Result<json> ClientService::TaskDetail(const client::Request& req) {
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::TaskArgs args, client::ParseTaskArgs(req));
-  const auto& proj = ledger_->projection();
-  const crdt::TaskState* st = proj.Task(args.task_id);
-  if (st == nullptr || !st->exists()) {
-    return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
-  }
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
-  json out = TaskRow(st->spec(), s.Find(args.task_id));
-  out["spec"] = client::ToJson(st->spec());
-  out["removed"] = st->removed();
-  out["conflicting_fields"] = st->ConflictingFields();
-  json live = json::array();
-  for (const auto& r : st->LiveReports()) {
-    live.push_back({{"event", r.id.ToString()},
-                    {"kind", client::ReportKindName(r.kind)},
-                    {"actor", r.actor},
-                    {"at", r.time_ms()},
-                    {"note", r.note}});
-  }
-  out["live_reports"] = live;
-  if (const auto* g = st->GateWinner()) {
-    out["gate"] = {{"go", g->go},
-                   {"actor", g->actor},
-                   {"event", g->id.ToString()},
-                   {"note", g->note},
-                   {"conflict", st->GateConflict()}};
-  }
-  json notes = json::array();
-  for (const auto& n : st->Notes()) {
-    notes.push_back(
-        {{"event", n.id.ToString()}, {"actor", n.actor}, {"at", n.hlc.wall_ms}, {"text", n.text}});
-  }
-  out["notes"] = notes;
-  json history = json::array();
-  for (const auto& h : st->History()) {
-    json entry{{"event", h.id.ToString()},
-               {"kind", h.kind},
-               {"actor", h.actor},
-               {"at", h.hlc.wall_ms},
-               {"counted", h.counted}};
-    // A plan definition's body is the whole plan: the history names it, `plan show` shows it.
-    if (std::string_view(h.kind) != "plan_defined") {
-      auto e = ledger_->EventById(h.id);
-      if (e.ok()) entry["body"] = client::ToJson(*e)["body"];
-    }
-    history.push_back(entry);
-  }
-  out["history"] = history;
-  json flags = json::array();
-  for (const auto& f : st->flags())
-    flags.push_back({{"event", f.id.ToString()}, {"reason", f.reason}});
-  out["flags"] = flags;
-  return out;
+  BATON_ASSIGN_OR_RETURN(Board board, LiveBoard());
+  return board.Task(args.task_id);
 }
 
 Result<json> ClientService::List(const client::Request& req, const std::string& filter) {
@@ -904,75 +684,20 @@ Result<json> ClientService::List(const client::Request& req, const std::string& 
   if (filter == "list" || filter == "mine") {
     BATON_ASSIGN_OR_RETURN(args, client::ParseListArgs(req));
   }
-  if (filter == "mine" && !args.site && !args.team) args.site = ledger_->config().site;
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
-  const auto& proj = ledger_->projection();
-  const auto index = IndexOf(s);
-  json rows = json::array();
-  for (const auto& t : proj.CurrentPlan().tasks) {
-    const crdt::TaskSchedule* ts = Lookup(index, t.id);
-    const std::string status = ShownStatus(proj, t, ts);
-    if (args.team && t.team != *args.team) continue;
-    if (args.site && t.site != *args.site) continue;
-    if (args.status && status != *args.status) continue;
-    const bool late = ts != nullptr && (IsLate(*ts) || IsOver(*ts));
-    if ((args.late_only || filter == "late") && !late) continue;
-    if (filter == "ready" && status != "ready") continue;
-    if (filter == "blocked" && status != "blocked") continue;
-    if (filter == "mine" && (status == "done" || status == "skipped")) continue;
-    rows.push_back(TaskRow(t, ts));
-  }
-  return json{{"tasks", rows}, {"now", ledger_->Now()}};
+  BATON_ASSIGN_OR_RETURN(Board board, LiveBoard());
+  return board.List(std::move(args), filter);
 }
 
 Result<json> ClientService::Critical() {
   BATON_TRY(RequirePlan());
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(ledger_->Now()));
-  crdt::Plan plan = ledger_->projection().CurrentPlan();
-  std::map<std::string, const crdt::TaskSpec*> by_id;
-  for (const auto& t : plan.tasks) by_id[t.id] = &t;
-  const auto index = IndexOf(s);
-  json rows = json::array();
-  for (const auto& id : s.critical_path) {
-    auto it = by_id.find(id);
-    if (it != by_id.end()) rows.push_back(TaskRow(*it->second, Lookup(index, id)));
-  }
-  return json{{"tasks", rows}, {"forecast", ForecastJson(s)}};
+  BATON_ASSIGN_OR_RETURN(Board board, LiveBoard());
+  return board.Critical();
 }
 
 Result<json> ClientService::Forecast() {
   BATON_TRY(RequirePlan());
-  const int64_t now = ledger_->Now();
-  BATON_ASSIGN_OR_RETURN(crdt::Schedule s, CurrentSchedule(now));
-  json out = ForecastJson(s);
-  auto backout_json = [](const crdt::BackoutForecast& b) {
-    json steps = json::array();
-    for (const auto& st : b.steps) {
-      steps.push_back({{"task", st.task_id},
-                       {"undoes", st.undoes},
-                       {"start", Ms(st.start_ms)},
-                       {"finish", Ms(st.finish_ms)}});
-    }
-    return json{{"start", Ms(b.start_ms)},
-                {"finish", Ms(b.finish_ms)},
-                {"margin_ms", Ms(b.margin_ms)},
-                {"inside_window", b.inside_window},
-                {"steps", steps},
-                {"warnings", b.warnings}};
-  };
-  crdt::ScheduleInput in = MakeScheduleInput(now);
-  BATON_ASSIGN_OR_RETURN(crdt::BackoutForecast now_b, crdt::ForecastBackout(in, now));
-  out["backout_now"] = backout_json(now_b);
-  for (const auto& t : in.tasks) {
-    if (t.kind != crdt::TaskKind::kGate || t.is_backout) continue;
-    auto at_gate = crdt::ForecastBackoutAtGate(in, t.id);
-    if (at_gate.ok()) {
-      json g = backout_json(*at_gate);
-      g["gate"] = t.id;
-      out["backout_at_gates"].push_back(g);
-    }
-  }
-  return out;
+  BATON_ASSIGN_OR_RETURN(Board board, LiveBoard());
+  return board.Forecast();
 }
 
 void ClientService::NoteDroppedWatch(const std::string& os_user, std::string reason) {

@@ -21,6 +21,7 @@
 #include "crdt/status.h"
 #include "crdt/task_state.h"
 #include "daemon/ledger.h"
+#include "daemon/service/board.h"
 
 namespace baton::daemon {
 
@@ -93,9 +94,9 @@ class ClientService {
   // Stages a roster change: a PlanDefined with the current header, `sites` (sorted by id) and
   // no tasks, superseding HeaderLiveIds(). The tasks are untouched.
   Result<crdt::EventId> StageRoster(std::vector<crdt::SiteInfo> sites, const std::string& actor);
-  crdt::ScheduleInput MakeScheduleInput(int64_t now_ms) const;
-  nlohmann::json TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* sched) const;
-  nlohmann::json ForecastJson(const crdt::Schedule& s) const;
+  // The board of the ledger's projection at `now_ms`; LiveBoard: now, with the cached schedule.
+  Board BoardAt(int64_t now_ms);
+  Result<Board> LiveBoard();
 
   Ledger* ledger_;  // Not owned; outlives the service.
   std::function<nlohmann::json()> links_;

@@ -171,6 +171,160 @@ BOOST_AUTO_TEST_CASE(bundles_of_two_converged_sites_verify_alike_and_as_their_di
   BOOST_TEST(out_exists.exit_code != 0, "--bundle and --out together: " << out_exists.out);
 }
 
+// ---- Replay ------------------------------------------------------------------------------------
+
+// A live result without what only a running daemon knows (docs/audit.md#replay).
+json BoardOnly(json live) {
+  for (const char* field : {"digest", "replication", "rejoining", "integrity", "clock_ahead_ms"}) {
+    live.erase(field);
+  }
+  return live;
+}
+
+// The moment a live result is as of (the schedule's now).
+int64_t MomentOf(const std::string& query, const json& live) {
+  if (query == "status" || query == "critical") return live["forecast"]["now"].get<int64_t>();
+  return live["now"].get<int64_t>();
+}
+
+json ReplayJson(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"replay"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--json");
+  const auto r = Audit(argv);
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out << r.err);
+  json result = json::parse(r.out);
+  BOOST_TEST_REQUIRE(result.contains("replay"), r.out);
+  return result;
+}
+
+BOOST_AUTO_TEST_CASE(replayed_boards_are_the_live_boards_of_those_moments) {
+  Weekend w({"hq", "v1"}, "");
+  w.Link(1, 0);
+  w.StartAll();
+  json plan = testing::PlanFor(w);
+  plan["tasks"].push_back({{"id", "T-final"},
+                           {"title", "Hand over"},
+                           {"phase", "close"},
+                           {"team", "ops"},
+                           {"site", "hq"},
+                           {"kind", "task"},
+                           {"duration_ms", 1800000},
+                           {"predecessors", json::array({"T-hq", "T-v1"})}});
+  w.Call(0, "plan.import", json{{"plan", plan}});
+  struct Moment {
+    size_t site;
+    std::string query;
+    json live;
+  };
+  std::vector<Moment> moments;
+  // Every query at both sites once the weekend is quiet; then no event may be stamped with a
+  // moment already recorded (the clock must pass it first).
+  const auto record = [&](const std::string& what) {
+    w.WaitConverged(what);
+    int64_t latest = 0;
+    for (size_t i = 0; i < 2; ++i) {
+      for (const char* query : {"status", "list", "critical", "forecast"}) {
+        Moment m{i, query, w.Call(i, query)};
+        latest = std::max(latest, MomentOf(m.query, m.live));
+        moments.push_back(std::move(m));
+      }
+    }
+    w.WaitUntil([&] { return NowMs() > latest + 1; }, "the clock past the recorded boards");
+  };
+  record("the plan everywhere");
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}});
+  w.Call(0, "note", json{{"task", "T-hq"}, {"text", "waiting for the DBA"}});
+  record("v1 started");
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "start"}});
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "done"}});
+  record("v1 done");
+  // v1 down while hq works on: v1's board then lacked hq's new events, which v1 holds now.
+  const uint64_t v1_before = w.Call(1, "status")["events"];
+  BOOST_TEST_REQUIRE(w.at(1).Stop() == 0);
+  w.Call(0, "note", json{{"task", "T-hq"}, {"text", "v1 is down, going on"}});
+  const json hq_during = w.Call(0, "status");
+  const int64_t during = MomentOf("status", hq_during);
+  w.WaitUntil([&] { return NowMs() > during + 1; }, "the clock past the recorded board");
+  moments.push_back(Moment{0, "status", hq_during});
+  w.at(1).Start();
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "fail"}, {"note", "disk full"}});
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "reset"}});
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "done"}});
+  w.Call(0, "report", json{{"task", "T-final"}, {"kind", "start"}});
+  record("hq done, the hand-over started");
+  const json shown_live = w.Call(1, "task", json{{"task", "T-hq"}});
+
+  testing::TempDir dir("replay");
+  const std::vector<std::string> bundles = {dir.str() + "/hq.bundle", dir.str() + "/v1.bundle"};
+  ExportBundle(w.at(0), bundles[0]);
+  ExportBundle(w.at(1), bundles[1]);
+
+  // As each site saw it, at each recorded moment: its board, field for field.
+  for (const Moment& m : moments) {
+    const std::string site = w.at(m.site).id();
+    const int64_t at = MomentOf(m.query, m.live);
+    BOOST_TEST_CONTEXT(site << " " << m.query << " as of " << at) {
+      json replayed = ReplayJson({"--data", bundles[m.site], "--as-of", std::to_string(at),
+                                  "--site", site, m.query == "list" ? "ls" : m.query});
+      BOOST_TEST(replayed["replay"]["as_of"] == at);
+      replayed.erase("replay");
+      const json live = BoardOnly(m.live);
+      BOOST_TEST(replayed == live, "replayed:\n"
+                                       << replayed.dump(1) << "\nlive:\n"
+                                       << live.dump(1));
+    }
+  }
+  // At that moment v1 had not got hq's note; by the events' clocks it had been made.
+  {
+    const std::string at = std::to_string(during);
+    const json seen = ReplayJson({"--data", bundles[1], "--as-of", at, "--site", "v1", "status"});
+    BOOST_TEST(seen["events"].get<uint64_t>() == v1_before);
+    const json made = ReplayJson({"--data", bundles[1], "--as-of", at, "status"});
+    BOOST_TEST(made["events"] == hq_during["events"]);
+    BOOST_TEST(made["events"].get<uint64_t>() == v1_before + 1);
+  }
+  // From the data directory as from the bundle; `show` as the live one (its history, reports
+  // and notes; its times are those of the moment).
+  const int64_t last = MomentOf(moments.back().query, moments.back().live);
+  json show = ReplayJson(
+      {"--data", w.at(1).data(), "--as-of", std::to_string(last), "--site", "v1", "show", "T-hq"});
+  for (const char* field : {"history", "live_reports", "notes", "status", "actual_start"}) {
+    BOOST_TEST(show[field] == shown_live[field], field);
+  }
+  // By the events' clocks, both sites' bundles give one board at every moment.
+  for (const Moment& m : moments) {
+    if (m.site != 0 || m.query != "status") continue;
+    const std::string at = std::to_string(MomentOf(m.query, m.live));
+    json hq = ReplayJson({"--data", bundles[0], "--as-of", at, "status"});
+    json v1 = ReplayJson({"--data", bundles[1], "--as-of", at, "status"});
+    BOOST_TEST(hq["replay"]["by"] == "event clocks");
+    BOOST_TEST(v1["runbook"]["site"] == "v1");  // Where it was read; the rest is the weekend's.
+    for (json* board : {&hq, &v1}) {
+      board->erase("replay");
+      (*board)["runbook"].erase("site");
+    }
+    BOOST_TEST(hq == v1, hq.dump(1) << "\n" << v1.dump(1));
+  }
+  // A person's view names what was replayed; wrong use is refused with exit 2, named.
+  const auto text = Audit(
+      {"replay", "--data", bundles[1], "--as-of", std::to_string(last), "--site", "v1", "status"});
+  BOOST_TEST(text.exit_code == 0, text.err);
+  BOOST_TEST(text.out.find("as site v1 saw it") != std::string::npos, text.out);
+  BOOST_TEST(text.out.find("Multi-site weekend") != std::string::npos, text.out);
+  const auto other =
+      Audit({"replay", "--data", bundles[0], "--as-of", "02:10", "--site", "v1", "status"});
+  BOOST_TEST(other.exit_code == 2, other.out << other.err);
+  BOOST_TEST(other.err.find("site hq's") != std::string::npos, other.err);
+  const auto bad_time = Audit({"replay", "--data", bundles[0], "--as-of", "yesterday", "status"});
+  BOOST_TEST(bad_time.exit_code == 2, bad_time.out << bad_time.err);
+  BOOST_TEST(bad_time.err.find("--as-of") != std::string::npos, bad_time.err);
+  const auto no_task =
+      Audit({"replay", "--data", bundles[0], "--as-of", std::to_string(last), "show", "T-404"});
+  BOOST_TEST(no_task.exit_code == 2, no_task.out << no_task.err);
+  BOOST_TEST(no_task.err.find("T-404") != std::string::npos, no_task.err);
+}
+
 // ---- Tampering ---------------------------------------------------------------------------------
 
 std::string Frame(char kind, const std::string& body) {

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <queue>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "crdt/event_codec.h"
@@ -75,13 +77,31 @@ crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site
                             const std::string& trust_key) {
   crdt::Projection projection;
   projection.SetTrustAnchor(trust_site, trust_key);
+  // In causal order, as the sites applied them: always the origin whose next event has the
+  // lowest clock (each origin's own order kept), so that a plan event enrolling a site comes
+  // before that site's events whatever the sites are called.
+  struct Cursor {
+    const crdt::SiteId* origin;
+    const std::vector<const crdt::Event*>* events;
+    size_t next;
+  };
+  const auto later = [](const Cursor& a, const Cursor& b) {
+    const crdt::Event& x = *(*a.events)[a.next];
+    const crdt::Event& y = *(*b.events)[b.next];
+    return std::tie(y.hlc, y.origin, y.seq) < std::tie(x.hlc, x.origin, x.seq);
+  };
+  std::priority_queue<Cursor, std::vector<Cursor>, decltype(later)> queue(later);
   for (const auto& [origin, events] : chains) {
-    uint64_t expected = 1;
-    for (const crdt::Event* event : events) {
-      if (event->seq != expected || event->origin != origin) break;
-      if (!projection.Apply(*event).ok()) break;
-      ++expected;
-    }
+    if (!events.empty()) queue.push(Cursor{&origin, &events, 0});
+  }
+  while (!queue.empty()) {
+    Cursor c = queue.top();
+    queue.pop();
+    const crdt::Event* event = (*c.events)[c.next];
+    // Each chain from seq 1 as long as it is contiguous and applies.
+    if (event->seq != c.next + 1 || event->origin != *c.origin) continue;
+    if (!projection.Apply(*event).ok()) continue;
+    if (++c.next < c.events->size()) queue.push(c);
   }
   return projection;
 }

@@ -94,9 +94,9 @@ class Evidence {
   std::vector<BundleArrival> arrivals_;  // Decodable records, in file order.
 };
 
-// Each origin's events from seq 1, as long as they are contiguous, folded with the trust anchor:
-// the state, roster and flags every site computes from this log. `chains`: per origin, its
-// events in seq order.
+// Each origin's events from seq 1, as long as they are contiguous, folded with the trust anchor
+// in causal order (by hybrid logical clock, each origin's order kept): the state, roster and
+// flags every site computes from this log. `chains`: per origin, its events in seq order.
 using Chains = std::map<crdt::SiteId, std::vector<const crdt::Event*>>;
 crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site,
                             const std::string& trust_key);

@@ -1,7 +1,8 @@
 // baton-audit: checks a site's event log after the weekend, offline, with no daemon and no secret
 // key. `verify` proves the log complete and unaltered or names what is wrong; `timeline` lists
-// every event in causal order (CSV, JSON); `bundle` writes a data directory as one evidence file,
-// which the other commands read as they read the directory.
+// every event in causal order (CSV, JSON); `replay` shows the board as it stood at a moment;
+// `bundle` writes a data directory as one evidence file, which the other commands read as they
+// read the directory.
 // Exit status: 0 intact, 1 problems found, 2 the log could not be read (or bad usage).
 #include <unistd.h>
 
@@ -11,9 +12,11 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tools/audit/make_bundle.h"
+#include "tools/audit/replay.h"
 #include "tools/audit/timeline.h"
 #include "tools/audit/verify.h"
 
@@ -119,6 +122,21 @@ int RunBundle(const std::string& data, const std::string& trust, const std::stri
   return kIntact;
 }
 
+int RunReplay(const ReplayOptions& options, bool json) {
+  auto replayed = Replay(options);
+  if (!replayed.ok()) {
+    std::cerr << "baton-audit replay: " << replayed.status().message() << "\n";
+    return kUnreadable;
+  }
+  if (json) {
+    std::cout << replayed->result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << FormatReplay(options, *replayed);
+  }
+  return kIntact;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app(
       "baton-audit: verify a baton event log after the weekend, offline, and list it.\n"
@@ -177,6 +195,38 @@ int Main(int argc, char** argv) {
   bundle->add_option("--trust", bundle_trust,
                      "The trust anchor, SITE:KEY; default: DATA/batond.conf's");
   bundle->add_option("FILE", bundle_out, "The bundle to write")->required();
+  ReplayOptions replay_options;
+  bool replay_json = false;
+  auto* replay = app.add_subcommand(
+      "replay",
+      "The board as it stood at a moment, with the live CLI's queries and result shapes:\n"
+      "  status, ls, ready, late, blocked, show TASK, critical, forecast.\n"
+      "By default by the events' clocks: every event recorded by then, wherever. With\n"
+      "--site S (S's own log or bundle): what had arrived at S by then, the board S showed.\n"
+      "Does not verify: run `verify` for that.\n"
+      "  baton-audit replay --data hq.bundle --as-of '2026-03-28 02:10' status\n"
+      "  baton-audit replay --data v1.bundle --as-of 2026-03-28T01:10:00Z --site v1 ls --json\n"
+      "  baton-audit replay --data ./data/hq --as-of 02:10 show T-042");
+  replay->add_option("--data", replay_options.data, "A site's data directory, or a bundle file")
+      ->required();
+  replay
+      ->add_option("--as-of", replay_options.as_of,
+                   "The moment: a local time in the runbook's zone ('2026-03-28 02:10', or\n"
+                   "'02:10': the latest such time in the log), ISO 8601 with an offset, or\n"
+                   "epoch milliseconds")
+      ->required();
+  replay->add_option("--site", replay_options.site,
+                     "As this site saw it: what had arrived there (its own log or bundle)");
+  replay->add_option("--trust", replay_options.trust,
+                     "The trust anchor, SITE:KEY; default: the config's or the bundle's");
+  replay->add_flag("--json", replay_json, "The result as JSON (the live `--json` shape)");
+  replay
+      ->add_option("QUERY", replay_options.query,
+                   "status, ls, ready, late, blocked, show, critical or forecast")
+      ->required()
+      ->check(CLI::IsMember(
+          {"status", "ls", "ready", "late", "blocked", "show", "critical", "forecast"}));
+  replay->add_option("TASK", replay_options.task, "The task, for show");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -186,6 +236,7 @@ int Main(int argc, char** argv) {
   if (verify->parsed()) return RunVerify(options, json);
   if (timeline->parsed()) return RunTimeline(timeline_options, format, out);
   if (bundle->parsed()) return RunBundle(bundle_data, bundle_trust, bundle_out);
+  if (replay->parsed()) return RunReplay(replay_options, replay_json);
   return kUnreadable;
 }
 

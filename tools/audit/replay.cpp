@@ -1,0 +1,186 @@
+#include "tools/audit/replay.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "client/cli/render.h"
+#include "client/cli/views.h"
+#include "client/protocol.h"
+#include "crdt/event_codec.h"
+#include "daemon/service/board.h"
+#include "tools/audit/log.h"
+
+namespace baton::audit {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string>& Queries() {
+  static const std::set<std::string> queries = {"status",  "ls",   "ready",    "late",
+                                                "blocked", "show", "critical", "forecast"};
+  return queries;
+}
+
+bool AllDigits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
+Result<Replayed> Replay(const ReplayOptions& options) {
+  if (Queries().count(options.query) == 0) {
+    return Status::InvalidArgument("replay: unknown query \"" + options.query.substr(0, 40) +
+                                   "\" (status, ls, ready, late, blocked, show, critical, "
+                                   "forecast)");
+  }
+  if (options.query == "show" && options.task.empty()) {
+    return Status::InvalidArgument("replay show: name the task (replay ... show T-042)");
+  }
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> evidence,
+                         Evidence::Open(options.data, options.trust));
+  if (!options.site.empty() && options.site != evidence->site()) {
+    return Status::InvalidArgument("--site " + options.site + ": what had arrived at " +
+                                   options.site + " is in its own log or bundle; " +
+                                   evidence->path().string() + " is site " + evidence->site() +
+                                   "'s (give " + options.site +
+                                   "'s, or leave --site out to replay by the events' clocks)");
+  }
+  // Every decodable event, per origin in seq order (what verify checks is not checked here:
+  // run verify for that).
+  std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
+  BATON_TRY(evidence->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
+    if (!stored.ok()) return Status::Ok();
+    auto envelope = crdt::DecodeEnvelopeView(stored->envelope);
+    if (!envelope.ok()) return Status::Ok();
+    auto event = crdt::DecodeEvent(envelope->payload);
+    if (event.ok() && event->id() == stored->id) {
+      by_origin[event->origin].push_back(std::move(event).value());
+    }
+    return Status::Ok();
+  }));
+  Replayed out;
+  int64_t last_ms = 0;
+  {
+    Chains all;
+    for (const auto& [origin, events] : by_origin) {
+      for (const crdt::Event& e : events) {
+        all[origin].push_back(&e);
+        last_ms = std::max(last_ms, e.hlc.wall_ms);
+        ++out.of;
+      }
+    }
+    const crdt::Projection whole = FoldChains(all, evidence->trust_site(), evidence->trust_key());
+    out.timezone = whole.runbook_id().empty() ? "UTC" : whole.CurrentPlan().timezone;
+    if (out.timezone.empty()) out.timezone = "UTC";
+  }
+  if (AllDigits(options.as_of) && options.as_of.size() >= 10) {
+    out.as_of_ms = std::stoll(options.as_of);
+  } else {
+    BATON_ASSIGN_OR_RETURN(
+        out.as_of_ms, client::cli::ParseAtTime(options.as_of, out.timezone, last_ms, "--as-of"));
+  }
+
+  // The events of the board: per origin, a prefix of its chain.
+  std::map<crdt::SiteId, uint64_t> through;  // Per origin: the last seq folded.
+  uint64_t cursor = 0;
+  if (options.site.empty()) {
+    for (const auto& [origin, events] : by_origin) {
+      uint64_t n = 0;
+      while (n < events.size() && events[n].hlc.wall_ms <= out.as_of_ms) ++n;
+      through[origin] = n;
+    }
+  } else {
+    // Arrivals 1..k, k the last arrival stamped at or before the moment: everything listed
+    // before it had arrived before it (the arrival order is the site's commit order).
+    std::vector<std::pair<uint64_t, crdt::EventId>> arrivals;
+    uint64_t unstamped = 0;
+    BATON_TRY(evidence->ForEachArrival([&](uint64_t counter, const crdt::EventId& id, int64_t at) {
+      arrivals.emplace_back(counter, id);
+      if (at == 0) ++unstamped;
+      if (at != 0 && at <= out.as_of_ms) cursor = std::max(cursor, counter);
+      return Status::Ok();
+    }));
+    if (unstamped > 0) {
+      return Status::InvalidArgument(
+          "--site " + options.site + ": " + std::to_string(unstamped) +
+          " events of this log have no arrival time (stored before baton kept them, or after "
+          "a repair): replay it by the events' clocks instead (leave --site out)");
+    }
+    for (const auto& [counter, id] : arrivals) {
+      if (counter > cursor) continue;
+      uint64_t& n = through[id.origin];
+      n = std::max(n, id.seq);
+    }
+  }
+  Chains chains;
+  std::map<crdt::EventId, const crdt::Event*> by_id;
+  for (const auto& [origin, events] : by_origin) {
+    const uint64_t n = through.count(origin) ? through[origin] : 0;
+    for (const crdt::Event& e : events) {
+      if (e.seq > n) break;
+      chains[origin].push_back(&e);
+      by_id[e.id()] = &e;
+      ++out.events;
+    }
+  }
+  const crdt::Projection projection =
+      FoldChains(chains, evidence->trust_site(), evidence->trust_key());
+  daemon::Board board(
+      projection, out.as_of_ms, options.site.empty() ? evidence->site() : options.site,
+      projection.runbook_id(), [&by_id](const crdt::EventId& id) -> Result<crdt::Event> {
+        auto it = by_id.find(id);
+        if (it == by_id.end()) return Status::NotFound(id.ToString() + " is not in the log");
+        return *it->second;
+      });
+  const std::string& q = options.query;
+  if (q == "status") {
+    BATON_ASSIGN_OR_RETURN(out.result, board.Summary());
+    if (!options.site.empty()) out.result["cursor"] = cursor;
+  } else if (q == "show") {
+    BATON_ASSIGN_OR_RETURN(out.result, board.Task(options.task));
+  } else if (q == "critical") {
+    BATON_ASSIGN_OR_RETURN(out.result, board.Critical());
+  } else if (q == "forecast") {
+    BATON_ASSIGN_OR_RETURN(out.result, board.Forecast());
+  } else {
+    BATON_ASSIGN_OR_RETURN(out.result, board.List({}, q == "ls" ? "list" : q));
+  }
+  out.result["replay"] = {{"as_of", out.as_of_ms},
+                          {"as_of_utc", client::FormatIsoTime(out.as_of_ms)},
+                          {"by", options.site.empty() ? "event clocks" : "arrival"},
+                          {"site", options.site.empty() ? json(nullptr) : json(options.site)},
+                          {"events", out.events},
+                          {"of", out.of}};
+  return out;
+}
+
+std::string FormatReplay(const ReplayOptions& options, const Replayed& r) {
+  client::cli::ViewOptions view;
+  view.tz = r.timezone;
+  view.now_ms = r.as_of_ms;
+  view.width = client::cli::TerminalWidth();
+  std::string head =
+      "Replayed as of " +
+      client::cli::FormatTime(r.as_of_ms, view.tz, client::cli::TimeStyle::kFull) + " (" +
+      client::FormatIsoTime(r.as_of_ms) + "), " +
+      (options.site.empty() ? "by the events' clocks" : "as site " + options.site + " saw it") +
+      ": " + std::to_string(r.events) + " of " + std::to_string(r.of) + " events\n\n";
+  const std::string& q = options.query;
+  if (q == "status") return head + client::cli::RenderStatus(r.result, view);
+  if (q == "show") return head + client::cli::RenderTaskDetail(r.result, view);
+  if (q == "forecast") return head + client::cli::RenderForecast(r.result, view);
+  const json tasks = r.result.value("tasks", json::array());
+  if (q == "critical") {
+    return head + "Critical path: " +
+           client::cli::ForecastLine(r.result.value("forecast", json::object()), view) + "\n" +
+           client::cli::RenderTaskTable(tasks, view);
+  }
+  return head + client::cli::RenderTaskTable(tasks, view);
+}
+
+}  // namespace baton::audit
