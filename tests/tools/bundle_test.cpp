@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "client/protocol.h"
 #include "crdt/event_codec.h"
 #include "daemon/identity/keys.h"
 #include "tests/support/args.h"
@@ -323,6 +324,108 @@ BOOST_AUTO_TEST_CASE(replayed_boards_are_the_live_boards_of_those_moments) {
       Audit({"replay", "--data", bundles[0], "--as-of", std::to_string(last), "show", "T-404"});
   BOOST_TEST(no_task.exit_code == 2, no_task.out << no_task.err);
   BOOST_TEST(no_task.err.find("T-404") != std::string::npos, no_task.err);
+}
+
+// ---- Report ------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_report_holds_every_task_with_its_planned_and_actual_times) {
+  Weekend w({"hq", "v1"}, "");
+  w.Link(1, 0);
+  w.StartAll();
+  json plan = testing::PlanFor(w);
+  const auto task = [](const std::string& id, const std::string& phase, const std::string& site,
+                       const std::string& kind, json predecessors) {
+    return json{{"id", id},
+                {"title", "Step " + id + " <&>"},
+                {"phase", phase},
+                {"team", site == "hq" ? "dba" : "vendor"},
+                {"site", site},
+                {"kind", kind},
+                {"duration_ms", 1800000},
+                {"predecessors", std::move(predecessors)}};
+  };
+  plan["tasks"].push_back(task("G-1", "decide", "hq", "gate", json::array({"T-hq", "T-v1"})));
+  plan["tasks"].push_back(task("T-final", "close", "hq", "task", json::array({"G-1"})));
+  json backout = task("BO-1", "back-out", "hq", "task", json::array());
+  backout["is_backout"] = true;
+  plan["tasks"].push_back(backout);
+  w.Call(0, "plan.import", json{{"plan", plan}});
+  w.WaitUntil([&] { return w.Status(1)["runbook"]["id"] == "rb-multi"; }, "the plan at v1");
+  const int64_t start = 1774641600000;  // The plan's window start (testing::PlanFor).
+  const auto iso = [](int64_t ms) { return client::FormatIsoTime(ms); };
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}, {"at", iso(start + 600000)}});
+  w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "done"}, {"at", iso(start + 6000000)}});
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "start"}, {"at", iso(start)}});
+  w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "done"}, {"at", iso(start + 3600000)}});
+  w.Call(0, "gate", json{{"task", "G-1"}, {"decision", "go"}, {"at", iso(start + 6100000)}});
+  w.Call(0, "note", json{{"task", "T-final"}, {"text", "hand-over booked"}});
+  w.WaitConverged("before the report");
+
+  testing::TempDir dir("report");
+  const std::string bundle = dir.str() + "/v1.bundle";
+  ExportBundle(w.at(1), bundle);
+  const std::string html = dir.str() + "/weekend.html";
+  const std::string csv = dir.str() + "/weekend.csv";
+  const auto made = Audit({"report", "--data", bundle, "--out", html, "--csv", csv});
+  BOOST_TEST_REQUIRE(made.exit_code == 0, made.out << made.err);
+  const std::string page = testing::ReadFile(html);
+  // Self-contained: no script, no external reference.
+  BOOST_TEST(page.rfind("<!DOCTYPE html>", 0) == 0);
+  for (const char* banned : {"<script", "http://", "https://", "src=", "<link"}) {
+    const std::string text = page;
+    const size_t svg_ns = text.find("http://www.w3.org/2000/svg");
+    std::string without_ns = text;
+    if (svg_ns != std::string::npos) without_ns.erase(svg_ns, 26);
+    BOOST_TEST(without_ns.find(banned) == std::string::npos, banned);
+  }
+  BOOST_TEST(page.find("class=\"intact\"") != std::string::npos);
+  // Every task in the chart and the table; its title escaped.
+  for (const char* id : {"T-hq", "T-v1", "G-1", "T-final", "BO-1"}) {
+    BOOST_TEST(
+        page.find("<g class=\"task\" data-task=\"" + std::string(id) + "\"") != std::string::npos,
+        id);
+    BOOST_TEST(page.find("<tr data-task=\"" + std::string(id) + "\"") != std::string::npos, id);
+  }
+  BOOST_TEST(page.find("Step G-1 &lt;&amp;&gt;") != std::string::npos);
+  BOOST_TEST(page.find("(gate: go)") != std::string::npos);
+  BOOST_TEST(page.find("BO-1 (back-out)") != std::string::npos);
+  BOOST_TEST(page.find("class=\"backout\"") != std::string::npos);
+  BOOST_TEST(page.find("outage window") != std::string::npos);
+  // The figures: T-v1 started 10 min after its planned start and took 90 min of its 60.
+  const std::string figures = testing::ReadFile(csv);
+  BOOST_TEST(figures.rfind("task,title,phase,team,site,kind,", 0) == 0);
+  BOOST_TEST(figures.find("T-v1,Work at v1,deploy,ops,v1,task,no,") != std::string::npos, figures);
+  BOOST_TEST(figures.find(iso(start + 600000) + "," + iso(start + 6000000) +
+                          ",60.0,90.0,10.0,"
+                          "30.0,40.0") != std::string::npos,
+             figures);
+  BOOST_TEST(figures.find("T-hq,Work at hq,deploy,ops,hq,task,no,") != std::string::npos);
+  // The page is valid XML where it must be: the SVG parses, every bar where its times say.
+  const std::string check = dir.str() + "/check.py";
+  std::ofstream(check) << R"PY(
+import re, sys, xml.etree.ElementTree as ET
+page = open(sys.argv[1], encoding="utf-8").read()
+svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+root = ET.fromstring(svg)
+ns = "{http://www.w3.org/2000/svg}"
+tasks = {g.get("data-task"): g for g in root.iter(ns + "g") if g.get("class") == "task"}
+print("tasks", len(tasks))
+planned = {k: float(g.find(ns + "rect[@class='planned']").get("x")) for k, g in tasks.items()
+           if g.find(ns + "rect[@class='planned']") is not None}
+actual = {k: float(g.find(ns + "rect[@class='actual']").get("x")) for k, g in tasks.items()
+          if g.find(ns + "rect[@class='actual']") is not None}
+assert sorted(tasks) == ["BO-1", "G-1", "T-final", "T-hq", "T-v1"], sorted(tasks)
+assert sorted(actual) == ["G-1", "T-hq", "T-v1"] or sorted(actual) == ["T-hq", "T-v1"], actual
+assert abs(actual["T-hq"] - planned["T-hq"]) < 0.5, (actual, planned)
+assert actual["T-v1"] > planned["T-v1"] + 1, (actual, planned)
+assert root.find(ns + "rect[@class='window']") is not None
+assert root.find(".//" + ns + "path[@class='gate']") is not None
+assert tasks["BO-1"].find(ns + "text[@class='backout']") is not None
+print("ok")
+)PY";
+  const auto parsed = Run("/usr/bin/python3", {check, html});
+  BOOST_TEST(parsed.exit_code == 0, parsed.out << parsed.err);
+  BOOST_TEST(parsed.out.find("ok") != std::string::npos, parsed.out);
 }
 
 // ---- Tampering ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 
 #include "tools/audit/make_bundle.h"
 #include "tools/audit/replay.h"
+#include "tools/audit/report.h"
 #include "tools/audit/timeline.h"
 #include "tools/audit/verify.h"
 
@@ -66,6 +67,27 @@ int RunVerify(VerifyOptions options, bool json) {
   return report->intact() ? kIntact : kProblems;
 }
 
+// Writes `text` to `path` through `path`.partial and a rename: a reader never sees half a file.
+bool WriteWhole(const std::string& path, const std::string& text, const char* who) {
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    file << text;
+    file.flush();
+    if (!file) {
+      std::cerr << who << ": cannot write " << partial << "\n";
+      std::remove(partial.c_str());
+      return false;
+    }
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::cerr << who << ": cannot rename " << partial << " to " << path << "\n";
+    std::remove(partial.c_str());
+    return false;
+  }
+  return true;
+}
+
 int RunTimeline(const VerifyOptions& options, const std::string& format, const std::string& out) {
   auto timeline = BuildTimeline(options.data_dir, options.trust);
   if (!timeline.ok()) {
@@ -82,23 +104,7 @@ int RunTimeline(const VerifyOptions& options, const std::string& format, const s
     std::cout << text;
     return kIntact;
   }
-  // Written beside the target and renamed: a reader never sees half a file.
-  const std::string partial = out + ".partial";
-  {
-    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.flush();
-    if (!file) {
-      std::cerr << "baton-audit timeline: cannot write " << partial << "\n";
-      std::remove(partial.c_str());
-      return kUnreadable;
-    }
-  }
-  if (std::rename(partial.c_str(), out.c_str()) != 0) {
-    std::cerr << "baton-audit timeline: cannot rename " << partial << " to " << out << "\n";
-    std::remove(partial.c_str());
-    return kUnreadable;
-  }
+  if (!WriteWhole(out, text, "baton-audit timeline")) return kUnreadable;
   std::cerr << out << ": " << timeline->rows.size() << " events\n";
   return kIntact;
 }
@@ -120,6 +126,25 @@ int RunBundle(const std::string& data, const std::string& trust, const std::stri
                  "`baton-audit verify` on it\n";
   }
   return kIntact;
+}
+
+int RunReport(const ReportOptions& options, const std::string& out, const std::string& csv) {
+  auto report = BuildReport(options);
+  if (!report.ok()) {
+    std::cerr << "baton-audit report: " << report.status().message() << "\n";
+    return kUnreadable;
+  }
+  if (!WriteWhole(out, ReportHtml(*report), "baton-audit report")) return kUnreadable;
+  std::cerr << out << ": " << report->tasks.size() << " tasks, verification "
+            << (report->verification.intact()
+                    ? std::string("INTACT")
+                    : std::to_string(report->verification.problems.size()) + " problems")
+            << "\n";
+  if (!csv.empty()) {
+    if (!WriteWhole(csv, ReportCsv(*report), "baton-audit report")) return kUnreadable;
+    std::cerr << csv << ": planned and actual figures of " << report->tasks.size() << " tasks\n";
+  }
+  return report->verification.intact() ? kIntact : kProblems;
 }
 
 int RunReplay(const ReplayOptions& options, bool json) {
@@ -227,6 +252,25 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember(
           {"status", "ls", "ready", "late", "blocked", "show", "critical", "forecast"}));
   replay->add_option("TASK", replay_options.task, "The task, for show");
+  ReportOptions report_options;
+  std::string report_out, report_csv;
+  auto* report = app.add_subcommand(
+      "report",
+      "The planned-versus-actual report: one self-contained HTML file (no script, no external\n"
+      "asset) with the verification result, a Gantt chart (planned and actual bar per task,\n"
+      "by phase; critical path, outage window, gates and back-outs marked), per-team and\n"
+      "per-site tables (late starts, overruns, slip), conflicts, events not counted and who\n"
+      "did what. --csv writes the per-task figures for a spreadsheet. Exit 1 when the log\n"
+      "does not verify (the report says so too).\n"
+      "  baton-audit report --data hq.bundle --out weekend.html --csv weekend.csv");
+  report->add_option("--data", report_options.data, "A site's data directory, or a bundle file")
+      ->required();
+  report->add_option("--out", report_out, "The HTML file to write")->required();
+  report->add_option("--csv", report_csv, "Also write the per-task figures as CSV here");
+  report->add_option("--as-of", report_options.as_of,
+                     "Report as of this moment (as for replay); default: the end of the log");
+  report->add_option("--trust", report_options.trust,
+                     "The trust anchor, SITE:KEY; default: the config's or the bundle's");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -237,6 +281,7 @@ int Main(int argc, char** argv) {
   if (timeline->parsed()) return RunTimeline(timeline_options, format, out);
   if (bundle->parsed()) return RunBundle(bundle_data, bundle_trust, bundle_out);
   if (replay->parsed()) return RunReplay(replay_options, replay_json);
+  if (report->parsed()) return RunReport(report_options, report_out, report_csv);
   return kUnreadable;
 }
 

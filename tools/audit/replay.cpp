@@ -32,64 +32,83 @@ bool AllDigits(const std::string& text) {
 
 }  // namespace
 
+Result<LoadedLog> LoadLog(const std::filesystem::path& path, const std::string& trust) {
+  LoadedLog log;
+  BATON_ASSIGN_OR_RETURN(log.evidence, Evidence::Open(path, trust));
+  BATON_TRY(
+      log.evidence->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
+        if (!stored.ok()) return Status::Ok();
+        auto envelope = crdt::DecodeEnvelopeView(stored->envelope);
+        if (!envelope.ok()) return Status::Ok();
+        auto event = crdt::DecodeEvent(envelope->payload);
+        if (event.ok() && event->id() == stored->id) {
+          log.last_ms = std::max(log.last_ms, event->hlc.wall_ms);
+          ++log.events;
+          log.by_origin[event->origin].push_back(std::move(event).value());
+        }
+        return Status::Ok();
+      }));
+  Chains all;
+  for (const auto& [origin, events] : log.by_origin) {
+    for (const crdt::Event& e : events) all[origin].push_back(&e);
+  }
+  const crdt::Projection whole =
+      FoldChains(all, log.evidence->trust_site(), log.evidence->trust_key());
+  if (!whole.runbook_id().empty() && !whole.CurrentPlan().timezone.empty()) {
+    log.timezone = whole.CurrentPlan().timezone;
+  }
+  return log;
+}
+
 Result<Replayed> Replay(const ReplayOptions& options) {
   if (Queries().count(options.query) == 0) {
     return Status::InvalidArgument("replay: unknown query \"" + options.query.substr(0, 40) +
                                    "\" (status, ls, ready, late, blocked, show, critical, "
                                    "forecast)");
   }
-  if (options.query == "show" && options.task.empty()) {
-    return Status::InvalidArgument("replay show: name the task (replay ... show T-042)");
+  BATON_ASSIGN_OR_RETURN(LoadedLog log, LoadLog(options.data, options.trust));
+  BATON_ASSIGN_OR_RETURN(ReplayedMany many, ReplayLoaded(log, options, {options.query}));
+  Replayed out = std::move(many.at);
+  out.result = std::move(many.results.front());
+  return out;
+}
+
+Result<ReplayedMany> ReplayLoaded(const LoadedLog& log, const ReplayOptions& options,
+                                  const std::vector<std::string>& queries) {
+  for (const std::string& query : queries) {
+    if (Queries().count(query) == 0) {
+      return Status::InvalidArgument("replay: unknown query \"" + query.substr(0, 40) + "\"");
+    }
+    if (query == "show" && options.task.empty()) {
+      return Status::InvalidArgument("replay show: name the task (replay ... show T-042)");
+    }
   }
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> evidence,
-                         Evidence::Open(options.data, options.trust));
-  if (!options.site.empty() && options.site != evidence->site()) {
+  const Evidence& evidence = *log.evidence;
+  if (!options.site.empty() && options.site != evidence.site()) {
     return Status::InvalidArgument("--site " + options.site + ": what had arrived at " +
                                    options.site + " is in its own log or bundle; " +
-                                   evidence->path().string() + " is site " + evidence->site() +
+                                   evidence.path().string() + " is site " + evidence.site() +
                                    "'s (give " + options.site +
                                    "'s, or leave --site out to replay by the events' clocks)");
   }
-  // Every decodable event, per origin in seq order (what verify checks is not checked here:
-  // run verify for that).
-  std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
-  BATON_TRY(evidence->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
-    if (!stored.ok()) return Status::Ok();
-    auto envelope = crdt::DecodeEnvelopeView(stored->envelope);
-    if (!envelope.ok()) return Status::Ok();
-    auto event = crdt::DecodeEvent(envelope->payload);
-    if (event.ok() && event->id() == stored->id) {
-      by_origin[event->origin].push_back(std::move(event).value());
-    }
-    return Status::Ok();
-  }));
-  Replayed out;
-  int64_t last_ms = 0;
-  {
-    Chains all;
-    for (const auto& [origin, events] : by_origin) {
-      for (const crdt::Event& e : events) {
-        all[origin].push_back(&e);
-        last_ms = std::max(last_ms, e.hlc.wall_ms);
-        ++out.of;
-      }
-    }
-    const crdt::Projection whole = FoldChains(all, evidence->trust_site(), evidence->trust_key());
-    out.timezone = whole.runbook_id().empty() ? "UTC" : whole.CurrentPlan().timezone;
-    if (out.timezone.empty()) out.timezone = "UTC";
-  }
-  if (AllDigits(options.as_of) && options.as_of.size() >= 10) {
+  ReplayedMany many;
+  Replayed& out = many.at;
+  out.of = log.events;
+  out.timezone = log.timezone;
+  if (options.as_of.empty()) {
+    out.as_of_ms = log.last_ms;
+  } else if (AllDigits(options.as_of) && options.as_of.size() >= 10) {
     out.as_of_ms = std::stoll(options.as_of);
   } else {
-    BATON_ASSIGN_OR_RETURN(
-        out.as_of_ms, client::cli::ParseAtTime(options.as_of, out.timezone, last_ms, "--as-of"));
+    BATON_ASSIGN_OR_RETURN(out.as_of_ms, client::cli::ParseAtTime(options.as_of, out.timezone,
+                                                                  log.last_ms, "--as-of"));
   }
 
   // The events of the board: per origin, a prefix of its chain.
   std::map<crdt::SiteId, uint64_t> through;  // Per origin: the last seq folded.
   uint64_t cursor = 0;
   if (options.site.empty()) {
-    for (const auto& [origin, events] : by_origin) {
+    for (const auto& [origin, events] : log.by_origin) {
       uint64_t n = 0;
       while (n < events.size() && events[n].hlc.wall_ms <= out.as_of_ms) ++n;
       through[origin] = n;
@@ -99,7 +118,7 @@ Result<Replayed> Replay(const ReplayOptions& options) {
     // before it had arrived before it (the arrival order is the site's commit order).
     std::vector<std::pair<uint64_t, crdt::EventId>> arrivals;
     uint64_t unstamped = 0;
-    BATON_TRY(evidence->ForEachArrival([&](uint64_t counter, const crdt::EventId& id, int64_t at) {
+    BATON_TRY(evidence.ForEachArrival([&](uint64_t counter, const crdt::EventId& id, int64_t at) {
       arrivals.emplace_back(counter, id);
       if (at == 0) ++unstamped;
       if (at != 0 && at <= out.as_of_ms) cursor = std::max(cursor, counter);
@@ -119,8 +138,9 @@ Result<Replayed> Replay(const ReplayOptions& options) {
   }
   Chains chains;
   std::map<crdt::EventId, const crdt::Event*> by_id;
-  for (const auto& [origin, events] : by_origin) {
-    const uint64_t n = through.count(origin) ? through[origin] : 0;
+  for (const auto& [origin, events] : log.by_origin) {
+    const auto it = through.find(origin);
+    const uint64_t n = it == through.end() ? 0 : it->second;
     for (const crdt::Event& e : events) {
       if (e.seq > n) break;
       chains[origin].push_back(&e);
@@ -129,34 +149,38 @@ Result<Replayed> Replay(const ReplayOptions& options) {
     }
   }
   const crdt::Projection projection =
-      FoldChains(chains, evidence->trust_site(), evidence->trust_key());
+      FoldChains(chains, evidence.trust_site(), evidence.trust_key());
   daemon::Board board(
-      projection, out.as_of_ms, options.site.empty() ? evidence->site() : options.site,
+      projection, out.as_of_ms, options.site.empty() ? evidence.site() : options.site,
       projection.runbook_id(), [&by_id](const crdt::EventId& id) -> Result<crdt::Event> {
         auto it = by_id.find(id);
         if (it == by_id.end()) return Status::NotFound(id.ToString() + " is not in the log");
         return *it->second;
       });
-  const std::string& q = options.query;
-  if (q == "status") {
-    BATON_ASSIGN_OR_RETURN(out.result, board.Summary());
-    if (!options.site.empty()) out.result["cursor"] = cursor;
-  } else if (q == "show") {
-    BATON_ASSIGN_OR_RETURN(out.result, board.Task(options.task));
-  } else if (q == "critical") {
-    BATON_ASSIGN_OR_RETURN(out.result, board.Critical());
-  } else if (q == "forecast") {
-    BATON_ASSIGN_OR_RETURN(out.result, board.Forecast());
-  } else {
-    BATON_ASSIGN_OR_RETURN(out.result, board.List({}, q == "ls" ? "list" : q));
+  const json replay = {{"as_of", out.as_of_ms},
+                       {"as_of_utc", client::FormatIsoTime(out.as_of_ms)},
+                       {"by", options.site.empty() ? "event clocks" : "arrival"},
+                       {"site", options.site.empty() ? json(nullptr) : json(options.site)},
+                       {"events", out.events},
+                       {"of", out.of}};
+  for (const std::string& q : queries) {
+    json result;
+    if (q == "status") {
+      BATON_ASSIGN_OR_RETURN(result, board.Summary());
+      if (!options.site.empty()) result["cursor"] = cursor;
+    } else if (q == "show") {
+      BATON_ASSIGN_OR_RETURN(result, board.Task(options.task));
+    } else if (q == "critical") {
+      BATON_ASSIGN_OR_RETURN(result, board.Critical());
+    } else if (q == "forecast") {
+      BATON_ASSIGN_OR_RETURN(result, board.Forecast());
+    } else {
+      BATON_ASSIGN_OR_RETURN(result, board.List({}, q == "ls" ? "list" : q));
+    }
+    result["replay"] = replay;
+    many.results.push_back(std::move(result));
   }
-  out.result["replay"] = {{"as_of", out.as_of_ms},
-                          {"as_of_utc", client::FormatIsoTime(out.as_of_ms)},
-                          {"by", options.site.empty() ? "event clocks" : "arrival"},
-                          {"site", options.site.empty() ? json(nullptr) : json(options.site)},
-                          {"events", out.events},
-                          {"of", out.of}};
-  return out;
+  return many;
 }
 
 std::string FormatReplay(const ReplayOptions& options, const Replayed& r) {
