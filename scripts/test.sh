@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-# faketime: clock_e2e_test runs batond under libfaketime.
-baton_install_deps clang libclang-rt-14-dev faketime
+# faketime: clock_e2e_test runs batond under libfaketime. chromium: bundle_test opens the
+# audit report in a headless browser.
+baton_install_deps clang libclang-rt-14-dev faketime chromium
 
 echo "== format (clang-format --dry-run --Werror)"
 git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run --Werror

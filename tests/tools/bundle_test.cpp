@@ -426,6 +426,65 @@ print("ok")
   const auto parsed = Run("/usr/bin/python3", {check, html});
   BOOST_TEST(parsed.exit_code == 0, parsed.out << parsed.err);
   BOOST_TEST(parsed.out.find("ok") != std::string::npos, parsed.out);
+
+  // Opened in a real browser (Debian's chromium, which the test command installs): a screenshot
+  // kept as an artifact; no script error; not blank.
+  if (!std::filesystem::exists("/usr/bin/chromium")) {
+    BOOST_TEST_MESSAGE("SKIPPED: /usr/bin/chromium is not installed (scripts/test.sh installs it)");
+    return;
+  }
+  std::filesystem::create_directories(BATON_ARTIFACT_DIR);
+  const std::string shot = std::string(BATON_ARTIFACT_DIR) + "/report.png";
+  std::filesystem::remove(shot);
+  const auto browser = testing::RunCommand(
+      {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+       "--enable-logging=stderr", "--v=0", "--user-data-dir=" + dir.str() + "/chromium",
+       "--screenshot=" + shot, "--window-size=1440,1200", "file://" + html},
+      120000);
+  BOOST_TEST_REQUIRE(browser.exit_code == 0, browser.out << browser.err);
+  for (const char* error : {"Uncaught", "CONSOLE", "SyntaxError", "Refused to"}) {
+    BOOST_TEST(browser.err.find(error) == std::string::npos, error << " in:\n" << browser.err);
+  }
+  BOOST_TEST_REQUIRE(std::filesystem::exists(shot));
+  const std::string pixels = dir.str() + "/pixels.py";
+  std::ofstream(pixels) << R"PY(
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, width, height, depth, ctype = 8, b"", 0, 0, 0, 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        width, height, depth, ctype = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+bpp = 3 if ctype == 2 else 4
+raw, stride, prev, rows = zlib.decompress(idat), width * bpp, bytearray(width * bpp), []
+for y in range(height):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(bytes(line))
+    prev = line
+colours = {row[i:i + 3] for row in rows[::7] for i in range(0, stride, bpp * 5)}
+inked = sum(1 for row in rows for i in range(0, stride, bpp * 9) if row[i:i + 3] != b"\xff\xff\xff")
+print(width, height, len(colours), "colours", inked, "inked")
+assert width == 1440 and len(colours) >= 8 and inked > 2000, "the page rendered blank"
+)PY";
+  const auto seen = Run("/usr/bin/python3", {pixels, shot});
+  BOOST_TEST(seen.exit_code == 0, seen.out << seen.err);
+  BOOST_TEST_MESSAGE("report screenshot: " << shot << ": " << seen.out);
 }
 
 // ---- Tampering ---------------------------------------------------------------------------------

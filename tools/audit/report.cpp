@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -233,12 +234,20 @@ std::string Gantt(const Report& r) {
   if (lo == INT64_MAX) lo = hi = r.as_of;
   c.from = lo;
   c.to = std::max(hi, lo + 3600 * 1000);
-  // Rows: a heading per phase (in order of first appearance), then its tasks.
+  // Rows: a heading per phase, then its tasks, both by planned start (tasks without one last).
+  const auto start_of = [](const TaskFigures* t) {
+    return t->planned_start == kNone ? INT64_MAX : t->planned_start;
+  };
+  std::vector<const TaskFigures*> ordered;
+  for (const TaskFigures& t : r.tasks) ordered.push_back(&t);
+  std::stable_sort(ordered.begin(), ordered.end(), [&](const TaskFigures* a, const TaskFigures* b) {
+    return std::make_pair(start_of(a), a->id) < std::make_pair(start_of(b), b->id);
+  });
   std::vector<std::string> phases;
   std::map<std::string, std::vector<const TaskFigures*>> by_phase;
-  for (const TaskFigures& t : r.tasks) {
-    if (by_phase.count(t.phase) == 0) phases.push_back(t.phase);
-    by_phase[t.phase].push_back(&t);
+  for (const TaskFigures* t : ordered) {
+    if (by_phase.count(t->phase) == 0) phases.push_back(t->phase);
+    by_phase[t->phase].push_back(t);
   }
   const int rows = static_cast<int>(r.tasks.size() + phases.size());
   const int height = Chart::kTop + rows * Chart::kRow + 30;
