@@ -14,6 +14,7 @@
 #include "client/protocol.h"
 #include "crdt/event.h"
 #include "tools/audit/replay.h"
+#include "tools/audit/timeline.h"
 
 namespace baton::audit {
 namespace {
@@ -474,14 +475,7 @@ std::string ReportHtml(const Report& r) {
 
 std::string ReportCsv(const Report& r) {
   const auto iso = [](int64_t t) { return t == kNone ? std::string() : client::FormatIsoTime(t); };
-  const auto cell = [](const std::string& text) {
-    std::string c = text;
-    if (!c.empty() && std::string("=+-@\t\r").find(c[0]) != std::string::npos) c = "'" + c;
-    if (c.find_first_of(",\"\r\n") == std::string::npos) return c;
-    std::string q = "\"";
-    for (char ch : c) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  };
+  const auto cell = [](const std::string& text) { return CsvCell(text, true); };
   std::ostringstream s;
   s << "task,title,phase,team,site,kind,backout,critical,status,planned_start_utc,"
        "planned_finish_utc,actual_start_utc,actual_finish_utc,planned_duration_min,"

@@ -77,6 +77,8 @@ int64_t EffectiveMs(const crdt::Event& e) {
   return at == crdt::kNoTime ? e.hlc.wall_ms : at;
 }
 
+}  // namespace
+
 std::string CsvCell(const std::string& text, bool is_text) {
   std::string cell = text;
   if (is_text && !cell.empty() && std::string("=+-@\t\r").find(cell[0]) != std::string::npos) {
@@ -87,8 +89,6 @@ std::string CsvCell(const std::string& text, bool is_text) {
   for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
-
-}  // namespace
 
 Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std::string& trust) {
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> log, Evidence::Open(data_dir, trust));

@@ -35,6 +35,10 @@ struct Timeline {
 // `path`: a data directory or a bundle; `trust` as for Evidence::Open.
 Result<Timeline> BuildTimeline(const std::filesystem::path& path, const std::string& trust);
 
+// One CSV cell, RFC 4180 quoted when needed; a text cell that a spreadsheet would read as a
+// formula (=, +, -, @, tab or CR first) gets a leading apostrophe.
+std::string CsvCell(const std::string& text, bool is_text);
+
 // One header line and one line per row; RFC 4180 quoting. A text cell that a spreadsheet would
 // read as a formula (=, +, -, @ first) gets a leading apostrophe.
 std::string TimelineCsv(const Timeline& timeline);
