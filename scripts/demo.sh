@@ -228,7 +228,7 @@ echo "hq's bundle verifies to the same state: $hq_state"
 "$AUDIT" verify --data "$WORK/vendor-in" --trust "hq:$(cat "$WORK/hq/identity/site.pub")" >/dev/null
 echo "hq's board as it stood while vendor-in was cut off, replayed from hq's bundle:"
 "$AUDIT" replay --data "$WORK/hq.bundle" --site hq --as-of "$CUT_MS" status | head -n 12
-"$AUDIT" report --data "$WORK/hq.bundle" --out "$WORK/weekend.html" --csv "$WORK/weekend.csv"
+"$AUDIT" report --data "$WORK/hq.bundle" --out "$WORK/weekend.html" --xlsx "$WORK/weekend.xlsx"
 "$AUDIT" timeline --data "$WORK/hq" --out "$WORK/timeline.csv"
 echo "the last events of the weekend, as the auditor's timeline lists them ($WORK/timeline.csv):"
 tail -n 4 "$WORK/timeline.csv" | tr -d '\r'

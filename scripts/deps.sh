@@ -3,7 +3,7 @@
 BATON_PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   librocksdb-dev libzmq3-dev cppzmq-dev libcereal-dev libboost-test-dev libsodium-dev
-  libcli11-dev libhowardhinnant-date-dev nlohmann-json3-dev libspdlog-dev tzdata
+  libcli11-dev libhowardhinnant-date-dev nlohmann-json3-dev libspdlog-dev tzdata libxlsxwriter-dev
 )
 
 # Extra packages may be named as arguments (the tests also build with clang).

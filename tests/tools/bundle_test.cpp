@@ -366,7 +366,9 @@ BOOST_AUTO_TEST_CASE(the_report_holds_every_task_with_its_planned_and_actual_tim
   ExportBundle(w.at(1), bundle);
   const std::string html = dir.str() + "/weekend.html";
   const std::string csv = dir.str() + "/weekend.csv";
-  const auto made = Audit({"report", "--data", bundle, "--out", html, "--csv", csv});
+  const std::string xlsx = dir.str() + "/weekend.xlsx";
+  const auto made =
+      Audit({"report", "--data", bundle, "--out", html, "--csv", csv, "--xlsx", xlsx});
   BOOST_TEST_REQUIRE(made.exit_code == 0, made.out << made.err);
   const std::string page = testing::ReadFile(html);
   // Self-contained: no script, no external reference.
@@ -426,6 +428,35 @@ print("ok")
   const auto parsed = Run("/usr/bin/python3", {check, html});
   BOOST_TEST(parsed.exit_code == 0, parsed.out << parsed.err);
   BOOST_TEST(parsed.out.find("ok") != std::string::npos, parsed.out);
+
+  // The workbook: three sheets; T-v1's row with its times as spreadsheet date-times (UTC) and
+  // its figures in minutes.
+  const std::string workbook = dir.str() + "/workbook.py";
+  std::ofstream(workbook) << R"PY(
+import re, sys, zipfile
+book = zipfile.ZipFile(sys.argv[1])
+names = book.namelist()
+wb = book.read("xl/workbook.xml").decode()
+assert re.findall(r'<sheet name="([^"]+)"', wb) == ["Tasks", "Teams", "Sites"], wb
+shared = re.findall(r"<t[^>]*>([^<]*)</t>", book.read("xl/sharedStrings.xml").decode())
+sheet = book.read("xl/worksheets/sheet1.xml").decode()
+rows = {}
+for row in re.findall(r"<row [^>]*>(.*?)</row>", sheet):
+    cells = []
+    for kind, value in re.findall(r'<c r="[A-Z]+\d+"(?: s="\d+")?( t="s")?[^>]*><v>([^<]*)</v></c>', row):
+        cells.append(shared[int(value)] if kind else float(value))
+    if cells and isinstance(cells[0], str):
+        rows[cells[0]] = cells
+assert set(rows) >= {"Task", "T-hq", "T-v1", "G-1", "T-final", "BO-1"}, sorted(rows)
+v1 = rows["T-v1"]
+start = 1774641600000 / 86400000 + 25569
+assert abs(v1[9] - start) < 1e-6 and abs(v1[11] - (start + 600000 / 86400000)) < 1e-6, v1
+assert v1[13:18] == [60.0, 90.0, 10.0, 30.0, 40.0], v1[13:18]
+print("ok")
+)PY";
+  const auto book = Run("/usr/bin/python3", {workbook, xlsx});
+  BOOST_TEST(book.exit_code == 0, book.out << book.err);
+  BOOST_TEST(book.out.find("ok") != std::string::npos, book.out);
 
   // Opened in a real browser (Debian's chromium, which the test command installs): a screenshot
   // kept as an artifact; no script error; not blank.

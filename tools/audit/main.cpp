@@ -128,7 +128,8 @@ int RunBundle(const std::string& data, const std::string& trust, const std::stri
   return kIntact;
 }
 
-int RunReport(const ReportOptions& options, const std::string& out, const std::string& csv) {
+int RunReport(const ReportOptions& options, const std::string& out, const std::string& csv,
+              const std::string& xlsx) {
   auto report = BuildReport(options);
   if (!report.ok()) {
     std::cerr << "baton-audit report: " << report.status().message() << "\n";
@@ -143,6 +144,13 @@ int RunReport(const ReportOptions& options, const std::string& out, const std::s
   if (!csv.empty()) {
     if (!WriteWhole(csv, ReportCsv(*report), "baton-audit report")) return kUnreadable;
     std::cerr << csv << ": planned and actual figures of " << report->tasks.size() << " tasks\n";
+  }
+  if (!xlsx.empty()) {
+    if (Status written = WriteReportXlsx(*report, xlsx); !written.ok()) {
+      std::cerr << "baton-audit report: " << written.message() << "\n";
+      return kUnreadable;
+    }
+    std::cerr << xlsx << ": the same figures as a workbook (Tasks, Teams, Sites)\n";
   }
   return report->verification.intact() ? kIntact : kProblems;
 }
@@ -253,20 +261,23 @@ int Main(int argc, char** argv) {
           {"status", "ls", "ready", "late", "blocked", "show", "critical", "forecast"}));
   replay->add_option("TASK", replay_options.task, "The task, for show");
   ReportOptions report_options;
-  std::string report_out, report_csv;
+  std::string report_out, report_csv, report_xlsx;
   auto* report = app.add_subcommand(
       "report",
       "The planned-versus-actual report: one self-contained HTML file (no script, no external\n"
       "asset) with the verification result, a Gantt chart (planned and actual bar per task,\n"
       "by phase; critical path, outage window, gates and back-outs marked), per-team and\n"
       "per-site tables (late starts, overruns, slip), conflicts, events not counted and who\n"
-      "did what. --csv writes the per-task figures for a spreadsheet. Exit 1 when the log\n"
+      "did what. --csv and --xlsx write the per-task figures for a spreadsheet. Exit 1 when the "
+      "log\n"
       "does not verify (the report says so too).\n"
-      "  baton-audit report --data hq.bundle --out weekend.html --csv weekend.csv");
+      "  baton-audit report --data hq.bundle --out weekend.html --xlsx weekend.xlsx");
   report->add_option("--data", report_options.data, "A site's data directory, or a bundle file")
       ->required();
   report->add_option("--out", report_out, "The HTML file to write")->required();
   report->add_option("--csv", report_csv, "Also write the per-task figures as CSV here");
+  report->add_option("--xlsx", report_xlsx,
+                     "Also write them as an .xlsx workbook here (sheets Tasks, Teams, Sites)");
   report->add_option("--as-of", report_options.as_of,
                      "Report as of this moment (as for replay); default: the end of the log");
   report->add_option("--trust", report_options.trust,
@@ -281,7 +292,7 @@ int Main(int argc, char** argv) {
   if (timeline->parsed()) return RunTimeline(timeline_options, format, out);
   if (bundle->parsed()) return RunBundle(bundle_data, bundle_trust, bundle_out);
   if (replay->parsed()) return RunReplay(replay_options, replay_json);
-  if (report->parsed()) return RunReport(report_options, report_out, report_csv);
+  if (report->parsed()) return RunReport(report_options, report_out, report_csv, report_xlsx);
   return kUnreadable;
 }
 

@@ -1,10 +1,13 @@
 #include "tools/audit/report.h"
 
+#include <xlsxwriter.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -494,6 +497,92 @@ std::string ReportCsv(const Report& r) {
       << (finished && t.planned_finish != kNone ? Minutes(t.finish_slip_ms) : "") << "\r\n";
   }
   return s.str();
+}
+
+Status WriteReportXlsx(const Report& r, const std::filesystem::path& path) {
+  const std::string partial = path.string() + ".partial";
+  lxw_workbook* book = workbook_new(partial.c_str());
+  if (book == nullptr) return Status::IOError("cannot create " + partial);
+  lxw_format* bold = workbook_add_format(book);
+  format_set_bold(bold);
+  lxw_format* when = workbook_add_format(book);
+  format_set_num_format(when, "yyyy-mm-dd hh:mm");
+  lxw_format* minutes = workbook_add_format(book);
+  format_set_num_format(minutes, "0.0");
+  const auto header = [&](lxw_worksheet* sheet, const std::vector<const char*>& names) {
+    for (size_t c = 0; c < names.size(); ++c) {
+      worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), names[c], bold);
+    }
+    worksheet_freeze_panes(sheet, 1, 0);
+  };
+  const auto time = [&](lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col, int64_t t) {
+    // A spreadsheet date-time: days since 1899-12-30; 1970-01-01 is day 25569.
+    if (t != kNone) {
+      worksheet_write_number(sheet, row, col, static_cast<double>(t) / 86400000.0 + 25569.0, when);
+    }
+  };
+  const auto number = [&](lxw_worksheet* sheet, lxw_row_t row, lxw_col_t col, bool present,
+                          int64_t ms) {
+    if (present) {
+      worksheet_write_number(sheet, row, col, static_cast<double>(ms) / 60000.0, minutes);
+    }
+  };
+  lxw_worksheet* tasks = workbook_add_worksheet(book, "Tasks");
+  header(tasks, {"Task", "Title", "Phase", "Team", "Site", "Kind", "Back-out", "Critical", "Status",
+                 "Planned start (UTC)", "Planned finish (UTC)", "Actual start (UTC)",
+                 "Actual finish (UTC)", "Planned duration (min)", "Actual duration (min)",
+                 "Start slip (min)", "Overrun (min)", "Finish slip (min)"});
+  worksheet_set_column(tasks, 0, 0, 12, nullptr);
+  worksheet_set_column(tasks, 1, 1, 36, nullptr);
+  worksheet_set_column(tasks, 9, 12, 17, nullptr);
+  lxw_row_t row = 1;
+  for (const TaskFigures& t : r.tasks) {
+    const bool started = t.actual_start != kNone;
+    const bool finished = started && t.actual_finish != kNone;
+    lxw_col_t col = 0;
+    for (const std::string* text : {&t.id, &t.title, &t.phase, &t.team, &t.site, &t.kind}) {
+      worksheet_write_string(tasks, row, col++, text->c_str(), nullptr);
+    }
+    worksheet_write_string(tasks, row, col++, t.backout ? "yes" : "no", nullptr);
+    worksheet_write_string(tasks, row, col++, t.critical ? "yes" : "no", nullptr);
+    worksheet_write_string(tasks, row, col++, t.status.c_str(), nullptr);
+    for (int64_t v : {t.planned_start, t.planned_finish, t.actual_start, t.actual_finish}) {
+      time(tasks, row, col++, v);
+    }
+    number(tasks, row, col++, true, t.duration_ms);
+    number(tasks, row, col++, finished, t.actual_finish - t.actual_start);
+    number(tasks, row, col++, started && t.planned_start != kNone, t.start_slip_ms);
+    number(tasks, row, col++, finished, t.overrun_ms);
+    number(tasks, row, col++, finished && t.planned_finish != kNone, t.finish_slip_ms);
+    ++row;
+  }
+  for (const auto& [name, groups] :
+       {std::pair<const char*, const std::vector<GroupFigures>*>{"Teams", &r.teams},
+        std::pair<const char*, const std::vector<GroupFigures>*>{"Sites", &r.sites}}) {
+    lxw_worksheet* sheet = workbook_add_worksheet(book, name);
+    header(sheet, {name == std::string("Teams") ? "Team" : "Site", "Tasks", "Finished",
+                   "Late starts", "Overruns", "Total slip (min)"});
+    lxw_row_t at = 1;
+    for (const GroupFigures& g : *groups) {
+      worksheet_write_string(sheet, at, 0, g.name.c_str(), nullptr);
+      worksheet_write_number(sheet, at, 1, g.tasks, nullptr);
+      worksheet_write_number(sheet, at, 2, g.finished, nullptr);
+      worksheet_write_number(sheet, at, 3, g.late_starts, nullptr);
+      worksheet_write_number(sheet, at, 4, g.overruns, nullptr);
+      number(sheet, at, 5, true, g.total_slip_ms);
+      ++at;
+    }
+  }
+  const lxw_error closed = workbook_close(book);
+  if (closed != LXW_NO_ERROR) {
+    std::error_code ec;
+    std::filesystem::remove(partial, ec);
+    return Status::IOError("writing " + partial + ": " + lxw_strerror(closed));
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) return Status::IOError("cannot rename " + partial + " to " + path.string());
+  return Status::Ok();
 }
 
 }  // namespace baton::audit

@@ -4,7 +4,7 @@
 // grouped by phase (critical path marked, outage window shaded, gates and back-out tasks
 // marked), per-team and per-site tables (tasks, late starts, overruns, total slip), conflicts and
 // how they were resolved, events kept but not counted, and who did what. The per-task figures
-// also as CSV. docs/audit.md#report.
+// also as CSV and as an .xlsx workbook. docs/audit.md#report.
 #pragma once
 
 #include <cstdint>
@@ -75,5 +75,8 @@ Result<Report> BuildReport(const ReportOptions& options);
 std::string ReportHtml(const Report& report);
 // One line per task: the figures above, times in UTC ISO 8601, durations in minutes.
 std::string ReportCsv(const Report& report);
+// The same figures as an .xlsx workbook (libxlsxwriter): sheet "Tasks" (times as spreadsheet
+// date-times in UTC), sheets "Teams" and "Sites". Written whole: `path`.partial, then a rename.
+Status WriteReportXlsx(const Report& report, const std::filesystem::path& path);
 
 }  // namespace baton::audit
