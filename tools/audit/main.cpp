@@ -172,10 +172,15 @@ int RunReplay(const ReplayOptions& options, bool json) {
 
 int Main(int argc, char** argv) {
   CLI::App app(
-      "baton-audit: verify a baton event log after the weekend, offline, and list it.\n"
-      "Reads a site's data directory strictly read-only (also while batond runs on it) and\n"
-      "needs no secret key. Exit status: 0 intact, 1 problems found, 2 unreadable.\n"
-      "Rules and output: docs/audit.md",
+      "baton-audit: the weekend's evidence, after the weekend, offline.\n"
+      "  verify    prove a log complete and unaltered, or name what is wrong\n"
+      "  replay    the board as it stood at a moment (status, ls, show, critical, forecast)\n"
+      "  report    planned versus actual: HTML with a Gantt chart, CSV, .xlsx\n"
+      "  timeline  every event in causal order (CSV, JSON)\n"
+      "  bundle    a site's data directory as one evidence file\n"
+      "Reads a data directory strictly read-only (also while batond runs on it) or a bundle\n"
+      "(`baton export --bundle`), and needs no secret key. Exit status: 0 intact (or done),\n"
+      "1 problems found, 2 unreadable or bad usage. Rules and formats: docs/audit.md",
       "baton-audit");
   app.require_subcommand(1);
   VerifyOptions options;
