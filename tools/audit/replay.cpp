@@ -48,15 +48,6 @@ Result<LoadedLog> LoadLog(const std::filesystem::path& path, const std::string& 
         }
         return Status::Ok();
       }));
-  Chains all;
-  for (const auto& [origin, events] : log.by_origin) {
-    for (const crdt::Event& e : events) all[origin].push_back(&e);
-  }
-  const crdt::Projection whole =
-      FoldChains(all, log.evidence->trust_site(), log.evidence->trust_key());
-  if (!whole.runbook_id().empty() && !whole.CurrentPlan().timezone.empty()) {
-    log.timezone = whole.CurrentPlan().timezone;
-  }
   return log;
 }
 
@@ -94,12 +85,23 @@ Result<ReplayedMany> ReplayLoaded(const LoadedLog& log, const ReplayOptions& opt
   ReplayedMany many;
   Replayed& out = many.at;
   out.of = log.events;
-  out.timezone = log.timezone;
+  out.timezone = "UTC";
   if (options.as_of.empty()) {
     out.as_of_ms = log.last_ms;
   } else if (AllDigits(options.as_of) && options.as_of.size() >= 10) {
     out.as_of_ms = std::stoll(options.as_of);
+  } else if (auto iso = client::ParseIsoTime(options.as_of); iso.ok()) {
+    out.as_of_ms = *iso;
   } else {
+    // A local time: in the runbook's zone as the whole log leaves it (one more fold).
+    Chains all;
+    for (const auto& [origin, events] : log.by_origin) {
+      for (const crdt::Event& e : events) all[origin].push_back(&e);
+    }
+    const crdt::Projection whole = FoldChains(all, evidence.trust_site(), evidence.trust_key());
+    if (!whole.runbook_id().empty() && !whole.CurrentPlan().timezone.empty()) {
+      out.timezone = whole.CurrentPlan().timezone;
+    }
     BATON_ASSIGN_OR_RETURN(out.as_of_ms, client::cli::ParseAtTime(options.as_of, out.timezone,
                                                                   log.last_ms, "--as-of"));
   }
@@ -150,6 +152,9 @@ Result<ReplayedMany> ReplayLoaded(const LoadedLog& log, const ReplayOptions& opt
   }
   const crdt::Projection projection =
       FoldChains(chains, evidence.trust_site(), evidence.trust_key());
+  if (!projection.runbook_id().empty() && !projection.CurrentPlan().timezone.empty()) {
+    out.timezone = projection.CurrentPlan().timezone;  // For the view: the zone of the moment.
+  }
   daemon::Board board(
       projection, out.as_of_ms, options.site.empty() ? evidence.site() : options.site,
       projection.runbook_id(), [&by_id](const crdt::EventId& id) -> Result<crdt::Event> {
