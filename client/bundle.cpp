@@ -44,6 +44,17 @@ bool HexToHash(const std::string& hex, crdt::Hash* hash) {
   return true;
 }
 
+// The header and manifest are small objects; anything nested deeper than this is not one, and
+// is dropped while parsing (it then fails the field checks) instead of being built.
+constexpr int kMaxDepth = 8;
+
+json ParseShallow(const std::string& body) {
+  const json::parser_callback_t shallow = [](int depth, json::parse_event_t, json&) {
+    return depth <= kMaxDepth;
+  };
+  return json::parse(body, shallow, /*allow_exceptions=*/false);
+}
+
 Status Bad(const std::filesystem::path& path, const std::string& what) {
   return Status::InvalidArgument(path.string() + ": " + what);
 }
@@ -72,7 +83,7 @@ Status GetKey(const json& j, const char* field, const std::string& where, std::s
 }
 
 Result<Header> ParseHeader(const std::string& body, const std::string& where) {
-  const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json j = ParseShallow(body);
   if (!j.is_object()) return Status::InvalidArgument(where + ": the header is not a JSON object");
   Header h;
   std::string format;
@@ -122,7 +133,7 @@ bool OnlyFields(const json& j, std::initializer_list<const char*> allowed, const
 
 // The manifest's fields; a problem (not an error: the events may still be verified) if malformed.
 bool ParseManifest(const std::string& body, Manifest* m, std::string* problem) {
-  const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json j = ParseShallow(body);
   const auto count = [&](const char* field, uint64_t* out) {
     auto it = j.find(field);
     if (it == j.end() || !it->is_number_unsigned()) {

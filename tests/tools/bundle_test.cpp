@@ -660,6 +660,14 @@ BOOST_AUTO_TEST_CASE(every_kind_of_bundle_tampering_is_named) {
               "cut short");
   ExpectNamed(e, e.bytes + Frame('E', EventBody(e.contents.events[3])), "bundle_damaged",
               "follows the manifest", "a record appended after the manifest");
+  {  // A manifest nested 100,000 deep: named, not a crash.
+    const size_t manifest = 5 + bundle::ManifestJson(e.contents.manifest).size();
+    BOOST_TEST_REQUIRE(e.bytes[e.bytes.size() - manifest] == 'M');
+    std::string bytes = e.bytes.substr(0, e.bytes.size() - manifest);
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    bytes += Frame('M', deep);
+    ExpectNamed(e, bytes, "bundle_damaged", "manifest", "a manifest nested 100,000 deep");
+  }
   // A forger who rewrites the manifest and checksum to match.
   {
     bundle::Contents c = e.contents;
