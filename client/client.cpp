@@ -186,9 +186,7 @@ Status Client::SendWatch() {
   return Status::Ok();
 }
 
-Result<json> Client::Export() {
-  json all;
-  json events = json::array();
+Status Client::ForEachExportPage(const std::function<Status(json& page, bool last)>& visit) {
   uint64_t after = 0;
   while (true) {
     BATON_ASSIGN_OR_RETURN(json page, Call("export", json{{"format", "json"}, {"after", after}}));
@@ -196,21 +194,33 @@ Result<json> Client::Export() {
         !page.contains("next") || !page["next"].is_number_unsigned()) {
       return Status::Corruption("batond at " + endpoint_ + ": malformed export page");
     }
-    for (auto& e : page["events"]) events.push_back(std::move(e));
     const uint64_t next = page["next"].get<uint64_t>();
-    if (!page.value("more", false)) {
-      page.erase("next");
-      page.erase("more");
-      page.erase("last");
-      page["events"] = std::move(events);
-      return page;
-    }
+    const bool last = !page.value("more", false);
+    BATON_TRY(visit(page, last));
+    if (last) return Status::Ok();
     if (next <= after) {
       return Status::Corruption("batond at " + endpoint_ + ": export did not advance past " +
                                 std::to_string(after));
     }
     after = next;
   }
+}
+
+Result<json> Client::Export() {
+  json result;
+  json events = json::array();
+  BATON_TRY(ForEachExportPage([&](json& page, bool last) {
+    for (auto& e : page["events"]) events.push_back(std::move(e));
+    if (last) {
+      page.erase("next");
+      page.erase("more");
+      page.erase("last");
+      page["events"] = std::move(events);
+      result = std::move(page);
+    }
+    return Status::Ok();
+  }));
+  return result;
 }
 
 namespace {
@@ -280,37 +290,29 @@ Result<uint64_t> Client::ExportBundle(const std::filesystem::path& file) {
     BATON_ASSIGN_OR_RETURN(header.trust_key, bundle::DecodeHex(trust->value("key", "")));
   }
   std::unique_ptr<bundle::Writer> writer;
-  uint64_t after = 0;
-  while (true) {
-    BATON_ASSIGN_OR_RETURN(json page, Call("export", json{{"format", "json"}, {"after", after}}));
-    if (!page.is_object() || !page.contains("events") || !page["events"].is_array() ||
-        !page.contains("next") || !page["next"].is_number_unsigned()) {
-      return Status::Corruption(where + ": malformed export page");
-    }
+  // Each page is written as it comes: the whole log is never held.
+  BATON_TRY(ForEachExportPage([&](json& page, bool last) -> Status {
     if (!writer) {
       header.site = page.value("site", "");
       header.runbook_id = page.value("runbook", "");
       BATON_ASSIGN_OR_RETURN(writer, bundle::Writer::Create(file, header));
     }
-    for (const json& e : page["events"]) BATON_TRY(AddExportedEvent(writer.get(), e, where));
-    const uint64_t next = page["next"].get<uint64_t>();
-    if (!page.value("more", false)) {
-      BATON_ASSIGN_OR_RETURN(std::vector<bundle::RosterSite> roster, BundleRoster(page, where));
-      if (const auto forks = page.find("forks"); forks != page.end() && forks->is_array()) {
-        for (const json& f : *forks) {
-          BATON_ASSIGN_OR_RETURN(std::string envelope,
-                                 bundle::DecodeHex(f.value("envelope_hex", "")));
-          BATON_TRY(writer->AddFork(envelope));
-        }
+    for (const json& e : page["events"]) {
+      if (Status added = AddExportedEvent(writer.get(), e, where); !added.ok()) return added;
+    }
+    if (!last) return Status::Ok();
+    BATON_ASSIGN_OR_RETURN(std::vector<bundle::RosterSite> roster, BundleRoster(page, where));
+    if (const auto forks = page.find("forks"); forks != page.end() && forks->is_array()) {
+      for (const json& f : *forks) {
+        BATON_ASSIGN_OR_RETURN(std::string envelope,
+                               bundle::DecodeHex(f.value("envelope_hex", "")));
+        if (Status added = writer->AddFork(envelope); !added.ok()) return added;
       }
-      BATON_TRY(writer->Finish(next, page.value("digest", ""), std::move(roster)));
-      return writer->events();
     }
-    if (next <= after) {
-      return Status::Corruption(where + ": export did not advance past " + std::to_string(after));
-    }
-    after = next;
-  }
+    return writer->Finish(page["next"].get<uint64_t>(), page.value("digest", ""),
+                          std::move(roster));
+  }));
+  return writer->events();
 }
 
 Status Client::StartWatch(uint64_t cursor) {

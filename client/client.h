@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -55,6 +56,8 @@ class Client {
   // whole log is never held): the events' stored bytes, arrival counters and times, the roster,
   // trust anchor, fork evidence and state digest of the last page. Returns the events written.
   Result<uint64_t> ExportBundle(const std::filesystem::path& file);
+  // The `export` pages in order, each checked for shape; `last` on the final one.
+  Status ForEachExportPage(const std::function<Status(nlohmann::json& page, bool last)>& visit);
 
   // Starts a watch from `cursor` (0: every event) and returns once the daemon has accepted it.
   Status StartWatch(uint64_t cursor);

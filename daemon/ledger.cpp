@@ -695,12 +695,17 @@ Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>*
   return Status::Ok();
 }
 
-Result<StoredPayload> DecodeStored(const store::StoredEvent& stored) {
-  auto envelope = crdt::DecodeEnvelopeView(stored.envelope);
+Result<StoredPayload> DecodePayload(std::string_view envelope_bytes) {
+  auto envelope = crdt::DecodeEnvelopeView(envelope_bytes);
   if (!envelope.ok()) return envelope.status();
   StoredPayload out;
   out.payload_hash = identity::HashPayload(envelope->payload);
   BATON_ASSIGN_OR_RETURN(out.event, crdt::DecodeEvent(envelope->payload));
+  return out;
+}
+
+Result<StoredPayload> DecodeStored(const store::StoredEvent& stored) {
+  BATON_ASSIGN_OR_RETURN(StoredPayload out, DecodePayload(stored.envelope));
   if (out.event.id() != stored.id) {
     return Status::Corruption("the payload is event " + out.event.id().ToString());
   }

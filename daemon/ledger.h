@@ -68,6 +68,8 @@ struct StoredPayload {
   crdt::Event event;
   crdt::Hash payload_hash{};
 };
+// An envelope's event and its payload's hash; the decoder's error if it does not decode.
+Result<StoredPayload> DecodePayload(std::string_view envelope);
 // kCorruption (or the decoder's error) unless `stored`'s envelope decodes to the event it is
 // stored under (id and prev_hash); the caller compares payload_hash with what it trusts.
 Result<StoredPayload> DecodeStored(const store::StoredEvent& stored);

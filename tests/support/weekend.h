@@ -145,6 +145,15 @@ class Weekend {
     }
     return digests.size() == 1 && counts.size() == 1;
   }
+  // Imports `plan` at site 0 (the manager) and waits until every other site holds it.
+  void ImportPlan(const json& plan) {
+    Call(0, "plan.import", json{{"plan", plan}});
+    const std::string runbook = plan["runbook_id"];
+    for (size_t i = 1; i < sites_.size(); ++i) {
+      WaitUntil([&] { return Status(i)["runbook"]["id"] == runbook; },
+                "the plan at " + sites_[i]->id());
+    }
+  }
   void WaitConverged(const std::string& what, int seconds = 30) {
     WaitUntil([&] { return Converged(); }, "equal digests at every site (" + what + ")", seconds);
   }

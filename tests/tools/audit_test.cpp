@@ -62,8 +62,7 @@ BOOST_AUTO_TEST_CASE(verify_passes_clean_logs_while_batond_runs_and_writes_nothi
   Weekend w({"hq", "v1"}, "");
   w.Link(1, 0);
   w.StartAll();
-  w.Call(0, "plan.import", json{{"plan", testing::PlanFor(w)}});
-  w.WaitUntil([&] { return w.Status(1)["runbook"]["id"] == "rb-multi"; }, "the plan at v1");
+  w.ImportPlan(testing::PlanFor(w));
   w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}});
   w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "start"}});
   for (int i = 0; i < 5; ++i) {

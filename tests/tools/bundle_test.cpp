@@ -78,8 +78,7 @@ BOOST_AUTO_TEST_CASE(bundles_of_two_converged_sites_verify_alike_and_as_their_di
   Weekend w({"hq", "v1"}, "");
   w.Link(1, 0);
   w.StartAll();
-  w.Call(0, "plan.import", json{{"plan", testing::PlanFor(w)}});
-  w.WaitUntil([&] { return w.Status(1)["runbook"]["id"] == "rb-multi"; }, "the plan at v1");
+  w.ImportPlan(testing::PlanFor(w));
   w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}});
   w.Call(0, "report", json{{"task", "T-hq"}, {"kind", "start"}});
   for (int i = 0; i < 6; ++i) {
@@ -349,8 +348,7 @@ BOOST_AUTO_TEST_CASE(the_report_holds_every_task_with_its_planned_and_actual_tim
   json backout = task("BO-1", "back-out", "hq", "task", json::array());
   backout["is_backout"] = true;
   plan["tasks"].push_back(backout);
-  w.Call(0, "plan.import", json{{"plan", plan}});
-  w.WaitUntil([&] { return w.Status(1)["runbook"]["id"] == "rb-multi"; }, "the plan at v1");
+  w.ImportPlan(plan);
   const int64_t start = 1774641600000;  // The plan's window start (testing::PlanFor).
   const auto iso = [](int64_t ms) { return client::FormatIsoTime(ms); };
   w.Call(1, "report", json{{"task", "T-v1"}, {"kind", "start"}, {"at", iso(start + 600000)}});

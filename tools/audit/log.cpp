@@ -8,9 +8,11 @@
 #include <tuple>
 #include <utility>
 
+#include "client/protocol.h"
 #include "crdt/event_codec.h"
 #include "daemon/config.h"
 #include "daemon/identity/keys.h"
+#include "daemon/ledger.h"
 
 namespace baton::audit {
 namespace {
@@ -110,6 +112,33 @@ crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site
 
 namespace baton::audit {
 
+std::string DigestOf(const crdt::Projection& projection) {
+  identity::StateDigestStream digest;
+  projection.WriteCanonical(digest);
+  return digest.Finish();
+}
+
+std::vector<bundle::RosterSite> RosterOf(const crdt::Projection& projection) {
+  std::vector<bundle::RosterSite> roster;
+  if (const auto* winner = projection.roster().Winner()) {
+    for (const crdt::SiteInfo& s : winner->value) {
+      roster.push_back(
+          bundle::RosterSite{s.id, s.name, client::SiteRoleName(s.role), s.public_key, s.endpoint});
+    }
+  }
+  return roster;
+}
+
+namespace {
+
+// A decoded envelope in the store's shape: its id, prev_hash, payload hash and bytes.
+store::StoredEvent StoredOf(const daemon::StoredPayload& decoded, const std::string& envelope) {
+  return store::StoredEvent{decoded.event.id(), decoded.event.prev_hash, decoded.payload_hash,
+                            envelope};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Evidence>> Evidence::Open(const std::filesystem::path& path,
                                                  const std::string& trust) {
   std::unique_ptr<Evidence> e(new Evidence());
@@ -139,21 +168,15 @@ Result<std::unique_ptr<Evidence>> Evidence::Open(const std::filesystem::path& pa
                                    " names no trust anchor: give it with --trust SITE:KEY");
   }
   for (const bundle::Event& record : contents.events) {
-    const std::string where = "the bundle's event at arrival " + std::to_string(record.arrival);
-    auto envelope = crdt::DecodeEnvelopeView(record.envelope);
-    auto event = envelope.ok() ? crdt::DecodeEvent(envelope->payload)
-                               : Result<crdt::Event>(envelope.status());
-    if (!event.ok()) {
+    auto decoded = daemon::DecodePayload(record.envelope);
+    if (!decoded.ok()) {
       e->unreadable_.emplace_back(
           record.arrival,
-          Status::Corruption(where + " does not decode: " + event.status().message()));
+          Status::Corruption("the bundle's event at arrival " + std::to_string(record.arrival) +
+                             " does not decode: " + decoded.status().message()));
       continue;
     }
-    store::StoredEvent stored;
-    stored.id = event->id();
-    stored.prev_hash = event->prev_hash;
-    stored.hash = identity::HashPayload(envelope->payload);
-    stored.envelope = record.envelope;
+    store::StoredEvent stored = StoredOf(*decoded, record.envelope);
     e->arrivals_.push_back(BundleArrival{record.arrival, stored.id, record.arrived_ms});
     e->sorted_.push_back(std::move(stored));
   }
@@ -189,17 +212,12 @@ Status Evidence::Forks(std::vector<store::StoredEvent>* out) const {
   if (!is_bundle()) return log_.store->ScanForks(out);
   out->clear();
   for (const std::string& envelope : bundle_->forks) {
-    store::StoredEvent stored;
-    stored.envelope = envelope;
-    auto decoded = crdt::DecodeEnvelopeView(envelope);
-    auto event =
-        decoded.ok() ? crdt::DecodeEvent(decoded->payload) : Result<crdt::Event>(decoded.status());
-    if (event.ok()) {
-      stored.id = event->id();
-      stored.prev_hash = event->prev_hash;
-      stored.hash = identity::HashPayload(decoded->payload);
+    auto decoded = daemon::DecodePayload(envelope);
+    if (decoded.ok()) {
+      out->push_back(StoredOf(*decoded, envelope));
+    } else {
+      out->push_back(store::StoredEvent{{}, {}, {}, envelope});  // TakeFork names it.
     }
-    out->push_back(std::move(stored));
   }
   return Status::Ok();
 }

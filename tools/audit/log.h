@@ -98,6 +98,10 @@ class Evidence {
 // in causal order (by hybrid logical clock, each origin's order kept): the state, roster and
 // flags every site computes from this log. `chains`: per origin, its events in seq order.
 using Chains = std::map<crdt::SiteId, std::vector<const crdt::Event*>>;
+// The state digest of a projection (as `baton status --digest` prints it) and its roster as a
+// bundle lists it.
+std::string DigestOf(const crdt::Projection& projection);
+std::vector<bundle::RosterSite> RosterOf(const crdt::Projection& projection);
 crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site,
                             const std::string& trust_key);
 

@@ -7,12 +7,19 @@
 #include <vector>
 
 #include "client/bundle.h"
-#include "client/protocol.h"
-#include "crdt/event_codec.h"
-#include "daemon/identity/keys.h"
+#include "daemon/ledger.h"
 #include "tools/audit/log.h"
 
 namespace baton::audit {
+namespace {
+
+// The hash the manifest's heads name: its payload's, or the stored one if it does not decode.
+crdt::Hash HeadHash(const store::StoredEvent& stored) {
+  auto decoded = daemon::DecodePayload(stored.envelope);
+  return decoded.ok() ? decoded->payload_hash : stored.hash;
+}
+
+}  // namespace
 
 Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const std::string& trust,
                                  const std::filesystem::path& out,
@@ -23,10 +30,8 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
   std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
   BATON_TRY(store.ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
     if (!stored.ok()) return Status::Ok();
-    auto envelope = crdt::DecodeEnvelopeView(stored->envelope);
-    if (!envelope.ok()) return Status::Ok();
-    auto event = crdt::DecodeEvent(envelope->payload);
-    if (event.ok()) by_origin[event->origin].push_back(std::move(event).value());
+    auto decoded = daemon::DecodePayload(stored->envelope);
+    if (decoded.ok()) by_origin[decoded->event.origin].push_back(std::move(decoded->event));
     return Status::Ok();
   }));
   Chains chains;
@@ -34,9 +39,7 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
     for (const crdt::Event& e : events) chains[origin].push_back(&e);
   }
   const crdt::Projection projection = FoldChains(chains, log.trust_site, log.trust_key);
-  identity::StateDigestStream digest;
-  projection.WriteCanonical(digest);
-  const std::string state_digest = digest.Finish();
+  const std::string state_digest = DigestOf(projection);
 
   bundle::Header header;
   header.site = store.site();
@@ -47,13 +50,6 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
   header.exported_by = "baton-audit bundle";
   header.trust_site = log.trust_site;
   header.trust_key = log.trust_key;
-  std::vector<bundle::RosterSite> roster;
-  if (const auto* winner = projection.roster().Winner()) {
-    for (const crdt::SiteInfo& s : winner->value) {
-      roster.push_back(
-          bundle::RosterSite{s.id, s.name, client::SiteRoleName(s.role), s.public_key, s.endpoint});
-    }
-  }
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<bundle::Writer> writer,
                          bundle::Writer::Create(out, header));
   BundleSummary summary;
@@ -67,11 +63,8 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
       ++summary.skipped;
       return Status::Ok();
     }
-    crdt::Hash hash = (*stored)->hash;
-    if (auto envelope = crdt::DecodeEnvelopeView((*stored)->envelope); envelope.ok()) {
-      hash = identity::HashPayload(envelope->payload);
-    }
-    Status added = writer->AddEvent(bundle::Event{counter, at, (*stored)->envelope}, id, hash);
+    Status added =
+        writer->AddEvent(bundle::Event{counter, at, (*stored)->envelope}, id, HeadHash(**stored));
     if (!added.ok()) return added;
     ++summary.events;
     if (progress && summary.events % 65536 == 0) progress(summary.events);
@@ -81,11 +74,7 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
   // that verify on the bundle names them as verify on the directory does.
   BATON_TRY(store.ForEachEvent([&](const crdt::EventId& key, Result<store::StoredEvent> stored) {
     if (!stored.ok() || listed.count(key) > 0) return Status::Ok();
-    crdt::Hash hash = stored->hash;
-    if (auto envelope = crdt::DecodeEnvelopeView(stored->envelope); envelope.ok()) {
-      hash = identity::HashPayload(envelope->payload);
-    }
-    Status added = writer->AddEvent(bundle::Event{0, 0, stored->envelope}, key, hash);
+    Status added = writer->AddEvent(bundle::Event{0, 0, stored->envelope}, key, HeadHash(*stored));
     if (!added.ok()) return added;
     ++summary.events;
     ++summary.unlisted;
@@ -97,7 +86,7 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
     BATON_TRY(writer->AddFork(fork.envelope));
     ++summary.forks;
   }
-  BATON_TRY(writer->Finish(last_arrival, state_digest, std::move(roster)));
+  BATON_TRY(writer->Finish(last_arrival, state_digest, RosterOf(projection)));
   return summary;
 }
 

@@ -10,7 +10,7 @@
 #include "client/cli/render.h"
 #include "client/cli/views.h"
 #include "client/protocol.h"
-#include "crdt/event_codec.h"
+#include "daemon/ledger.h"
 #include "daemon/service/board.h"
 #include "tools/audit/log.h"
 
@@ -38,13 +38,11 @@ Result<LoadedLog> LoadLog(const std::filesystem::path& path, const std::string& 
   BATON_TRY(
       log.evidence->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
         if (!stored.ok()) return Status::Ok();
-        auto envelope = crdt::DecodeEnvelopeView(stored->envelope);
-        if (!envelope.ok()) return Status::Ok();
-        auto event = crdt::DecodeEvent(envelope->payload);
-        if (event.ok() && event->id() == stored->id) {
-          log.last_ms = std::max(log.last_ms, event->hlc.wall_ms);
+        auto decoded = daemon::DecodePayload(stored->envelope);
+        if (decoded.ok() && decoded->event.id() == stored->id) {
+          log.last_ms = std::max(log.last_ms, decoded->event.hlc.wall_ms);
           ++log.events;
-          log.by_origin[event->origin].push_back(std::move(event).value());
+          log.by_origin[decoded->event.origin].push_back(std::move(decoded->event));
         }
         return Status::Ok();
       }));

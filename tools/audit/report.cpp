@@ -195,10 +195,7 @@ Result<Report> BuildReport(const ReportOptions& options) {
   }
   for (const auto& [name, a] : actors) r.actors.push_back(a);
 
-  VerifyOptions verify;
-  verify.data_dir = options.data;
-  verify.trust = options.trust;
-  BATON_ASSIGN_OR_RETURN(r.verification, Verify(verify));
+  BATON_ASSIGN_OR_RETURN(r.verification, VerifyEvidence(*log.evidence, nullptr));
   return r;
 }
 

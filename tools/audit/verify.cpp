@@ -300,13 +300,11 @@ void CheckBundle(const bundle::Contents& b, const std::map<crdt::SiteId, bundle:
   // The manifest's roster (keys an independent verifier may use) must be the events' roster.
   if (!b.has_manifest) return;
   std::map<crdt::SiteId, std::vector<std::string>> folded, listed;
-  if (const auto* winner = projection.roster().Winner()) {
-    for (const crdt::SiteInfo& s : winner->value) {
-      folded[s.id] = {s.public_key, client::SiteRoleName(s.role), s.name, s.endpoint};
+  for (const auto& [sites, into] :
+       {std::pair{RosterOf(projection), &folded}, std::pair{b.manifest.roster, &listed}}) {
+    for (const bundle::RosterSite& s : sites) {
+      (*into)[s.id] = {s.public_key, s.role, s.name, s.endpoint};
     }
-  }
-  for (const bundle::RosterSite& s : b.manifest.roster) {
-    listed[s.id] = {s.public_key, s.role, s.name, s.endpoint};
   }
   for (const auto& [id, entry] : listed) {
     auto it = folded.find(id);
@@ -332,6 +330,12 @@ void CheckBundle(const bundle::Contents& b, const std::map<crdt::SiteId, bundle:
 Result<VerifyReport> Verify(const VerifyOptions& options) {
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<Evidence> evidence,
                          Evidence::Open(options.data_dir, options.trust));
+  return VerifyEvidence(*evidence, options.progress);
+}
+
+Result<VerifyReport> VerifyEvidence(const Evidence& opened,
+                                    const std::function<void(const char*, uint64_t)>& on_progress) {
+  const Evidence* evidence = &opened;
   const crdt::SiteId& trust_site = evidence->trust_site();
   const std::string& trust_key = evidence->trust_key();
   VerifyReport report;
@@ -343,7 +347,7 @@ Result<VerifyReport> Verify(const VerifyOptions& options) {
   report.runbook_id = evidence->runbook_id();
 
   const auto progress = [&](const char* step, uint64_t done) {
-    if (options.progress) options.progress(step, done);
+    if (on_progress) on_progress(step, done);
   };
   Verifier verifier(&report, evidence->is_bundle());
   BATON_TRY(evidence->ForEachEvent([&](const crdt::EventId& key, Result<store::StoredEvent> entry) {
@@ -356,11 +360,7 @@ Result<VerifyReport> Verify(const VerifyOptions& options) {
   BATON_TRY(evidence->Forks(&forks));
   for (const store::StoredEvent& fork : forks) verifier.TakeFork(fork);
   const crdt::Projection projection = verifier.Fold(trust_site, trust_key);
-  {
-    identity::StateDigestStream digest;
-    projection.WriteCanonical(digest);
-    report.state_digest = digest.Finish();
-  }
+  report.state_digest = DigestOf(projection);
   progress("checking chains", report.events);
   verifier.CheckChains(projection, trust_site, trust_key);
   progress("checking arrivals", report.events);

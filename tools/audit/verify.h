@@ -75,6 +75,10 @@ struct VerifyReport {
 // Read-only: works while batond runs on the directory (a RocksDB secondary in a temporary
 // directory of its own), and never writes to it.
 Result<VerifyReport> Verify(const VerifyOptions& options);
+// The same on evidence already opened (the report verifies the log it has loaded).
+class Evidence;
+Result<VerifyReport> VerifyEvidence(
+    const Evidence& evidence, const std::function<void(const char* step, uint64_t done)>& progress);
 
 // The report for a person, and as JSON (docs/audit.md#output).
 std::string FormatReport(const VerifyReport& report);
