@@ -416,8 +416,6 @@ Result<json> ParseJsonText(std::string_view text, StatusCode code) {
   return parsed;
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 void CheckOp(const Request& request, std::initializer_list<std::string_view> ops) {
   BATON_CHECK(std::find(ops.begin(), ops.end(), request.op) != ops.end());
 }
@@ -513,6 +511,8 @@ Result<crdt::TaskPatch> TaskPatchFromJson(const ObjectReader& r) {
 }
 
 }  // namespace
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // ---- Public: misc ---------------------------------------------------------------------------
 
@@ -736,6 +736,16 @@ std::string MakeEventPush(const std::string& watch_id, uint64_t cursor, const js
   out["cursor"] = cursor;
   out["event"] = event;
   return Dump(out);
+}
+
+std::string MakeEventPushText(const std::string& watch_id, uint64_t cursor,
+                              std::string_view event_json) {
+  // Keys in the order Dump writes them (sorted), so both forms are byte for byte alike.
+  std::string out = R"({"cursor":)" + std::to_string(cursor) + R"(,"event":)";
+  out.append(event_json);
+  out += R"(,"id":)" + Dump(json(watch_id)) + R"(,"stream":"event","v":)" +
+         std::to_string(kProtocolVersion) + "}";
+  return out;
 }
 
 std::string MakeHeartbeat(const std::string& watch_id, uint64_t cursor) {

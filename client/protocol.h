@@ -82,6 +82,12 @@ std::string MakeError(const std::string& id, const Status& status);
 // A watch push: `{"v":1,"id":watch_id,"stream":"event","cursor":cursor,"event":event}`.
 std::string MakeEventPush(const std::string& watch_id, uint64_t cursor,
                           const nlohmann::json& event);
+// JSON as every message is written: compact, invalid UTF-8 replaced.
+std::string Dump(const nlohmann::json& j);
+// The same push around an event already serialised (one JSON object, as Dump writes it): the
+// daemon serialises each event once for all its watchers.
+std::string MakeEventPushText(const std::string& watch_id, uint64_t cursor,
+                              std::string_view event_json);
 // `{"v":1,"id":watch_id,"stream":"heartbeat","cursor":cursor}`.
 std::string MakeHeartbeat(const std::string& watch_id, uint64_t cursor);
 

@@ -24,14 +24,24 @@ constexpr size_t kScrubSlice = 256;
 constexpr int64_t kScrubIntervalMs = 10 * 60 * 1000;
 // Reply bytes gathered before a commit: a batch of large replies (export pages) ends early.
 constexpr size_t kMaxBatchReplyBytes = size_t{16} << 20;
-// Events per watcher per loop round: well under the connection's queue (kClientSendHighWater),
-// so that a reading client is never found full by one round.
+// Events per watcher per loop round: well under the connection's queue (kClientSendHighWater
+// messages; large events also count against kClientSendBudgetBytes), so that a reading client is
+// rarely found full by one round.
 constexpr size_t kMaxPushPerRound = 64;
+// And at most this many bytes of events (at least one event), read a round's worth at a time;
+// the round's cache of serialised events is emptied when it grows past kMaxPushCacheBytes.
+constexpr size_t kMaxPushBytesPerRound = size_t{1} << 20;
+constexpr size_t kMaxPushCacheBytes = size_t{8} << 20;
 // A watch whose connection stays full this long (its client does not read) is ended.
 constexpr int64_t kWatchStallMs = 10000;
 // How often a stalled watch is tried again meanwhile: each try reads and converts its next
 // events, which must not cost every round.
 constexpr int64_t kStalledRetryMs = 250;
+// Requests kept for a connection over its send budget (docs/client-protocol.md#back-pressure):
+// per connection, and in all. Beyond them a request is answered with an error at once.
+constexpr size_t kMaxParkedRequests = 256;
+constexpr size_t kMaxParkedBytes = size_t{8} << 20;
+constexpr size_t kMaxParkedTotalBytes = size_t{64} << 20;
 }  // namespace
 
 Daemon::~Daemon() = default;
@@ -115,7 +125,8 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     replicator_->AppendPollItems(items);
     try {
       // Short: the peer sessions' timers (heartbeats, retries) run between polls.
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(WatchersBehind() ? 0 : 50));
+      zmq::poll(items.data(), items.size(),
+                std::chrono::milliseconds(WatchersBehind() || ParkedReady() ? 0 : 50));
     } catch (const zmq::error_t& e) {
       // A signal (SIGTERM, SIGINT) interrupts the poll: check the stop flag.
       if (e.num() != EINTR) return Status::IOError(std::string("poll: ") + e.what());
@@ -164,26 +175,85 @@ void Daemon::ReleaseWrites(int64_t now_ms) {
       missing.empty() ? std::string("every peer") : missing, own);
 }
 
+void Daemon::Park(Incoming in, std::vector<Reply>& replies) {
+  Parked& p = parked_[in.routing_id];
+  const size_t size = in.text.size();
+  if (p.requests.size() < kMaxParkedRequests && p.bytes + size <= kMaxParkedBytes &&
+      parked_bytes_ + size <= kMaxParkedTotalBytes) {
+    p.bytes += size;
+    parked_bytes_ += size;
+    p.requests.push_back(std::move(in));
+    return;
+  }
+  // Small, so never refused for its size; it may overtake the parked requests' replies.
+  replies.push_back(Reply{
+      in.routing_id,
+      client::MakeError(
+          client::PeekRequestId(in.text),
+          Status::Unavailable("the request was not handled: this connection has " +
+                              std::to_string(p.requests.size()) +
+                              " requests waiting while it does not read " +
+                              std::to_string(endpoint_->QueuedBytes(in.routing_id)) +
+                              " bytes of replies (docs/client-protocol.md#back-pressure); read "
+                              "them, then ask again"))});
+  ++replies_refused_;
+  if (p.requests.empty()) parked_.erase(in.routing_id);
+}
+
+bool Daemon::ParkedReady() const {
+  return std::any_of(parked_.begin(), parked_.end(), [&](const auto& entry) {
+    return endpoint_->QueuedBytes(entry.first) < kClientSendBudgetBytes;
+  });
+}
+
 Status Daemon::HandleBatch() {
-  struct Pending {
-    std::string routing_id;
-    std::string reply;
-  };
-  std::vector<Pending> replies;
+  std::vector<Reply> replies;
   std::vector<std::string> new_watchers;
   size_t reply_bytes = 0;
-  for (size_t i = 0; i < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; ++i) {
+  size_t handled = 0;
+  const uint64_t refused_before = replies_refused_;
+  // A connection's replies of this batch count against its budget before they are sent.
+  std::map<std::string, int64_t> batch_bytes;
+  const auto over_budget = [&](const std::string& id) {
+    const auto it = batch_bytes.find(id);
+    return endpoint_->QueuedBytes(id) + (it == batch_bytes.end() ? 0 : it->second) >=
+           kClientSendBudgetBytes;
+  };
+  const auto room = [&] { return handled < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; };
+  const auto handle = [&](const Incoming& in) {
+    ClientService::Outcome out = service_->Handle(in.text, in.os_user);
+    if (out.watch) {
+      watchers_[in.routing_id] = Watcher{out.request_id, in.os_user, out.cursor, 0, 0, 0};
+      new_watchers.push_back(in.routing_id);
+    } else if (out.unwatch) {
+      watchers_.erase(in.routing_id);
+    }
+    ++handled;
+    reply_bytes += out.reply.size();
+    batch_bytes[in.routing_id] += static_cast<int64_t>(out.reply.size());
+    replies.push_back(Reply{in.routing_id, std::move(out.reply)});
+  };
+  // First the parked requests of connections that have read enough since, in order.
+  for (auto it = parked_.begin(); it != parked_.end() && room();) {
+    Parked& p = it->second;
+    while (!p.requests.empty() && room() && !over_budget(it->first)) {
+      Incoming in = std::move(p.requests.front());
+      p.requests.pop_front();
+      p.bytes -= in.text.size();
+      parked_bytes_ -= in.text.size();
+      handle(in);
+    }
+    it = p.requests.empty() ? parked_.erase(it) : std::next(it);
+  }
+  // Then new ones; a connection with requests parked, or over its budget, parks this one too.
+  for (size_t received = 0; received < kMaxBatch && room(); ++received) {
     auto in = endpoint_->Receive();
     if (!in) break;
-    ClientService::Outcome out = service_->Handle(in->text, in->os_user);
-    if (out.watch) {
-      watchers_[in->routing_id] = Watcher{out.request_id, in->os_user, out.cursor, 0, 0, 0};
-      new_watchers.push_back(in->routing_id);
-    } else if (out.unwatch) {
-      watchers_.erase(in->routing_id);
+    if (parked_.count(in->routing_id) != 0 || over_budget(in->routing_id)) {
+      Park(std::move(*in), replies);
+      continue;
     }
-    reply_bytes += out.reply.size();
-    replies.push_back(Pending{in->routing_id, std::move(out.reply)});
+    handle(*in);
   }
   if (replies.empty()) return Status::Ok();
   // Ack only after the synced batch: docs/operations.md#durability.
@@ -192,7 +262,7 @@ Status Daemon::HandleBatch() {
     // Nothing of the batch was stored: every reply of it (queries too, which saw the unstored
     // events) becomes the error.
     for (const auto& p : replies) {
-      endpoint_->Send(p.routing_id, client::MakeError(client::PeekRequestId(p.reply), committed))
+      endpoint_->Send(p.routing_id, client::MakeError(client::PeekRequestId(p.text), committed))
           .Ignore();  // Best effort: a client that went away asks again.
     }
     for (const auto& w : new_watchers) watchers_.erase(w);
@@ -204,12 +274,43 @@ Status Daemon::HandleBatch() {
     spdlog::warn("{}", committed.ToString());
     return Status::Ok();
   }
+  int64_t unread = 0;
   for (const auto& p : replies) {
-    Status s = endpoint_->Send(p.routing_id, p.reply);
-    if (!s.ok()) {
-      // The client went away; its events (if any) are durable and it can query them.
-      std::fprintf(stderr, "batond: reply not delivered: %s\n", s.ToString().c_str());
+    Status s = endpoint_->Send(p.routing_id, p.text);
+    if (s.code() == StatusCode::kUnavailable) {
+      ++replies_refused_;
+      unread = endpoint_->QueuedBytes(p.routing_id);
+      // A client that does not read what it asked for: it is told so in a small reply (never
+      // refused for its size), not left waiting. Its events, if any, are durable.
+      s = endpoint_->Send(
+          p.routing_id,
+          client::MakeError(
+              client::PeekRequestId(p.text),
+              Status::Unavailable(
+                  "the reply (" + std::to_string(p.text.size()) +
+                  " bytes) was not sent: this connection has not read " + std::to_string(unread) +
+                  " bytes of earlier replies and pushes (docs/client-protocol.md#back-pressure); "
+                  "read them, then ask again")));
     }
+    if (s.code() == StatusCode::kNotFound) {
+      // The client went away; its events (if any) are durable and it can query them. What it
+      // left parked is not worth doing.
+      const auto parked = parked_.find(p.routing_id);
+      if (parked != parked_.end()) {
+        parked_bytes_ -= parked->second.bytes;
+        parked_.erase(parked);
+      }
+    } else if (!s.ok()) {
+      spdlog::warn("reply not delivered: {}", s.ToString());
+    }
+  }
+  const int64_t now = ledger_->Now();
+  if (replies_refused_ != refused_before && now - replies_refused_logged_ms_ >= 1000) {
+    replies_refused_logged_ms_ = now;
+    spdlog::warn(
+        "{} replies or requests in all were refused: their connections did not read (the last "
+        "had {} bytes unread); each was answered with an error",
+        replies_refused_, unread);
   }
   return Status::Ok();
 }
@@ -226,23 +327,41 @@ void Daemon::PushToWatchers(int64_t now_ms) {
   // Each event is read and converted once per round, however many watchers it goes to; each
   // watcher gets at most kMaxPushPerRound events after its own cursor, so one far behind (or
   // stalled) never holds back the others.
-  std::map<uint64_t, nlohmann::json> fresh;
+  // Events are kept serialised, and the round's cache is bounded by bytes: large events (plans)
+  // come a few at a time.
+  std::map<uint64_t, std::string> fresh;
+  size_t fresh_bytes = 0;
   const auto read_from = [&](uint64_t cursor) -> Status {
+    if (fresh_bytes > kMaxPushCacheBytes) {
+      fresh.clear();
+      fresh_bytes = 0;
+    }
     std::vector<Ledger::ServedEvent> events;
-    BATON_TRY(ledger_->ReadServed(cursor, kMaxPushPerRound, &events));
-    for (const auto& e : events) fresh.emplace(e.arrival, service_->EventJson(e.event, e.arrival));
+    BATON_TRY(ledger_->ReadServed(cursor, kMaxPushPerRound, &events, kMaxPushBytesPerRound));
+    for (const auto& e : events) {
+      auto [it, added] = fresh.emplace(e.arrival, std::string());
+      if (!added) continue;
+      it->second = client::Dump(service_->EventJson(e.event, e.arrival));
+      fresh_bytes += it->second.size();
+    }
     return Status::Ok();
   };
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
+    // A stalled watch whose connection has read everything queued goes on at once.
     if (w.stalled_since_ms != 0 && now_ms - w.last_try_ms < kStalledRetryMs &&
-        now_ms - w.stalled_since_ms < kWatchStallMs) {
+        now_ms - w.stalled_since_ms < kWatchStallMs && endpoint_->QueuedBytes(routing_id) > 0) {
       continue;
     }
     w.last_try_ms = now_ms;
     Status s;
-    if (w.cursor < last) {
-      for (size_t n = 0; s.ok() && n < kMaxPushPerRound && w.cursor < last; ++n) {
+    if (endpoint_->QueuedBytes(routing_id) >= kClientSendBudgetBytes) {
+      s = Status::Unavailable("over its send budget");  // Nothing read for it in vain.
+    } else if (w.cursor < last) {
+      size_t bytes = 0;
+      for (size_t n = 0;
+           s.ok() && n < kMaxPushPerRound && bytes < kMaxPushBytesPerRound && w.cursor < last;
+           ++n) {
         auto it = fresh.find(w.cursor + 1);
         if (it == fresh.end()) {
           Status read = read_from(w.cursor);
@@ -258,8 +377,10 @@ void Daemon::PushToWatchers(int64_t now_ms) {
           it = fresh.find(w.cursor + 1);
           if (it == fresh.end()) break;  // Not readable yet (an arrival being written).
         }
-        s = endpoint_->Send(routing_id, client::MakeEventPush(w.watch_id, it->first, it->second));
+        s = endpoint_->Send(routing_id,
+                            client::MakeEventPushText(w.watch_id, it->first, it->second));
         if (s.ok()) w.cursor = it->first;
+        bytes += it->second.size();
       }
       if (s.ok()) w.last_push_ms = now_ms;
     } else if (now_ms - w.last_push_ms >= kWatchHeartbeatMs) {
@@ -280,7 +401,7 @@ void Daemon::PushToWatchers(int64_t now_ms) {
     const std::string reason = "the watch " + w.watch_id + " was ended at cursor " +
                                std::to_string(w.cursor) + ": its connection did not read for " +
                                std::to_string(kWatchStallMs / 1000) + " s with " +
-                               std::to_string(kClientSendHighWater) + " messages queued";
+                               std::to_string(endpoint_->QueuedBytes(routing_id)) + " bytes queued";
     spdlog::warn("watch of {}: {}", w.os_user, reason);
     service_->NoteDroppedWatch(w.os_user, reason);
     gone.push_back(routing_id);

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "crdt/status.h"
@@ -39,14 +41,29 @@ class Daemon {
     std::string os_user;   // Who watches: a dropped watch is explained to them on the next one.
     uint64_t cursor = 0;   // Last arrival sent.
     int64_t last_push_ms = 0;
-    // When its connection's queue was first found full (kClientSendHighWater messages unread),
-    // 0 while it takes pushes. A watch stalled for kWatchStallMs is ended.
+    // When its connection was first found over its send budget (client_endpoint.h), 0 while it
+    // takes pushes. A watch stalled for kWatchStallMs is ended.
     int64_t stalled_since_ms = 0;
     int64_t last_try_ms = 0;  // Of a stalled watch: tried again every kStalledRetryMs.
   };
 
+  // Requests of a connection over its send budget (client_endpoint.h), kept in order until it
+  // has read enough of its replies (docs/client-protocol.md#back-pressure).
+  struct Parked {
+    std::deque<Incoming> requests;
+    size_t bytes = 0;
+  };
+
   Daemon() = default;
   Status HandleBatch();
+  // Keeps `in` for later, or (over the parking limits) answers it at once with an error.
+  struct Reply {
+    std::string routing_id;
+    std::string text;
+  };
+  void Park(Incoming in, std::vector<Reply>& replies);
+  // True while a connection with parked requests has read enough to be served again.
+  bool ParkedReady() const;
   // Lifts the rejoin hold once the peers confirm our head, or when the grace time is over.
   void ReleaseWrites(int64_t now_ms);
   void PushToWatchers(int64_t now_ms);
@@ -61,10 +78,15 @@ class Daemon {
   std::unique_ptr<ClientService> service_;
   std::unique_ptr<replication::Replicator> replicator_;  // Peers; after endpoint_ (its ZAP).
   std::map<std::string, Watcher> watchers_;              // By routing id. Loop thread only.
+  std::map<std::string, Parked> parked_;                 // By routing id. Loop thread only.
+  size_t parked_bytes_ = 0;
   // Until then reports are refused while the site learns its own head from its peers
   // (docs/replication.md#rejoining); 0 once released.
   int64_t writes_held_until_ms_ = 0;
   bool rebuilding_ = false;  // The rebuild marker was present at start (`batond rebuild`).
+  // Replies replaced by an error because their connection did not read: logged once a second.
+  uint64_t replies_refused_ = 0;
+  int64_t replies_refused_logged_ms_ = 0;
 };
 
 }  // namespace baton::daemon

@@ -655,10 +655,11 @@ std::string Ledger::StateDigest() const {
   return digest_;
 }
 
-Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const {
+Status Ledger::ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out,
+                          size_t max_bytes) const {
   out->clear();
   std::vector<store::Arrival> raw;
-  BATON_TRY(store_->ScanArrivals(cursor, max, &raw));
+  BATON_TRY(store_->ScanArrivals(cursor, max, &raw, max_bytes));
   std::map<crdt::SiteId, std::pair<uint64_t, crdt::Hash>> last;  // Per origin in this read.
   for (auto& [arrival, arrived_ms, stored] : raw) {
     const std::string where = "arrival " + std::to_string(arrival) + " (" + stored.id.ToString() +

@@ -165,7 +165,9 @@ class Ledger {
   // arrivals without gaps or repeats, its payload's hash equal to the stored hash, its id and
   // prev_hash those it is stored under, and linked to the stored hash of its predecessor.
   // kCorruption naming the arrival and event otherwise: an altered log is never served.
-  Status ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out) const;
+  // At most `max` events, fewer (at least one) once their envelopes reach `max_bytes`.
+  Status ReadServed(uint64_t cursor, size_t max, std::vector<ServedEvent>* out,
+                    size_t max_bytes = SIZE_MAX) const;
   // The background scrub: every stored event checked as ReadServed checks it, a slice at a time,
   // pass after pass, so that damage to events nobody reads is found too.
   struct Scrub {

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -276,21 +277,69 @@ std::optional<Incoming> ClientEndpoint::Receive() {
   }
 }
 
+// One message on its way: the bytes libzmq sends from (zero copy) and whom to give them back.
+struct ClientEndpoint::Queued {
+  std::string text;
+  std::shared_ptr<Outbox> outbox;
+  std::shared_ptr<Totals> totals;
+};
+
+void ClientEndpoint::Release(void* /*data*/, void* hint) {
+  auto* queued = static_cast<Queued*>(hint);
+  const auto bytes = static_cast<int64_t>(queued->text.size());
+  queued->outbox->bytes.fetch_sub(bytes);
+  queued->totals->total.fetch_sub(bytes);
+  delete queued;
+}
+
+void ClientEndpoint::PruneOutboxes() {
+  // Only the loop thread adds a holder, so a count of 1 (this map's) cannot rise meanwhile.
+  for (auto it = outboxes_.begin(); it != outboxes_.end();) {
+    it = it->second.use_count() == 1 ? outboxes_.erase(it) : std::next(it);
+  }
+  prune_at_ = std::max<size_t>(1024, 2 * outboxes_.size());
+}
+
+int64_t ClientEndpoint::QueuedBytes(const std::string& routing_id) const {
+  const auto it = outboxes_.find(routing_id);
+  return it == outboxes_.end() ? 0 : it->second->bytes.load();
+}
+
 Status ClientEndpoint::Send(const std::string& routing_id, std::string_view text) {
+  auto& outbox = outboxes_[routing_id];
+  if (!outbox) outbox = std::make_shared<Outbox>();
+  const auto size = static_cast<int64_t>(text.size());
+  if (text.size() > kClientSmallMessageBytes) {
+    const int64_t mine = outbox->bytes.load();
+    const int64_t all = queued_->total.load();
+    if (mine > 0 && (mine >= kClientSendBudgetBytes || all >= kClientSendBudgetTotalBytes)) {
+      return Status::Unavailable("client connection is not reading: " + std::to_string(mine) +
+                                 " bytes are queued for it");
+    }
+  }
   try {
     if (!router_.send(zmq::buffer(routing_id),
                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       return Status::Unavailable("client connection is not reading: its send queue is full");
     }
+    // Counted before it is queued: libzmq may free it on its I/O thread at once.
+    auto* queued = new Queued{std::string(text), outbox, queued_};
+    outbox->bytes.fetch_add(size);
+    queued_->total.fetch_add(size);
+    zmq::message_t message(queued->text.data(), queued->text.size(), &Release, queued);
     // The high-water mark is checked on a message's first frame only: this part is queued.
-    const auto sent =
-        router_.send(zmq::buffer(text.data(), text.size()), zmq::send_flags::dontwait);
+    const auto sent = router_.send(message, zmq::send_flags::dontwait);
     static_cast<void>(sent);
-    return Status::Ok();
   } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) return Status::NotFound("client has disconnected");
+    if (outboxes_.size() > prune_at_) PruneOutboxes();
+    if (e.num() == EHOSTUNREACH) {
+      outboxes_.erase(routing_id);
+      return Status::NotFound("client has disconnected");
+    }
     return Status::IOError(std::string("send to client: ") + e.what());
   }
+  if (outboxes_.size() > prune_at_) PruneOutboxes();
+  return Status::Ok();
 }
 
 }  // namespace baton::daemon

@@ -8,12 +8,15 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -21,9 +24,20 @@
 
 namespace baton::daemon {
 
-// Messages the daemon queues for one client connection (ZMQ_SNDHWM of the ROUTER): replies and
-// watch pushes it has not read yet. A full queue refuses the next message (Send: kUnavailable),
-// so a client that stops reading pins at most this many messages in the daemon.
+// What the daemon holds for a client that does not read its replies and watch pushes
+// (docs/client-protocol.md#back-pressure). A message counts from Send until libzmq has written
+// it to the connection's socket. Send refuses a message (kUnavailable) to a connection that has
+// something queued while
+// - kClientSendBudgetBytes or more are queued for it, or
+// - kClientSendBudgetTotalBytes or more are queued for all connections;
+// a connection with nothing queued always takes its next message, however large. Messages of up
+// to kClientSmallMessageBytes (errors, heartbeats, small events) are exempt, so a client can
+// always be told why; they are bounded by number: kClientSendHighWater per connection
+// (ZMQ_SNDHWM of the ROUTER). So a connection pins at most kClientSendBudgetBytes plus one
+// message plus 256 small ones.
+inline constexpr int64_t kClientSendBudgetBytes = int64_t{4} << 20;
+inline constexpr int64_t kClientSendBudgetTotalBytes = int64_t{64} << 20;
+inline constexpr size_t kClientSmallMessageBytes = 1024;
 inline constexpr int kClientSendHighWater = 256;
 
 // One ZAP request (RFC 27) for a domain other than the client endpoint's.
@@ -91,8 +105,12 @@ class ClientEndpoint {
   std::optional<Incoming> Receive();
 
   // Queues one frame for the peer; never blocks. kNotFound if the peer has disconnected,
-  // kUnavailable if its pipe is full (a reader that stopped reading: drop its watch).
+  // kUnavailable if it is over a budget above (a reader that stopped reading: drop its watch,
+  // or answer with a small error instead).
   Status Send(const std::string& routing_id, std::string_view text);
+  // Bytes queued for one connection (or all of them) that libzmq has not written yet.
+  int64_t QueuedBytes(const std::string& routing_id) const;
+  int64_t QueuedBytes() const { return queued_->total.load(); }
 
   // "ipc:///.../batond.sock" and the tcp endpoint actually bound (port resolved), or "".
   const std::string& ipc_endpoint() const { return ipc_endpoint_; }
@@ -105,8 +123,25 @@ class ClientEndpoint {
   // The User-Id for a handshake, or nullopt to refuse it.
   std::optional<std::string> Authenticate(const ZapRequest& request) const;
 
+  // Byte counts of queued messages. Each message holds its connection's Outbox and the Totals
+  // and gives its bytes back when libzmq frees it (on its I/O thread, maybe after this
+  // endpoint is gone: hence shared ownership and atomics).
+  struct Totals {
+    std::atomic<int64_t> total{0};
+  };
+  struct Outbox {
+    std::atomic<int64_t> bytes{0};
+  };
+  struct Queued;
+  static void Release(void* data, void* hint);
+  // Forgets connections with nothing queued once there are many of them.
+  void PruneOutboxes();
+
   zmq::socket_t router_;  // Loop thread only.
   zmq::socket_t zap_;     // Loop thread only.
+  std::shared_ptr<Totals> queued_ = std::make_shared<Totals>();
+  std::unordered_map<std::string, std::shared_ptr<Outbox>> outboxes_;  // Loop thread only.
+  size_t prune_at_ = 1024;
   EndpointOptions options_;
   std::string ipc_endpoint_, tcp_endpoint_, curve_public_z85_;
 };

@@ -720,7 +720,8 @@ Result<json> ClientService::Export(const client::Request& req) {
   uint64_t cursor = args.after;
   size_t bytes = 0;
   std::vector<Ledger::ServedEvent> served;
-  BATON_TRY(ledger_->ReadServed(cursor, client::kExportPageEvents, &served));
+  BATON_TRY(ledger_->ReadServed(cursor, client::kExportPageEvents, &served,
+                                client::kExportPageBytes / 3));
   for (const auto& e : served) {
     // At least one event per page, however large.
     if (!events.empty() && bytes + 3 * e.envelope.size() > client::kExportPageBytes) break;

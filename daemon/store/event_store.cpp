@@ -299,7 +299,8 @@ class EventStore::Impl {
   Status ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, size_t max,
                     std::vector<StoredEvent>* out) const;
   uint64_t LastArrival() const { return last_arrival_.load(std::memory_order_acquire); }
-  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const;
+  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out,
+                      size_t max_bytes) const;
   Status RecordFork(const StoredEvent& conflicting);
   Status ScanForks(std::vector<StoredEvent>* out) const;
   Status ForEachEvent(const EventVisitor& visit) const;
@@ -915,8 +916,10 @@ Status EventStore::Impl::ScanOrigin(const crdt::SiteId& origin, uint64_t from_se
   return FromRocks(it->status(), "event store " + where_ + ": scanning origin " + origin);
 }
 
-Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const {
+Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out,
+                                      size_t max_bytes) const {
   out->clear();
+  size_t bytes = 0;
   if (after == std::numeric_limits<uint64_t>::max()) return Status::Ok();
   const std::string context = "event store " + where_ + ": scanning arrivals";
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kArrivals)));
@@ -927,12 +930,12 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max, std::vector<Ar
   // Arrivals are numbered 1, 2, 3, ... without gaps: a missing or repeated number means the
   // index was altered, and what it lists cannot be served as the site's log.
   uint64_t expected = after + 1;
-  for (; it->Valid() && out->size() < max; it->Next()) {
+  for (; it->Valid() && out->size() < max && bytes < max_bytes; it->Next()) {
     ArrivalRun run;
     if (!ParseArrivalRun(View(it->key()), View(it->value()), &run)) {
       return Status::Corruption(context + ": malformed arrival entry");
     }
-    for (uint64_t k = 0; k < run.count && out->size() < max; ++k) {
+    for (uint64_t k = 0; k < run.count && out->size() < max && bytes < max_bytes; ++k) {
       const uint64_t counter = run.first + k;
       if (counter <= after) continue;
       if (counter != expected) {
@@ -954,6 +957,7 @@ Status EventStore::Impl::ScanArrivals(uint64_t after, size_t max, std::vector<Ar
       }
       BATON_TRY(FromRocks(s, context));
       BATON_TRY(DecodeEventValue(value, &event).WithContext(context));
+      bytes += value.size();
       out->push_back(Arrival{counter, run.arrived_ms, std::move(event)});
     }
   }
@@ -1233,8 +1237,9 @@ Status EventStore::ScanOrigin(const crdt::SiteId& origin, uint64_t from_seq, siz
   return impl_->ScanOrigin(origin, from_seq, max, out);
 }
 uint64_t EventStore::LastArrival() const { return impl_->LastArrival(); }
-Status EventStore::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const {
-  return impl_->ScanArrivals(after, max, out);
+Status EventStore::ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out,
+                                size_t max_bytes) const {
+  return impl_->ScanArrivals(after, max, out, max_bytes);
 }
 Status EventStore::RecordFork(const StoredEvent& conflicting) {
   return impl_->RecordFork(conflicting);

@@ -146,8 +146,10 @@ class EventStore {
   // Arrival counter of the last appended event (0 when empty). Counters are 1, 2, 3, ... in
   // local commit order; a reader that saw LastArrival() == n finds arrivals 1..n.
   uint64_t LastArrival() const;
-  // Replaces *out with up to `max` arrivals with counter > after, in counter order.
-  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out) const;
+  // Replaces *out with up to `max` arrivals with counter > after, in counter order; it stops
+  // early, after at least one, once the stored values read reach `max_bytes`.
+  Status ScanArrivals(uint64_t after, size_t max, std::vector<Arrival>* out,
+                      size_t max_bytes = SIZE_MAX) const;
 
   // Every entry of the events column family, in (origin, seq) order, whatever the heads say,
   // with the id it is stored under (empty origin and seq 0 when the key does not parse). An

@@ -484,6 +484,9 @@ BOOST_AUTO_TEST_CASE(replies_and_pushes_parse_back) {
   BOOST_TEST(push->stream == "event");
   BOOST_TEST(push->cursor == 42u);
   BOOST_TEST(push->event["id"] == "hq/1");
+  // Around an event serialised once: the same bytes.
+  const json event = {{"id", "hq/1"}, {"note", "\"quoted\" \u00e9"}, {"n", 3}};
+  BOOST_TEST(MakeEventPushText("w\"1", 42, event.dump()) == MakeEventPush("w\"1", 42, event));
   auto beat = ParseServerMessage(MakeHeartbeat("9", 43));
   BOOST_TEST_REQUIRE(beat.ok());
   BOOST_TEST(beat->stream == "heartbeat");
