@@ -216,7 +216,9 @@ Status Evidence::Forks(std::vector<store::StoredEvent>* out) const {
     if (decoded.ok()) {
       out->push_back(StoredOf(*decoded, envelope));
     } else {
-      out->push_back(store::StoredEvent{{}, {}, {}, envelope});  // TakeFork names it.
+      store::StoredEvent undecodable;  // TakeFork names it.
+      undecodable.envelope = envelope;
+      out->push_back(std::move(undecodable));
     }
   }
   return Status::Ok();
