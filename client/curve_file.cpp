@@ -36,8 +36,8 @@ Result<CurveCredentials> ParseCurveCredentials(std::string_view text, const std:
                         : key == "secret_key" ? &f.secret_z85
                                               : nullptr;
     if (slot == nullptr) {
-      return Status::InvalidArgument(source + ":" + std::to_string(n) + ": unknown key \"" + key +
-                                     "\"");
+      return Status::InvalidArgument(source + ":" + std::to_string(n) + ": unknown key \"" +
+                                     Excerpt(key) + "\"");
     }
     if (value.size() != 40) {
       return Status::InvalidArgument(source + ":" + std::to_string(n) + ": \"" + key +

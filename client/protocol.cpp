@@ -39,15 +39,9 @@ std::string Index(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
-// `text` as echoed in an error: at most 60 characters, a longer one cut with "...".
-std::string Cut(std::string_view text) {
-  if (text.size() <= 60) return std::string(text);
-  return std::string(text.substr(0, 57)) + "...";
-}
-
 // A short rendering of a bad value for messages: strings quoted, long values cut.
 std::string Show(const json& value) {
-  return Cut(value.dump(-1, ' ', false, json::error_handler_t::replace));
+  return Excerpt(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // ---- Typed reads of one JSON object ---------------------------------------------------------
@@ -539,7 +533,7 @@ const char* ReportKindName(crdt::ReportKind kind) { return ToWord(kind, kReportK
 // ---- Public: times --------------------------------------------------------------------------
 
 Result<int64_t> ParseIsoTime(std::string_view text) {
-  const std::string shown = "\"" + Cut(text) + "\"";
+  const std::string shown = "\"" + Excerpt(text) + "\"";
   const auto bad = [&](const std::string& why) {
     return Status::InvalidArgument(shown + " is not an ISO 8601 time (" + why + ")");
   };
@@ -673,8 +667,9 @@ Result<Request> ParseRequest(std::string_view text) {
         if (!known.empty()) known += ", ";
         known += a.name;
       }
-      return Bad(Cut(key), "is not an argument of " + request.op +
-                               (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
+      return Bad(Excerpt(key),
+                 "is not an argument of " + request.op +
+                     (known.empty() ? " (it takes none)" : " (expected " + known + ")"));
     }
     if (!it.value().is_null()) BATON_TRY(CheckShape(*arg, it.value()));
     request.args[key] = std::move(it.value());

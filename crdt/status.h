@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -57,6 +58,13 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
+
+// `text` as echoed in an error message: at most 60 characters, a longer one cut with "...", so
+// that a hostile or mistaken value of any size never fills a message.
+inline std::string Excerpt(std::string_view text) {
+  if (text.size() <= 60) return std::string(text);
+  return std::string(text.substr(0, 57)) + "...";
+}
 
 inline const char* StatusCodeName(StatusCode code) {
   switch (code) {

@@ -1,6 +1,7 @@
 // See daemon/config.h and docs/operations.md#config.
 #include "daemon/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -69,35 +70,54 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
     const std::string where = source + ":" + std::to_string(line_no);
     size_t eq = line.find('=');
     if (eq == std::string::npos) {
-      return Status::InvalidArgument(where + ": expected `key = value`, got \"" + line + "\"");
+      return Status::InvalidArgument(where + ": expected `key = value`, got \"" + Excerpt(line) +
+                                     "\"");
     }
     std::string key = Trim(std::string_view(line).substr(0, eq));
     std::string value = Trim(std::string_view(line).substr(eq + 1));
+    if (line.size() > kMaxConfigLineBytes) {
+      return Status::InvalidArgument(where + ": the line is " + std::to_string(line.size()) +
+                                     " bytes, over the limit of " +
+                                     std::to_string(kMaxConfigLineBytes));
+    }
+    const auto control = std::find_if(line.begin(), line.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) < 0x20 && ch != '\t';
+    });
+    if (control != line.end()) {
+      return Status::InvalidArgument(where + ": a control character (byte " +
+                                     std::to_string(static_cast<unsigned char>(*control)) +
+                                     ") in the line");
+    }
     // One value per key, except the keys that list things: a second `site` or `trust` must not
     // silently win over the first.
     if (key != "client_key" && key != "peer") {
       auto [first, fresh] = first_line.emplace(key, line_no);
       if (!fresh) {
-        return Status::InvalidArgument(where + ": key \"" + key +
+        return Status::InvalidArgument(where + ": key \"" + Excerpt(key) +
                                        "\" is given again (first at line " +
                                        std::to_string(first->second) + "); keep one of them");
       }
     }
-    auto parse_int = [&](int64_t* out) -> Status {
+    auto parse_int = [&](int64_t* out, int64_t max) -> Status {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
-      if (ec != std::errc() || p != value.data() + value.size() || *out < 0) {
-        return Status::InvalidArgument(where + ": key \"" + key + "\": \"" + value +
-                                       "\" is not a non-negative integer");
+      if (ec != std::errc() || p != value.data() + value.size() || *out < 0 || *out > max) {
+        return Status::InvalidArgument(where + ": key \"" + key + "\": \"" + Excerpt(value) +
+                                       "\" is not an integer from 0 to " + std::to_string(max));
       }
       return Status::Ok();
     };
     if (key == "site") {
       if (!ValidSiteId(value)) {
-        return Status::InvalidArgument(where + ": key \"site\": \"" + value +
+        return Status::InvalidArgument(where + ": key \"site\": \"" + Excerpt(value) +
                                        "\" is not a site id (letters, digits, - _ . ; 1-64 chars)");
       }
       c.site = value;
     } else if (key == "site_name") {
+      if (value.size() > kMaxSiteNameBytes) {
+        return Status::InvalidArgument(where + ": key \"site_name\" is " +
+                                       std::to_string(value.size()) + " bytes, over the limit of " +
+                                       std::to_string(kMaxSiteNameBytes));
+      }
       c.site_name = value;
     } else if (key == "role") {
       if (value == "manager") {
@@ -107,7 +127,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
       } else if (value == "observer") {
         c.role = crdt::SiteRole::kObserver;
       } else {
-        return Status::InvalidArgument(where + ": key \"role\": \"" + value +
+        return Status::InvalidArgument(where + ": key \"role\": \"" + Excerpt(value) +
                                        "\" is not one of manager, site, observer");
       }
     } else if (key == "client_endpoint") {
@@ -121,12 +141,16 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
                                        "CURVE public key, got " +
                                        std::to_string(value.size()) + " characters");
       }
+      if (c.client_keys.size() == kMaxConfigListEntries) {
+        return Status::InvalidArgument(where + ": more than " +
+                                       std::to_string(kMaxConfigListEntries) + " client_key lines");
+      }
       c.client_keys.push_back(value);
     } else if (key == "max_clock_skew_ms") {
-      BATON_TRY(parse_int(&c.max_clock_skew_ms));
+      BATON_TRY(parse_int(&c.max_clock_skew_ms, kMaxConfigMs));
     } else if (key == "snapshot_every") {
       int64_t v = 0;
-      BATON_TRY(parse_int(&v));
+      BATON_TRY(parse_int(&v, kMaxSnapshotEvery));
       if (v == 0) return Status::InvalidArgument(where + ": key \"snapshot_every\" must be > 0");
       c.snapshot_every = static_cast<uint64_t>(v);
     } else if (key == "trust") {
@@ -135,15 +159,15 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
                                        ": key \"trust\": expected SITE:KEY with the "
                                        "manager site's id and its 64-hex-digit public key "
                                        "(`batond init` prints it), got \"" +
-                                       value.substr(0, 120) + "\"");
+                                       Excerpt(value) + "\"");
       }
     } else if (key == "rejoin_grace_ms") {
-      BATON_TRY(parse_int(&c.rejoin_grace_ms));
+      BATON_TRY(parse_int(&c.rejoin_grace_ms, kMaxConfigMs));
     } else if (key == "fault_injection") {
       c.fault_injection = value;
     } else if (key == "peer_listen") {
       if (value.rfind("tcp://", 0) != 0) {
-        return Status::InvalidArgument(where + ": key \"peer_listen\": \"" + value +
+        return Status::InvalidArgument(where + ": key \"peer_listen\": \"" + Excerpt(value) +
                                        "\" is not a tcp:// endpoint");
       }
       c.peer_listen = value;
@@ -158,7 +182,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
         return Status::InvalidArgument(where +
                                        ": key \"peer\": expected `peer = SITE "
                                        "tcp://HOST:PORT [KEYHEX]`, got \"" +
-                                       value.substr(0, 120) + "\"");
+                                       Excerpt(value) + "\"");
       }
       peer.key = std::move(key_bytes).value();
       if (peer.site == c.site) {
@@ -170,9 +194,13 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
                                          "\" is listed twice");
         }
       }
+      if (c.peers.size() == kMaxConfigListEntries) {
+        return Status::InvalidArgument(where + ": more than " +
+                                       std::to_string(kMaxConfigListEntries) + " peer lines");
+      }
       c.peers.push_back(std::move(peer));
     } else {
-      return Status::InvalidArgument(where + ": unknown key \"" + key + "\"");
+      return Status::InvalidArgument(where + ": unknown key \"" + Excerpt(key) + "\"");
     }
   }
   if (c.site.empty()) return Status::InvalidArgument(source + ": missing key \"site\"");
@@ -202,13 +230,8 @@ Result<Config> LoadConfig(const std::filesystem::path& data_dir) {
   if (kind != std::filesystem::file_type::regular) {
     return Status::IOError(path.string() + ": cannot read: not a regular file");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::IOError(path.string() + ": cannot read: " + std::strerror(errno));
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseConfig(buf.str(), path.string(), data_dir);
+  BATON_ASSIGN_OR_RETURN(std::string text, identity::ReadFileUpTo(path, kMaxConfigBytes));
+  return ParseConfig(text, path.string(), data_dir);
 }
 
 Status SaveConfig(const Config& c) {

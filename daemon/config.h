@@ -13,6 +13,15 @@
 
 namespace baton::daemon {
 
+// Limits of batond.conf (docs/operations.md#config): the file, a line, a site name, the lines of
+// a listing key (`peer`, `client_key`), times in ms (366 days) and snapshot_every.
+inline constexpr size_t kMaxConfigBytes = size_t{1} << 20;
+inline constexpr size_t kMaxConfigLineBytes = 4096;
+inline constexpr size_t kMaxSiteNameBytes = 128;
+inline constexpr size_t kMaxConfigListEntries = 256;
+inline constexpr int64_t kMaxConfigMs = crdt::kMaxDurationMs;
+inline constexpr int64_t kMaxSnapshotEvery = 1000000000;
+
 struct Config {
   std::filesystem::path data_dir;  // Where the config, keys, event log and ipc socket live.
   crdt::SiteId site;               // This site's roster id ("hq", "vendor-de").

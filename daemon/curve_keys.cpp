@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "daemon/identity/keys.h"
 
@@ -26,12 +25,11 @@ Status WriteNew(const std::filesystem::path& path, const std::string& text, mode
 }
 
 Result<std::string> ReadKey(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::string key;
-  if (!(in >> key)) {
-    return Status::NotFound(path.string() + ": cannot read" +
-                            (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
-  }
+  BATON_ASSIGN_OR_RETURN(std::string text,
+                         identity::ReadFileUpTo(path, identity::kMaxKeyFileBytes));
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  const std::string key = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
   if (key.size() != 40) {
     return Status::Corruption(path.string() + ": expected a 40-character Z85 key, got " +
                               std::to_string(key.size()) + " characters");

@@ -21,6 +21,7 @@
 #include "client/client.h"
 #include "client/curve_file.h"
 #include "client/protocol.h"
+#include "daemon/identity/keys.h"
 #include "tools/import/plan_import.h"
 
 namespace baton::client::cli {
@@ -70,11 +71,9 @@ Result<Client> ConnectTo(const GlobalOptions& g) {
   options.timeout_ms = g.timeout_ms;
   const std::string curve_file = g.curve_file.empty() ? Env("BATON_CURVE_FILE") : g.curve_file;
   if (!curve_file.empty()) {
-    std::ifstream in(curve_file);
-    if (!in) return Status::InvalidArgument("--curve-file " + curve_file + ": cannot read");
-    std::stringstream text;
-    text << in.rdbuf();
-    BATON_ASSIGN_OR_RETURN(CurveCredentials f, ParseCurveCredentials(text.str(), curve_file));
+    auto text = identity::ReadFileUpTo(curve_file, identity::kMaxKeyFileBytes);
+    if (!text.ok()) return Status::InvalidArgument("--curve-file: " + text.status().message());
+    BATON_ASSIGN_OR_RETURN(CurveCredentials f, ParseCurveCredentials(*text, curve_file));
     options.curve = CurveClientKeys{f.server_public_z85, f.public_z85, f.secret_z85};
   } else if (endpoint.rfind("tcp://", 0) == 0) {
     return Status::InvalidArgument(

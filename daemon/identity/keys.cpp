@@ -12,7 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <system_error>
 
 namespace baton::identity {
@@ -83,15 +82,7 @@ Status SyncDir(const std::filesystem::path& dir) {
 
 // Reads a hex key file of `size` raw bytes.
 Result<std::string> ReadHexKey(const std::filesystem::path& path, size_t size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return Status::NotFound(Quoted(path) + " is missing");
-    return Status::IOError("cannot read " + Quoted(path));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string hex = text.str();
+  BATON_ASSIGN_OR_RETURN(std::string hex, ReadFileUpTo(path, kMaxKeyFileBytes));
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) {
     hex.pop_back();
   }
@@ -111,6 +102,28 @@ std::string Octal(mode_t mode) {
 }
 
 }  // namespace
+
+Result<std::string> ReadFileUpTo(const std::filesystem::path& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return Status::NotFound(Quoted(path) + " is missing");
+    return Status::IOError("cannot read " + Quoted(path) + ": " + ErrnoText(err));
+  }
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return Status::IOError("cannot read " + Quoted(path) + ": " + ErrnoText(errno));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return Status::InvalidArgument(
+        Quoted(path) + " is " + (ec ? "over " + std::to_string(max_bytes) : std::to_string(size)) +
+        " bytes, over the limit of " + std::to_string(max_bytes) + ": is it the right file?");
+  }
+  return text;
+}
 
 KeyPair GenerateKeyPair() {
   InitSodium();

@@ -42,6 +42,13 @@ Status WriteKeyFiles(const std::filesystem::path& dir, const KeyPair& keys);
 // files do not belong together.
 Result<KeyPair> ReadKeyFiles(const std::filesystem::path& dir);
 
+// The whole of a small file (a key, a config): kNotFound if it is missing, kIOError if it cannot
+// be read, kInvalidArgument naming its size if it is larger than `max_bytes` (nothing more of
+// it is read).
+Result<std::string> ReadFileUpTo(const std::filesystem::path& path, size_t max_bytes);
+// The largest key file any of baton's readers takes.
+inline constexpr size_t kMaxKeyFileBytes = 4096;
+
 // kRejected if a secret key file of mode `mode` may be read by group or others, naming it as
 // `shown` and saying how to fix it; Ok otherwise. For every secret key file batond reads.
 Status RefuseReadableByOthers(mode_t mode, const std::string& shown);

@@ -261,6 +261,22 @@ BOOST_AUTO_TEST_CASE(remote_clients_use_tcp_with_curve_and_unknown_keys_are_refu
   auto no_credentials = RunCommand({testing::BatonPath(), "--endpoint", endpoint, "status"});
   BOOST_TEST(no_credentials.exit_code == 1);
   BOOST_TEST(no_credentials.err.find("--curve-file") != std::string::npos, no_credentials.err);
+
+  // A credentials file that is not one is refused without reading it all or echoing it.
+  const std::string huge = (dir / "huge.curve").string();
+  std::ofstream(huge) << "public_key = " << std::string(size_t{1} << 20, 'k') << "\n";
+  auto too_large =
+      RunCommand({testing::BatonPath(), "--endpoint", endpoint, "--curve-file", huge, "status"});
+  BOOST_TEST(too_large.exit_code == 1);
+  BOOST_TEST(too_large.err.find("is 1048590 bytes, over the limit of 4096") != std::string::npos,
+             too_large.err);
+  const std::string odd = (dir / "odd.curve").string();
+  std::ofstream(odd) << std::string(3000, 'x') << " = 1\n";
+  auto unknown =
+      RunCommand({testing::BatonPath(), "--endpoint", endpoint, "--curve-file", odd, "status"});
+  BOOST_TEST(unknown.exit_code == 1);
+  BOOST_TEST(unknown.err.find("odd.curve:1: unknown key \"xxx") != std::string::npos, unknown.err);
+  BOOST_TEST(unknown.err.size() < 400u, unknown.err.size());
 }
 
 BOOST_AUTO_TEST_CASE(import_report_and_query_the_example_plan) {

@@ -117,6 +117,21 @@ BOOST_AUTO_TEST_CASE(missing_damaged_or_mismatched_files_are_named) {
              garbage.status().message());
 }
 
+BOOST_AUTO_TEST_CASE(a_key_file_too_large_is_refused_unread) {
+  testing::TempDir dir;
+  BOOST_TEST_REQUIRE(WriteKeyFiles(dir.path(), GenerateKeyPair()).ok());
+  fs::remove(dir / "site.pub");
+  { std::ofstream(dir / "site.pub") << std::string(size_t{10} << 20, '0'); }
+  auto big = ReadKeyFiles(dir.path());
+  BOOST_TEST(static_cast<int>(big.status().code()) ==
+             static_cast<int>(StatusCode::kInvalidArgument));
+  BOOST_TEST(
+      Contains(big.status().message(),
+               "site.pub\" is 10485760 bytes, over the limit of 4096: is it the right file?"),
+      big.status().message());
+  BOOST_TEST(big.status().message().size() < 300u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(hex)

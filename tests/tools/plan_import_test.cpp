@@ -7,12 +7,14 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "crdt/schedule.h"
+#include "tests/support/temp_dir.h"
 
 namespace baton::tools {
 namespace {
@@ -646,6 +648,20 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_an_io_error) {
   BOOST_TEST((result.status().code() == StatusCode::kIOError));
   BOOST_REQUIRE_EQUAL(errors.size(), 1u);
   BOOST_TEST(errors[0].ToString() == "plan.csv: cannot be read");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_over_the_limit_is_refused_unread) {
+  testing::TempDir dir("plan");
+  const auto path = dir.path() / "huge.csv";
+  { std::ofstream(path) << "id,title\n"; }
+  std::filesystem::resize_file(path, kMaxPlanFileBytes + 1);  // Sparse: nothing is written.
+  std::vector<ImportError> errors;
+  auto result = ImportPlanFile(path, BerlinOptions(), &errors);
+  BOOST_REQUIRE(!result.ok());
+  BOOST_TEST((result.status().code() == StatusCode::kInvalidArgument));
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0].ToString() ==
+             "plan.csv: is over the limit of 67108864 bytes for a plan file");
 }
 
 BOOST_AUTO_TEST_CASE(local_time_display) {

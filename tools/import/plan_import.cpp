@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "client/protocol.h"
+#include "daemon/identity/keys.h"
 #include "tools/import/csv.h"
 
 namespace baton::tools {
@@ -1131,16 +1132,17 @@ Result<ImportResult> ImportPlanCsv(std::string_view csv_text, const ImportOption
 Result<ImportResult> ImportPlanFile(const std::filesystem::path& path, ImportOptions options,
                                     std::vector<ImportError>* errors) {
   if (options.source_name.empty()) options.source_name = path.string();
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    if (errors != nullptr) {
-      *errors = {ImportError{0, 0, "", "", "cannot be read", options.source_name}};
-    }
-    return Status::IOError(options.source_name + ": cannot be read");
+  auto text = identity::ReadFileUpTo(path, kMaxPlanFileBytes);
+  if (!text.ok()) {
+    const bool large = text.status().code() == StatusCode::kInvalidArgument;
+    const std::string why = large ? "is over the limit of " + std::to_string(kMaxPlanFileBytes) +
+                                        " bytes for a plan file"
+                                  : "cannot be read";
+    if (errors != nullptr) *errors = {ImportError{0, 0, "", "", why, options.source_name}};
+    return Status(large ? StatusCode::kInvalidArgument : StatusCode::kIOError,
+                  options.source_name + ": " + why);
   }
-  return ImportPlanCsv(text.str(), options, errors);
+  return ImportPlanCsv(*text, options, errors);
 }
 
 Result<int64_t> ParseDurationMs(std::string_view text) {

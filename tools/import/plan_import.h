@@ -65,8 +65,11 @@ struct ImportResult {
 Result<ImportResult> ImportPlanCsv(std::string_view csv_text, const ImportOptions& options,
                                    std::vector<ImportError>* errors);
 
+// The largest plan file ImportPlanFile reads (a 10,000-task plan is a few MiB).
+inline constexpr size_t kMaxPlanFileBytes = size_t{64} << 20;
+
 // Reads `path` and imports it; source_name defaults to the path as given. kIOError if the file
-// cannot be read (also reported in `errors`).
+// cannot be read, kInvalidArgument if it is over kMaxPlanFileBytes (also reported in `errors`).
 Result<ImportResult> ImportPlanFile(const std::filesystem::path& path, ImportOptions options,
                                     std::vector<ImportError>* errors);
 
