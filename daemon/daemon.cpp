@@ -89,6 +89,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Open(const Config& config) {
   BATON_ASSIGN_OR_RETURN(d->replicator_,
                          replication::Replicator::Open(d->context_, d->ledger_.get(), config));
   d->service_->set_links([self] { return self->replicator_->LinksJson(self->ledger_->Now()); });
+  d->service_->set_clients([self] {
+    size_t waiting = 0;
+    for (const auto& [id, p] : self->parked_) waiting += p.requests.size();
+    return nlohmann::json{{"watches", self->watchers_.size()},
+                          {"queued_bytes", self->endpoint_->QueuedBytes()},
+                          {"waiting_requests", waiting},
+                          {"refused", self->replies_refused_},
+                          {"lost", self->replies_lost_}};
+  });
   std::error_code ec;
   d->rebuilding_ = std::filesystem::exists(config.RebuildMarkerPath(), ec);
   if (d->rebuilding_) {
@@ -212,6 +221,7 @@ Status Daemon::HandleBatch() {
   size_t reply_bytes = 0;
   size_t handled = 0;
   const uint64_t refused_before = replies_refused_;
+  const uint64_t lost_before = replies_lost_;
   // A connection's replies of this batch count against its budget before they are sent.
   std::map<std::string, int64_t> batch_bytes;
   const auto over_budget = [&](const std::string& id) {
@@ -274,12 +284,11 @@ Status Daemon::HandleBatch() {
     spdlog::warn("{}", committed.ToString());
     return Status::Ok();
   }
-  int64_t unread = 0;
   for (const auto& p : replies) {
     Status s = endpoint_->Send(p.routing_id, p.text);
     if (s.code() == StatusCode::kUnavailable) {
       ++replies_refused_;
-      unread = endpoint_->QueuedBytes(p.routing_id);
+      const int64_t unread = endpoint_->QueuedBytes(p.routing_id);
       // A client that does not read what it asked for: it is told so in a small reply (never
       // refused for its size), not left waiting. Its events, if any, are durable.
       s = endpoint_->Send(
@@ -301,16 +310,21 @@ Status Daemon::HandleBatch() {
         parked_.erase(parked);
       }
     } else if (!s.ok()) {
-      spdlog::warn("reply not delivered: {}", s.ToString());
+      ++replies_lost_;  // Its queue is full even for a small error.
     }
   }
   const int64_t now = ledger_->Now();
-  if (replies_refused_ != refused_before && now - replies_refused_logged_ms_ >= 1000) {
+  if ((replies_refused_ != refused_before || replies_lost_ != lost_before) &&
+      now - replies_refused_logged_ms_ >= 1000) {
     replies_refused_logged_ms_ = now;
     spdlog::warn(
-        "{} replies or requests in all were refused: their connections did not read (the last "
-        "had {} bytes unread); each was answered with an error",
-        replies_refused_, unread);
+        "{} replies or requests in all were refused: their connections did not read what they "
+        "had asked for (docs/client-protocol.md#back-pressure); each was answered with an "
+        "error{}",
+        replies_refused_,
+        replies_lost_ == 0 ? std::string()
+                           : ", but " + std::to_string(replies_lost_) +
+                                 " could not be sent even so (their connections' queues full)");
   }
   return Status::Ok();
 }

@@ -86,6 +86,7 @@ class Daemon {
   bool rebuilding_ = false;  // The rebuild marker was present at start (`batond rebuild`).
   // Replies replaced by an error because their connection did not read: logged once a second.
   uint64_t replies_refused_ = 0;
+  uint64_t replies_lost_ = 0;
   int64_t replies_refused_logged_ms_ = 0;
 };
 

@@ -111,10 +111,14 @@ Result<std::string> ReadFileUpTo(const std::filesystem::path& path, size_t max_b
     if (!std::filesystem::exists(path, ec)) return Status::NotFound(Quoted(path) + " is missing");
     return Status::IOError("cannot read " + Quoted(path) + ": " + ErrnoText(err));
   }
-  std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  // In chunks: a small file costs a small buffer, a large one no more than the limit.
+  std::string text;
+  char chunk[16384];
+  while (in && text.size() <= max_bytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
   if (in.bad()) return Status::IOError("cannot read " + Quoted(path) + ": " + ErrnoText(errno));
-  text.resize(static_cast<size_t>(in.gcount()));
   if (text.size() > max_bytes) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);

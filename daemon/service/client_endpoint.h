@@ -31,14 +31,14 @@ namespace baton::daemon {
 // - kClientSendBudgetBytes or more are queued for it, or
 // - kClientSendBudgetTotalBytes or more are queued for all connections;
 // a connection with nothing queued always takes its next message, however large. Messages of up
-// to kClientSmallMessageBytes (errors, heartbeats, small events) are exempt, so a client can
-// always be told why; they are bounded by number: kClientSendHighWater per connection
-// (ZMQ_SNDHWM of the ROUTER). So a connection pins at most kClientSendBudgetBytes plus one
-// message plus 256 small ones.
-inline constexpr int64_t kClientSendBudgetBytes = int64_t{4} << 20;
+// to kClientSmallMessageBytes (errors, heartbeats) are exempt, so a client can always be told
+// why; they are bounded by number: kClientSendHighWater per connection (ZMQ_SNDHWM of the
+// ROUTER, which counts every message). So a connection pins at most kClientSendBudgetBytes,
+// one message and kClientSendHighWater small ones (up to 4 MiB).
+inline constexpr int64_t kClientSendBudgetBytes = int64_t{1} << 20;
 inline constexpr int64_t kClientSendBudgetTotalBytes = int64_t{64} << 20;
 inline constexpr size_t kClientSmallMessageBytes = 1024;
-inline constexpr int kClientSendHighWater = 256;
+inline constexpr int kClientSendHighWater = 4096;
 
 // One ZAP request (RFC 27) for a domain other than the client endpoint's.
 struct ZapRequest {

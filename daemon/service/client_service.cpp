@@ -637,6 +637,7 @@ Result<json> ClientService::StatusSummary(bool with_digest) {
   result["cursor"] = ledger_->last_arrival();
   // On request only: the digest hashes the whole canonical state, a full pass per new event.
   if (with_digest) result["digest"] = ledger_->StateDigest();
+  if (clients_) result["clients"] = clients_();
   if (ledger_->runbook_id().empty()) return result;
   // Replication at a glance; `sites` has the detail per link.
   uint64_t rejected = 0;

@@ -34,6 +34,8 @@ class ClientService {
 
   // The `sites` op's answer (the replicator's links), provided by the daemon; unset: no peers.
   void set_links(std::function<nlohmann::json()> links) { links_ = std::move(links); }
+  // `status`'s `clients`: what the daemon holds for its client connections (back-pressure).
+  void set_clients(std::function<nlohmann::json()> clients) { clients_ = std::move(clients); }
   // While `reason` is not empty, every op that would append an event is refused with
   // kUnavailable and this reason (a restarted site learning its own head from its peers).
   void set_writes_held(std::string reason) { writes_held_ = std::move(reason); }
@@ -100,6 +102,7 @@ class ClientService {
 
   Ledger* ledger_;  // Not owned; outlives the service.
   std::function<nlohmann::json()> links_;
+  std::function<nlohmann::json()> clients_;
   std::string writes_held_;
   std::deque<std::pair<std::string, std::string>> dropped_watches_;  // (os user, reason).
   std::optional<crdt::Schedule> cached_;
