@@ -332,7 +332,10 @@ Status Daemon::HandleBatch() {
 bool Daemon::WatchersBehind() const {
   const uint64_t last = ledger_->last_arrival();
   return std::any_of(watchers_.begin(), watchers_.end(), [&](const auto& entry) {
-    return entry.second.cursor < last && entry.second.stalled_since_ms == 0;
+    // A stalled one too once its client has read: it can go on at full speed.
+    return entry.second.cursor < last &&
+           (entry.second.stalled_since_ms == 0 ||
+            endpoint_->QueuedBytes(entry.first) < kClientSendBudgetBytes);
   });
 }
 
@@ -362,9 +365,10 @@ void Daemon::PushToWatchers(int64_t now_ms) {
   };
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
-    // A stalled watch whose connection has read everything queued goes on at once.
+    // A stalled watch whose client has read enough goes on at once (as WatchersBehind says).
     if (w.stalled_since_ms != 0 && now_ms - w.last_try_ms < kStalledRetryMs &&
-        now_ms - w.stalled_since_ms < kWatchStallMs && endpoint_->QueuedBytes(routing_id) > 0) {
+        now_ms - w.stalled_since_ms < kWatchStallMs &&
+        endpoint_->QueuedBytes(routing_id) >= kClientSendBudgetBytes) {
       continue;
     }
     w.last_try_ms = now_ms;
@@ -393,15 +397,18 @@ void Daemon::PushToWatchers(int64_t now_ms) {
         }
         s = endpoint_->Send(routing_id,
                             client::MakeEventPushText(w.watch_id, it->first, it->second));
-        if (s.ok()) w.cursor = it->first;
+        if (s.ok()) {
+          w.cursor = it->first;
+          w.last_push_ms = now_ms;
+        }
         bytes += it->second.size();
       }
-      if (s.ok()) w.last_push_ms = now_ms;
     } else if (now_ms - w.last_push_ms >= kWatchHeartbeatMs) {
       s = endpoint_->Send(routing_id, client::MakeHeartbeat(w.watch_id, w.cursor));
       if (s.ok()) w.last_push_ms = now_ms;
     }
-    if (s.ok()) {
+    // A watch that took pushes this round is reading, even if it reached its budget again.
+    if (s.ok() || w.last_push_ms == now_ms) {
       w.stalled_since_ms = 0;
       continue;
     }

@@ -35,7 +35,7 @@ namespace baton::daemon {
 // why; they are bounded by number: kClientSendHighWater per connection (ZMQ_SNDHWM of the
 // ROUTER, which counts every message). So a connection pins at most kClientSendBudgetBytes,
 // one message and kClientSendHighWater small ones (up to 4 MiB).
-inline constexpr int64_t kClientSendBudgetBytes = int64_t{1} << 20;
+inline constexpr int64_t kClientSendBudgetBytes = int64_t{256} << 10;
 inline constexpr int64_t kClientSendBudgetTotalBytes = int64_t{64} << 20;
 inline constexpr size_t kClientSmallMessageBytes = 1024;
 inline constexpr int kClientSendHighWater = 4096;

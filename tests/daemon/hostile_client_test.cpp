@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE(watchers_that_never_read_and_abandoned_exports_are_bounded)
 BOOST_AUTO_TEST_CASE(large_replies_and_pushes_a_client_never_reads_are_bounded_by_bytes) {
   // 1,000 tasks with long titles, imported 40 times: 40 plan events of about 600 KB each, and a
   // `list` reply of about as much. Counted in messages (256 per connection), each client below
-  // could pin the whole log or 256 whole lists in the daemon; counted in bytes, about 1 MiB.
+  // could pin the whole log or 256 whole lists in the daemon; counted in bytes, about 256 KiB.
   json plan = HostilePlan();
   for (int i = 0; i < 1000; ++i) {
     plan["tasks"].push_back({{"id", "L" + std::to_string(i)},
@@ -467,7 +467,7 @@ BOOST_AUTO_TEST_CASE(large_replies_and_pushes_a_client_never_reads_are_bounded_b
   ExpectUnharmed("3 watchers and 3 clients with lists that do not read");
   const double grown = ResidentMib(site.pid()) - before;
   BOOST_TEST_MESSAGE("batond grew " << grown << " MiB with 6 connections that do not read");
-  // Each connection: 1 MiB and one message of about 1 MiB, and a few KiB of waiting requests
+  // Each connection: 256 KiB and one message of about 1 MiB, and a few KiB of waiting requests
   // (plus allocator slack, and under ASan its quarantine and shadow).
   BOOST_TEST(grown < 6 * 5 + kGrowthSlackMib, "batond grew " << grown << " MiB");
 
