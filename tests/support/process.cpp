@@ -12,6 +12,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -41,17 +44,47 @@ int WaitFor(pid_t pid, int timeout_ms) {
 }  // namespace
 
 int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-  close(fd);
-  return bound ? ntohs(a.sin_port) : 0;
+  // Binds `port` (0: any) on loopback and returns the port bound, 0 if it could not.
+  const auto try_bind = [](int port) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    socklen_t len = sizeof a;
+    const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                       getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    close(fd);
+    return bound ? static_cast<int>(ntohs(a.sin_port)) : 0;
+  };
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
+  static std::set<int> given;
+  int low = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> low;
+  constexpr int kFirst = 10000;
+  if (low - kFirst >= 1000) {
+    // Parallel test processes draw from the same span: start somewhere random in it.
+    static std::mt19937 pick(
+        static_cast<uint32_t>(getpid()) ^
+        static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    const int span = low - kFirst;
+    const int start = static_cast<int>(pick() % static_cast<uint32_t>(span));
+    for (int i = 0; i < span; ++i) {
+      const int port = kFirst + (start + i) % span;
+      if (given.count(port) == 0 && try_bind(port) == port) {
+        given.insert(port);
+        return port;
+      }
+    }
+  }
+  for (int i = 0; i < 100; ++i) {
+    const int port = try_bind(0);
+    if (port != 0 && given.insert(port).second) return port;
+  }
+  return 0;
 }
 
 std::string ReadFile(const std::string& path) {

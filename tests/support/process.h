@@ -44,7 +44,9 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-// A TCP port on 127.0.0.1 that nothing listens on right now; 0 if none could be had.
+// A TCP port on 127.0.0.1 that nothing is bound to right now, never the same twice in one
+// process; 0 if none could be had. Taken below the kernel's ephemeral range when there is room,
+// so that no outgoing connection (another test's, or a daemon's) takes it before it is bound.
 int FreePort();
 // The whole file ("" if unreadable), and one line appended to it.
 std::string ReadFile(const std::string& path);
