@@ -210,9 +210,8 @@ void Daemon::Park(Incoming in, std::vector<Reply>& replies) {
 }
 
 bool Daemon::ParkedReady() const {
-  return std::any_of(parked_.begin(), parked_.end(), [&](const auto& entry) {
-    return endpoint_->QueuedBytes(entry.first) < kClientSendBudgetBytes;
-  });
+  return std::any_of(parked_.begin(), parked_.end(),
+                     [&](const auto& entry) { return !endpoint_->OverBudget(entry.first); });
 }
 
 Status Daemon::HandleBatch() {
@@ -226,8 +225,7 @@ Status Daemon::HandleBatch() {
   std::map<std::string, int64_t> batch_bytes;
   const auto over_budget = [&](const std::string& id) {
     const auto it = batch_bytes.find(id);
-    return endpoint_->QueuedBytes(id) + (it == batch_bytes.end() ? 0 : it->second) >=
-           kClientSendBudgetBytes;
+    return endpoint_->OverBudget(id, it == batch_bytes.end() ? 0 : it->second);
   };
   const auto room = [&] { return handled < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; };
   const auto handle = [&](const Incoming& in) {
@@ -334,8 +332,7 @@ bool Daemon::WatchersBehind() const {
   return std::any_of(watchers_.begin(), watchers_.end(), [&](const auto& entry) {
     // A stalled one too once its client has read: it can go on at full speed.
     return entry.second.cursor < last &&
-           (entry.second.stalled_since_ms == 0 ||
-            endpoint_->QueuedBytes(entry.first) < kClientSendBudgetBytes);
+           (entry.second.stalled_since_ms == 0 || !endpoint_->OverBudget(entry.first));
   });
 }
 
@@ -366,14 +363,14 @@ void Daemon::PushToWatchers(int64_t now_ms) {
   std::vector<std::string> gone;
   for (auto& [routing_id, w] : watchers_) {
     // A stalled watch whose client has read enough goes on at once (as WatchersBehind says).
+    const bool over_budget = endpoint_->OverBudget(routing_id);
     if (w.stalled_since_ms != 0 && now_ms - w.last_try_ms < kStalledRetryMs &&
-        now_ms - w.stalled_since_ms < kWatchStallMs &&
-        endpoint_->QueuedBytes(routing_id) >= kClientSendBudgetBytes) {
+        now_ms - w.stalled_since_ms < kWatchStallMs && over_budget) {
       continue;
     }
     w.last_try_ms = now_ms;
     Status s;
-    if (endpoint_->QueuedBytes(routing_id) >= kClientSendBudgetBytes) {
+    if (over_budget) {
       s = Status::Unavailable("over its send budget");  // Nothing read for it in vain.
     } else if (w.cursor < last) {
       size_t bytes = 0;

@@ -111,6 +111,11 @@ class ClientEndpoint {
   // Bytes queued for one connection (or all of them) that libzmq has not written yet.
   int64_t QueuedBytes(const std::string& routing_id) const;
   int64_t QueuedBytes() const { return queued_->total.load(); }
+  // True once kClientSendBudgetBytes or more are queued for the connection, counting `pending`
+  // bytes about to be sent: its client has not read enough to be sent more.
+  bool OverBudget(const std::string& routing_id, int64_t pending = 0) const {
+    return QueuedBytes(routing_id) + pending >= kClientSendBudgetBytes;
+  }
 
   // "ipc:///.../batond.sock" and the tcp endpoint actually bound (port resolved), or "".
   const std::string& ipc_endpoint() const { return ipc_endpoint_; }
