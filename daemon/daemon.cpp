@@ -17,7 +17,10 @@
 
 namespace baton::daemon {
 namespace {
-constexpr size_t kMaxBatch = 128;  // Requests handled per commit.
+constexpr size_t kMaxBatch = 128;  // Requests handled per pass of the loop.
+// Replies waiting for their commit group; beyond them no request is read until it is durable
+// (a slow disk holds back clients, instead of piling up their replies).
+constexpr size_t kMaxHeldReplies = 4096;
 // The background scrub (docs/operations.md#what-batond-checks-before-it-serves-an-event): events
 // checked per round of the loop (about a millisecond), and the pause between whole passes.
 constexpr size_t kScrubSlice = 256;
@@ -132,6 +135,8 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     items.clear();
     endpoint_->AppendPollItems(items);
     replicator_->AppendPollItems(items);
+    // Wakes the loop when the commit group in flight is durable.
+    items.push_back({nullptr, ledger_->commit_fd(), ZMQ_POLLIN, 0});
     try {
       // Short: the peer sessions' timers (heartbeats, retries) run between polls.
       zmq::poll(items.data(), items.size(),
@@ -141,18 +146,28 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
       if (e.num() != EINTR) return Status::IOError(std::string("poll: ") + e.what());
     }
     endpoint_->ServiceZap();
-    const uint64_t before = ledger_->projection().event_count();
+    BATON_TRY(ReapCommits(ledger_->Now()));
     BATON_TRY(HandleBatch());
     const int64_t now = ledger_->Now();
-    if (ledger_->projection().event_count() != before) replicator_->OnLocalChange(now);
     BATON_TRY(replicator_->Service(now).WithContext(
         "storing received events failed; stopping so that a restart rebuilds from the log"));
+    // The events of this pass, local and received, go in one synced group unless one is being
+    // written: then they wait for it and go in the next (group commit).
+    BATON_TRY(ReapCommits(now));
+    ledger_->Submit();
     if (writes_held_until_ms_ != 0) ReleaseWrites(now);
     PushToWatchers(now);
     // The log is checked a slice per round, in rounds with time to spare.
     if (!WatchersBehind()) BATON_TRY(ledger_->ScrubStep(kScrubSlice, now, kScrubIntervalMs));
   }
-  return Status::Ok();
+  // What was handled is answered before the daemon stops: its events are committed first.
+  Status committed = ledger_->Commit();
+  if (committed.ok()) {
+    SendHeld();
+  } else {
+    FailHeld(UINT64_MAX, committed);
+  }
+  return ledger_->broken() ? committed : Status::Ok();
 }
 
 void Daemon::ReleaseWrites(int64_t now_ms) {
@@ -215,31 +230,36 @@ bool Daemon::ParkedReady() const {
 }
 
 Status Daemon::HandleBatch() {
-  std::vector<Reply> replies;
-  std::vector<std::string> new_watchers;
+  const size_t held_before = held_.size();
   size_t reply_bytes = 0;
   size_t handled = 0;
-  const uint64_t refused_before = replies_refused_;
-  const uint64_t lost_before = replies_lost_;
-  // A connection's replies of this batch count against its budget before they are sent.
+  // A connection's replies of this batch, and those waiting for their commit, count against its
+  // budget before they are sent.
   std::map<std::string, int64_t> batch_bytes;
   const auto over_budget = [&](const std::string& id) {
     const auto it = batch_bytes.find(id);
-    return endpoint_->OverBudget(id, it == batch_bytes.end() ? 0 : it->second);
+    const auto held = held_bytes_.find(id);
+    return endpoint_->OverBudget(id, (it == batch_bytes.end() ? 0 : it->second) +
+                                         (held == held_bytes_.end() ? 0 : held->second));
   };
-  const auto room = [&] { return handled < kMaxBatch && reply_bytes < kMaxBatchReplyBytes; };
+  const auto room = [&] {
+    return handled < kMaxBatch && reply_bytes < kMaxBatchReplyBytes &&
+           held_.size() < kMaxHeldReplies;
+  };
+  std::vector<Held> replies;
   const auto handle = [&](const Incoming& in) {
     ClientService::Outcome out = service_->Handle(in.text, in.os_user);
+    Held h{0, Reply{in.routing_id, std::move(out.reply)}, std::nullopt};
     if (out.watch) {
-      watchers_[in.routing_id] = Watcher{out.request_id, in.os_user, out.cursor, 0, 0, 0};
-      new_watchers.push_back(in.routing_id);
+      // Registered when its reply leaves: no push may come before it.
+      h.watch = Watcher{out.request_id, in.os_user, out.cursor, 0, 0, 0};
     } else if (out.unwatch) {
       watchers_.erase(in.routing_id);
     }
     ++handled;
-    reply_bytes += out.reply.size();
-    batch_bytes[in.routing_id] += static_cast<int64_t>(out.reply.size());
-    replies.push_back(Reply{in.routing_id, std::move(out.reply)});
+    reply_bytes += h.reply.text.size();
+    batch_bytes[in.routing_id] += static_cast<int64_t>(h.reply.text.size());
+    replies.push_back(std::move(h));
   };
   // First the parked requests of connections that have read enough since, in order.
   for (auto it = parked_.begin(); it != parked_.end() && room();) {
@@ -254,63 +274,98 @@ Status Daemon::HandleBatch() {
     it = p.requests.empty() ? parked_.erase(it) : std::next(it);
   }
   // Then new ones; a connection with requests parked, or over its budget, parks this one too.
+  std::vector<Reply> refusals;
   for (size_t received = 0; received < kMaxBatch && room(); ++received) {
     auto in = endpoint_->Receive();
     if (!in) break;
     if (parked_.count(in->routing_id) != 0 || over_budget(in->routing_id)) {
-      Park(std::move(*in), replies);
+      Park(std::move(*in), refusals);
       continue;
     }
     handle(*in);
   }
-  if (replies.empty()) return Status::Ok();
-  // Ack only after the synced batch: docs/operations.md#durability.
-  Status committed = ledger_->Commit();
-  if (!committed.ok()) {
-    // Nothing of the batch was stored: every reply of it (queries too, which saw the unstored
-    // events) becomes the error.
-    for (const auto& p : replies) {
-      endpoint_->Send(p.routing_id, client::MakeError(client::PeekRequestId(p.text), committed))
-          .Ignore();  // Best effort: a client that went away asks again.
-    }
-    for (const auto& w : new_watchers) watchers_.erase(w);
-    if (ledger_->broken()) {
-      return committed.WithContext(
-          "commit failed; stopping so that a restart rebuilds from the log");
-    }
-    // The ledger is back on what is stored (a full disk, docs/operations.md#a-full-disk).
-    spdlog::warn("{}", committed.ToString());
-    return Status::Ok();
+  // Refusals depend on no state: they leave at once.
+  for (auto& r : refusals) held_.push_back(Held{0, std::move(r), std::nullopt});
+  // Every reply of the batch saw the state with the batch's events: it leaves once they are
+  // durable, after the commit group that stores them (docs/operations.md#durability).
+  const uint64_t ticket = ledger_->open_ticket();
+  for (auto& h : replies) {
+    h.ticket = ticket;
+    held_bytes_[h.reply.routing_id] += static_cast<int64_t>(h.reply.text.size());
+    held_.push_back(std::move(h));
   }
-  for (const auto& p : replies) {
-    Status s = endpoint_->Send(p.routing_id, p.text);
-    if (s.code() == StatusCode::kUnavailable) {
-      ++replies_refused_;
-      const int64_t unread = endpoint_->QueuedBytes(p.routing_id);
-      // A client that does not read what it asked for: it is told so in a small reply (never
-      // refused for its size), not left waiting. Its events, if any, are durable.
-      s = endpoint_->Send(
-          p.routing_id,
-          client::MakeError(
-              client::PeekRequestId(p.text),
-              Status::Unavailable(
-                  "the reply (" + std::to_string(p.text.size()) +
-                  " bytes) was not sent: this connection has not read " + std::to_string(unread) +
-                  " bytes of earlier replies and pushes (docs/client-protocol.md#back-pressure); "
-                  "read them, then ask again")));
-    }
-    if (s.code() == StatusCode::kNotFound) {
-      // The client went away; its events (if any) are durable and it can query them. What it
-      // left parked is not worth doing.
-      const auto parked = parked_.find(p.routing_id);
-      if (parked != parked_.end()) {
-        parked_bytes_ -= parked->second.bytes;
-        parked_.erase(parked);
-      }
-    } else if (!s.ok()) {
-      ++replies_lost_;  // Its queue is full even for a small error.
+  if (held_.size() != held_before) SendHeld();
+  return Status::Ok();
+}
+
+void Daemon::SendHeld() {
+  const uint64_t refused_before = replies_refused_;
+  const uint64_t lost_before = replies_lost_;
+  while (!held_.empty() && held_.front().ticket <= ledger_->durable_ticket()) {
+    Held h = std::move(held_.front());
+    held_.pop_front();
+    Unhold(h);
+    if (SendReply(h.reply) && h.watch) watchers_[h.reply.routing_id] = std::move(*h.watch);
+  }
+  LogRefusals(refused_before, lost_before);
+}
+
+void Daemon::FailHeld(uint64_t failed_through, const Status& failure) {
+  // Nothing of the failed groups was stored: every reply that waited for them (queries too,
+  // which saw the unstored events) becomes the error. Watches of them are not registered.
+  for (auto& h : held_) {
+    if (h.ticket > ledger_->durable_ticket() && h.ticket <= failed_through) {
+      h.reply.text = client::MakeError(client::PeekRequestId(h.reply.text), failure);
+      h.watch.reset();
+      h.ticket = 0;
     }
   }
+  SendHeld();
+}
+
+void Daemon::Unhold(const Held& h) {
+  const auto it = held_bytes_.find(h.reply.routing_id);
+  if (it == held_bytes_.end()) return;
+  it->second -= static_cast<int64_t>(h.reply.text.size());
+  if (it->second <= 0) held_bytes_.erase(it);
+}
+
+bool Daemon::SendReply(const Reply& p) {
+  Status s = endpoint_->Send(p.routing_id, p.text);
+  if (s.code() == StatusCode::kUnavailable) {
+    ++replies_refused_;
+    const int64_t unread = endpoint_->QueuedBytes(p.routing_id);
+    // A client that does not read what it asked for: it is told so in a small reply (never
+    // refused for its size), not left waiting. Its events, if any, are durable.
+    s = endpoint_->Send(
+        p.routing_id,
+        client::MakeError(
+            client::PeekRequestId(p.text),
+            Status::Unavailable(
+                "the reply (" + std::to_string(p.text.size()) +
+                " bytes) was not sent: this connection has not read " + std::to_string(unread) +
+                " bytes of earlier replies and pushes (docs/client-protocol.md#back-pressure); "
+                "read them, then ask again")));
+    if (s.ok()) return false;
+  }
+  if (s.code() == StatusCode::kNotFound) {
+    // The client went away; its events (if any) are durable and it can query them. What it
+    // left parked is not worth doing.
+    const auto parked = parked_.find(p.routing_id);
+    if (parked != parked_.end()) {
+      parked_bytes_ -= parked->second.bytes;
+      parked_.erase(parked);
+    }
+    return false;
+  }
+  if (!s.ok()) {
+    ++replies_lost_;  // Its queue is full even for a small error.
+    return false;
+  }
+  return true;
+}
+
+void Daemon::LogRefusals(uint64_t refused_before, uint64_t lost_before) {
   const int64_t now = ledger_->Now();
   if ((replies_refused_ != refused_before || replies_lost_ != lost_before) &&
       now - replies_refused_logged_ms_ >= 1000) {
@@ -324,7 +379,25 @@ Status Daemon::HandleBatch() {
                            : ", but " + std::to_string(replies_lost_) +
                                  " could not be sent even so (their connections' queues full)");
   }
-  return Status::Ok();
+}
+
+Status Daemon::ReapCommits(int64_t now_ms) {
+  const Ledger::Reaped reaped = ledger_->Reap();
+  if (!reaped.finished) return Status::Ok();
+  if (!reaped.failure.ok()) {
+    FailHeld(reaped.failed_through, reaped.failure);
+    replicator_->OnCommitFailed();
+    if (ledger_->broken()) {
+      return reaped.failure.WithContext(
+          "commit failed; stopping so that a restart rebuilds from the log");
+    }
+    // The ledger is back on what is stored (a full disk, docs/operations.md#a-full-disk).
+    spdlog::warn("{}", reaped.failure.ToString());
+    return Status::Ok();
+  }
+  SendHeld();
+  return replicator_->OnDurable(now_ms).WithContext(
+      "storing received events failed; stopping so that a restart rebuilds from the log");
 }
 
 bool Daemon::WatchersBehind() const {

@@ -1,14 +1,16 @@
 // The daemon: owns the ledger, the client endpoint and the client service, and runs the loop.
-// One loop thread does everything but storage commits (RocksDB's group commit thread inside
-// baton::store): poll the sockets, handle a batch of requests, commit the batch's events in one
-// synced write, then reply and stream the new events to watchers. Replies to mutating requests
-// leave only after the commit: docs/operations.md#durability.
+// One loop thread does everything but storage commits (the ledger's commit thread): poll the
+// sockets, handle a batch of requests and the peers' messages, hand the pass's events (local and
+// received) to the commit thread as one synced group, and go on while it is written; replies and
+// peer acks that saw those events leave once the group is durable, and watchers get the events
+// then. Nothing is acknowledged before it is durable: docs/operations.md#durability.
 #pragma once
 
 #include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -54,13 +56,34 @@ class Daemon {
     size_t bytes = 0;
   };
 
-  Daemon() = default;
-  Status HandleBatch();
-  // Keeps `in` for later, or (over the parking limits) answers it at once with an error.
   struct Reply {
     std::string routing_id;
     std::string text;
   };
+  // A reply waiting for the commit group that stores what it saw (ticket: Ledger::open_ticket
+  // when it was made; 0 for none), and the watch it starts, registered when it leaves.
+  struct Held {
+    uint64_t ticket = 0;
+    Reply reply;
+    std::optional<Watcher> watch;
+  };
+
+  Daemon() = default;
+  Status HandleBatch();
+  // Takes the outcome of the commit group in flight: sends the replies and peer acks it made
+  // durable, or turns those of a failed group into its error.
+  Status ReapCommits(int64_t now_ms);
+  // Sends the held replies whose groups are durable, in order.
+  void SendHeld();
+  // Replaces every held reply of the groups through `failed_through` by `failure`, and sends.
+  void FailHeld(uint64_t failed_through, const Status& failure);
+  void Unhold(const Held& h);  // Its bytes no longer count against its connection.
+  // Sends one reply (a small error instead if its connection is over budget). True if the reply
+  // itself was queued.
+  bool SendReply(const Reply& reply);
+  // Logs refused or lost replies, at most once a second.
+  void LogRefusals(uint64_t refused_before, uint64_t lost_before);
+  // Keeps `in` for later, or (over the parking limits) answers it at once with an error.
   void Park(Incoming in, std::vector<Reply>& replies);
   // True while a connection with parked requests has read enough to be served again.
   bool ParkedReady() const;
@@ -80,6 +103,8 @@ class Daemon {
   std::map<std::string, Watcher> watchers_;              // By routing id. Loop thread only.
   std::map<std::string, Parked> parked_;                 // By routing id. Loop thread only.
   size_t parked_bytes_ = 0;
+  std::deque<Held> held_;                      // In the order the requests were handled.
+  std::map<std::string, int64_t> held_bytes_;  // Bytes of held_, by routing id.
   // Until then reports are refused while the site learns its own head from its peers
   // (docs/replication.md#rejoining); 0 once released.
   int64_t writes_held_until_ms_ = 0;

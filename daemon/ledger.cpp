@@ -3,16 +3,21 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 #include "client/protocol.h"
 #include "crdt/event_codec.h"
@@ -54,10 +59,94 @@ Status CheckWallClock(int64_t wall_ms) {
       "again");
 }
 
+// One group at a time: the loop thread hands it over (Start), goes on, and takes the outcome
+// (Take) once fd() is readable. The thread touches nothing of the ledger but the store, which
+// is thread-safe.
+class Ledger::Committer {
+ public:
+  explicit Committer(store::EventStore* store)
+      : store_(store), fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    BATON_CHECK(fd_ >= 0);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Committer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();  // After the group in flight, if any, is written.
+    ::close(fd_);
+  }
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  void Start(std::vector<store::StoredEvent> batch) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      BATON_CHECK(!job_ && !done_);
+      job_ = std::move(batch);
+    }
+    wake_.notify_all();
+  }
+  bool Done() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return done_;
+  }
+  void Wait() const {
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [&] { return done_; });
+  }
+  // The outcome of the finished group; the committer is idle again.
+  Status Take() {
+    uint64_t count = 0;
+    while (::read(fd_, &count, sizeof count) < 0 && errno == EINTR) {
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    BATON_CHECK(done_);
+    done_ = false;
+    return std::move(result_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return job_.has_value() || stopping_; });
+      if (!job_) return;
+      std::vector<store::StoredEvent> batch = std::move(*job_);
+      job_.reset();
+      lock.unlock();
+      Status result = store_->Append(std::move(batch));
+      lock.lock();
+      result_ = std::move(result);
+      done_ = true;
+      finished_.notify_all();
+      const uint64_t one = 1;
+      while (::write(fd_, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  store::EventStore* store_;
+  const int fd_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  mutable std::condition_variable finished_;
+  std::optional<std::vector<store::StoredEvent>> job_;
+  bool done_ = false;
+  bool stopping_ = false;
+  Status result_;
+  std::thread thread_;
+};
+
 Ledger::Ledger(Config config, WallClock clock)
     : config_(std::move(config)), clock_(std::move(clock)), hlc_(config_.max_clock_skew_ms) {
   projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
 }
+
+Ledger::~Ledger() = default;  // committer_ is declared after store_: it stops first.
 
 Status Ledger::Create(const Config& config) {
   std::error_code ec;
@@ -198,6 +287,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const Config& config, WallClock clo
     l->writer_.emplace(l->keys_, l->store_->runbook_id(), config.site, own.seq, own.hash);
   }
   BATON_TRY(l->LoadProjection());
+  l->durable_vv_ = l->projection_.version_vector();  // LoadProjection checked it is the log's.
   if (!read_only) BATON_TRY(l->CheckIdentity());
   std::vector<store::StoredEvent> forks;
   BATON_TRY(l->store_->ScanForks(&forks));
@@ -385,50 +475,122 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
   }
   unsigned_staged_ = sign_now ? 0 : unsigned_staged_ + 1;
   crdt::EventId id = built[0].event.id();
+  unstored_[id] = built[0].hash;
   staged_.push_back(std::move(built[0]));
   return id;
 }
 
 Status Ledger::Commit() {
-  if (staged_.empty()) return Status::Ok();
+  for (;;) {
+    if (committing()) {
+      committer_->Wait();
+      Reaped reaped = Complete();
+      if (!reaped.failure.ok()) return reaped.failure;  // The pending events were undone too.
+      continue;
+    }
+    if (!Submit()) return MaybeSnapshot();
+  }
+}
+
+uint64_t Ledger::open_ticket() const {
+  if (has_pending()) return next_ticket_;
+  return committing() ? in_flight_ticket_ : durable_ticket_;
+}
+
+int Ledger::commit_fd() {
+  if (!committer_) committer_ = std::make_unique<Committer>(store_.get());
+  return committer_->fd();
+}
+
+bool Ledger::Submit() {
+  if (committing() || !has_pending()) return false;
   // One signature per committed batch: a stored chain always ends in a signed event.
   if (unsigned_staged_ > 0) writer_->SignLast(staged_.back());
   unsigned_staged_ = 0;
-  std::vector<store::StoredEvent> batch;
-  batch.reserve(staged_.size());
+  std::vector<store::StoredEvent> batch = std::move(received_);
+  received_.clear();
+  batch.reserve(batch.size() + staged_.size());
   for (auto& v : staged_) {
     batch.push_back(
         store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
   }
-  const size_t n = staged_.size();
   staged_.clear();
-  // Ack only after the synced batch: docs/operations.md#durability.
-  Status appended = store_->Append(std::move(batch));
-  if (!appended.ok()) {
-    Status undone = Rollback();
-    if (!undone.ok()) {
-      broken_ = true;
-      return appended.WithContext("undoing the unstored events failed too (" + undone.ToString() +
-                                  ")");
-    }
-    return appended;
+  in_flight_ids_.clear();
+  for (const auto& e : batch) in_flight_ids_.push_back(e.id);
+  in_flight_ticket_ = next_ticket_++;
+  if (!committer_) committer_ = std::make_unique<Committer>(store_.get());
+  committer_->Start(std::move(batch));
+  return true;
+}
+
+Ledger::Reaped Ledger::Reap() {
+  if (!committing() || !committer_->Done()) return {};
+  Reaped reaped = Complete();
+  if (!reaped.failure.ok() || !SnapshotDue()) return reaped;
+  // A snapshot must hold exactly what is stored: the pending events go first (rarely: a
+  // snapshot is due after half the log again).
+  if (Submit()) {
+    committer_->Wait();
+    Reaped more = Complete();
+    if (!more.failure.ok()) return more;
   }
-  events_since_snapshot_ += n;
-  return MaybeSnapshot();
+  MaybeSnapshot().Ignore();  // Never fails: a snapshot is an optimisation.
+  return reaped;
+}
+
+Ledger::Reaped Ledger::Complete() {
+  Reaped reaped;
+  reaped.finished = true;
+  Status appended = committer_->Take();
+  const uint64_t ticket = std::exchange(in_flight_ticket_, 0);
+  if (appended.ok()) {
+    durable_ticket_ = ticket;
+    for (const auto& id : in_flight_ids_) {
+      if (id.seq > durable_vv_.Seen(id.origin)) durable_vv_.Set(id.origin, id.seq);
+      unstored_.erase(id);
+    }
+    events_since_snapshot_ += in_flight_ids_.size();
+    in_flight_ids_.clear();
+    return reaped;
+  }
+  // Every pending event was built on the failed group: undone with it.
+  reaped.failed_through = has_pending() ? next_ticket_ : ticket;
+  next_ticket_ = reaped.failed_through + 1;
+  in_flight_ids_.clear();
+  Status undone = Rollback();
+  reaped.failure = undone.ok() ? appended
+                               : appended.WithContext("undoing the unstored events failed too (" +
+                                                      undone.ToString() + ")");
+  if (!undone.ok()) broken_ = true;
+  return reaped;
 }
 
 Status Ledger::Rollback() {
-  // The staged events were folded but not stored: fold again what the log holds, and go on
-  // from the stored chain head. The clock keeps its timestamps (it only has to rise).
+  // The pending events were folded but not stored: fold again what the log holds, and go on
+  // from the stored chain heads. The clock keeps its timestamps (it only has to rise).
+  staged_.clear();
+  received_.clear();
+  unstored_.clear();
   unsigned_staged_ = 0;
   ++rollbacks_;
   if (writer_) {
     const auto own = store_->Heads()[config_.site];
     writer_->SetHead(own.seq, own.hash);
   }
+  // The verifier advanced past events that are not stored: put it back on the stored heads.
+  verifier_.reset();
+  EnsureVerifier();
   projection_ = crdt::Projection();
   projection_.SetTrustAnchor(config_.trust_site, config_.trust_key);
-  return LoadProjection();
+  BATON_TRY(LoadProjection());
+  durable_vv_ = projection_.version_vector();
+  return Status::Ok();
+}
+
+std::optional<crdt::Hash> Ledger::UnstoredHash(const crdt::EventId& id) const {
+  const auto it = unstored_.find(id);
+  if (it == unstored_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<std::string> Ledger::KeyOf(const crdt::SiteId& origin) const {
@@ -469,7 +631,6 @@ std::pair<Result<crdt::SignedEvent>, Result<crdt::Event>> DecodeBoth(std::string
 }  // namespace
 
 Result<IngestResult> Ledger::Ingest(const std::vector<std::string>& envelopes) {
-  BATON_CHECK(staged_.empty());
   if (read_only_) return Status::Rejected("the ledger is open read-only");
   IngestResult total;
   std::vector<std::string_view> remaining(envelopes.begin(), envelopes.end());
@@ -540,9 +701,13 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
       // At or below the stored head: the same bytes, or a fork.
       auto [se, e] = DecodeBoth(envelope);
       if (e.ok()) {
-        BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(e->id()));
+        std::optional<crdt::Hash> held_hash = UnstoredHash(e->id());
+        if (!held_hash) {
+          BATON_ASSIGN_OR_RETURN(auto stored, store_->Get(e->id()));
+          if (stored) held_hash = stored->hash;
+        }
         const crdt::Hash hash = identity::HashPayload(se->payload);
-        if (stored && stored->hash != hash) {
+        if (held_hash && *held_hash != hash) {
           // Evidence only if the origin signed it: a peer could make up any bytes.
           const auto key = KeyOf(e->origin);
           if (se->signature.empty() || !key ||
@@ -559,7 +724,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
           ++fork_count_;
           problem("fork: " + e->id().ToString() + " differs from the stored event (hash " +
                   identity::HashHex(hash).substr(0, 16) + "... vs " +
-                  identity::HashHex(stored->hash).substr(0, 16) + "...)");
+                  identity::HashHex(*held_hash).substr(0, 16) + "...)");
           continue;
         }
       }
@@ -587,23 +752,13 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
   }
   if (fresh.empty()) return r;
 
-  std::vector<store::StoredEvent> batch;
-  batch.reserve(fresh.size());
-  for (auto& v : fresh) {  // The envelopes are not needed past the store.
-    batch.push_back(
-        store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
-  }
-  Status appended = store_->Append(std::move(batch));
-  if (!appended.ok()) {
-    // The verifier advanced past events that are not stored: put it back on the stored heads.
-    verifier_.reset();
-    EnsureVerifier();
-    return appended.WithContext("storing received events");
-  }
   const int64_t now = clock_();
-  for (const auto& v : fresh) {
+  for (auto& v : fresh) {
     const crdt::Event& e = v.event;
     BATON_TRY(projection_.Apply(e).WithContext("folding received event " + e.id().ToString()));
+    // Stored with the next group; the envelope is not needed past the store.
+    unstored_[e.id()] = v.hash;
+    received_.push_back(store::StoredEvent{e.id(), e.prev_hash, v.hash, std::move(v.envelope)});
     if (e.origin == config_.site) {
       r.own_events = true;
       writer_->SetHead(e.seq, v.hash);
@@ -619,8 +774,6 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
     }
   }
   r.stored = fresh.size();
-  events_since_snapshot_ += fresh.size();
-  BATON_TRY(MaybeSnapshot());
   return r;
 }
 
@@ -630,14 +783,19 @@ Result<crdt::EventId> Ledger::Append(Draft draft) {
   return id;
 }
 
-Status Ledger::MaybeSnapshot() {
+bool Ledger::SnapshotDue() const {
   // A snapshot costs in proportion to the whole state: spacing them by a share of the log keeps
   // the cost per event constant however long the weekend (a 300,000-event catch-up spent a third
   // of its time writing snapshots every 10,000), and a start still folds at most that share
   // (half of a million events: 0.6 s, see fold_bench in bench/README.md).
   const uint64_t due =
       std::max<uint64_t>(config_.snapshot_every, projection_.event_count() / kSnapshotShare);
-  if (events_since_snapshot_ < due) return Status::Ok();
+  return events_since_snapshot_ >= due;
+}
+
+Status Ledger::MaybeSnapshot() {
+  // Only while the projection holds exactly what is stored.
+  if (!SnapshotDue() || has_pending() || committing()) return Status::Ok();
   events_since_snapshot_ = 0;
   // A snapshot is an optimisation: failing to write one loses nothing.
   Status s = store_->PutSnapshot(projection_.SerializeSnapshot(), store_->LastArrival());

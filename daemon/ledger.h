@@ -1,9 +1,10 @@
 // The site's ledger: the durable event log (baton::store), the chain writer that signs this
 // site's events, the hybrid logical clock, and the projection folded from the log.
-// Owned by the daemon's loop thread; not thread-safe. Invariant: the projection reflects exactly
-// the events in the store, except between Stage() and Commit(), when it is ahead by the staged
-// events; a failed Commit() leaves them diverged, so the caller must stop (the log is the truth
-// and the next start rebuilds from it). See docs/operations.md#durability.
+// Owned by the daemon's loop thread; not thread-safe (its commit thread only writes the store).
+// Invariant: the projection reflects exactly the events in the store, plus the pending ones:
+// staged (Stage) or received (Ingest) and not yet committed, or in a group being committed
+// (Submit). A failed commit is undone (Rollback); if that fails too the caller must stop (the
+// log is the truth and the next start rebuilds from it). See docs/operations.md#durability.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +51,7 @@ struct Draft {
 
 // What Ledger::Ingest did with a batch of envelopes from a peer.
 struct IngestResult {
-  uint64_t stored = 0;      // New events, verified and durably stored (and folded).
+  uint64_t stored = 0;      // New events, verified, folded and queued for the next commit.
   uint64_t duplicates = 0;  // Already held: dropped silently.
   uint64_t held = 0;        // Unsigned events held (after the batch) until the signed one that
                             // vouches for them arrives.
@@ -83,6 +84,7 @@ class Ledger {
   // not fit the log (the result must hold exactly the stored events).
   static Result<std::unique_ptr<Ledger>> Open(const Config& config, WallClock clock,
                                               bool read_only = false);
+  ~Ledger();  // Waits for the group in flight (its outcome is not reaped).
 
   // `batond repair`: EventStore::RebuildIndex with every hash recomputed from the payloads.
   static Result<store::IndexRebuild> Repair(const Config& config);
@@ -100,20 +102,51 @@ class Ledger {
   static Result<std::filesystem::path> SetAsideForRebuild(const Config& config);
 
   // Assigns hlc, seq and chain position to `draft`, applies it to the projection and queues it
-  // for Commit(). Fails (changing nothing) if no runbook is bound yet and the draft is not a
-  // plan definition, if its envelope is over kMaxEventBytes, or if the projection refuses it.
+  // for the next commit. Fails (changing nothing) if no runbook is bound yet and the draft is
+  // not a plan definition, if its envelope is over kMaxEventBytes, or if the projection refuses
+  // it.
   Result<crdt::EventId> Stage(Draft draft);
-  // Writes every staged event in one synced batch. Only after this returns OK may the staged
-  // events be acknowledged. On failure the staged events are undone (Rollback) and the ledger
-  // goes on from what is stored, unless that fails too (broken()).
+  // Writes every pending event in one synced batch, after the group in flight if there is one,
+  // and waits for it. Only after this returns OK may the events be acknowledged. On failure
+  // every pending event is undone (Rollback) and the ledger goes on from what is stored,
+  // unless that fails too (broken()).
   Status Commit();
   // Events of any origin received from a peer: each is verified (runbook, origin on the roster
-  // or the trust anchor, signature, hash chain, seq), the new ones stored in one synced batch
-  // (with their heads), folded, and their clocks merged (unless implausibly far ahead). Nothing
-  // unverified is stored; duplicates are dropped; a different event for a stored id is kept as
-  // fork evidence. Must not be called with events staged. A failed store write is returned as
-  // kIOError, with nothing of the failed write applied (the ledger goes on as it was).
+  // or the trust anchor, signature, hash chain, seq), the new ones folded, their clocks merged
+  // (unless implausibly far ahead) and queued for the next commit with the staged ones (with
+  // their heads, in one synced batch). Nothing unverified is stored; duplicates are dropped; a
+  // different event for a stored or pending id is kept as fork evidence. An event is durable,
+  // and may be acknowledged to the peer, once durable_ticket() reaches the open_ticket() read
+  // after this call.
   Result<IngestResult> Ingest(const std::vector<std::string>& envelopes);
+
+  // Group commit off the caller's thread (docs/operations.md#durability). Submit() hands every
+  // pending event, staged and received, to the ledger's commit thread as one synced batch (a
+  // group) and returns at once; Reap() takes the outcome when commit_fd() is readable. While a
+  // group is in flight, new events are staged on top of it and form the next group. Groups are
+  // numbered by tickets: anything that saw the state as of open_ticket() (a reply, an ack to a
+  // peer) may be sent once durable_ticket() reaches that ticket.
+  uint64_t open_ticket() const;
+  uint64_t durable_ticket() const { return durable_ticket_; }
+  bool committing() const { return in_flight_ticket_ != 0; }
+  bool has_pending() const { return !staged_.empty() || !received_.empty(); }
+  // False (doing nothing) while a group is in flight or nothing is pending.
+  bool Submit();
+  // An eventfd that is readable while a finished group waits for Reap().
+  int commit_fd();
+  struct Reaped {
+    bool finished = false;  // A group finished (durable_ticket() moved, or it failed).
+    // Its store error: every ticket above durable_ticket() through failed_through failed, and
+    // the events of all of them were undone (the ledger goes on from what is stored).
+    Status failure;
+    uint64_t failed_through = 0;
+  };
+  // Takes the outcome of the group in flight if it has finished (never waits, except when a
+  // projection snapshot is due with events pending: they are committed first, synchronously).
+  Reaped Reap();
+  // What is durably stored: the chain heads of the store as a version vector (the projection's
+  // also counts the pending events). What the peers are told and sent.
+  const crdt::VersionVector& durable_vector() const { return durable_vv_; }
   // The Ed25519 key that signs `origin`'s events (the trust anchor's from the config, this
   // site's own, the others' from the roster in force), or nullopt while it has none.
   std::optional<std::string> KeyOf(const crdt::SiteId& origin) const;
@@ -141,7 +174,7 @@ class Ledger {
 
   // Stage + Commit of one draft.
   Result<crdt::EventId> Append(Draft draft);
-  size_t staged() const { return staged_.size(); }
+  size_t staged() const { return staged_.size(); }  // This site's events not yet submitted.
 
   const crdt::Projection& projection() const { return projection_; }
   const store::EventStore& store() const { return *store_; }
@@ -198,6 +231,8 @@ class Ledger {
   Status ReplayAfter(uint64_t cursor);  // Applies the arrivals after `cursor`.
   Status MatchesTheLog() const;         // kCorruption unless the projection holds every event.
   Status FoldWholeLog();
+  bool SnapshotDue() const;
+  // Writes a projection snapshot if one is due and nothing is pending or in flight.
   Status MaybeSnapshot();
   // After a failed store write: the projection and the chain writer back to what is stored.
   Status Rollback();
@@ -206,6 +241,13 @@ class Ledger {
 
   Result<IngestResult> IngestOnce(const std::vector<std::string_view>& envelopes,
                                   std::vector<std::string_view>* retry);
+  // Processes the finished group in flight: durable, or failed and undone.
+  Reaped Complete();
+  // The hash of a pending or in-flight event, to tell a fork from a duplicate before it is stored.
+  std::optional<crdt::Hash> UnstoredHash(const crdt::EventId& id) const;
+
+  // Runs EventStore::Append for one group at a time on its own thread; defined in ledger.cpp.
+  class Committer;
 
   Config config_;
   WallClock clock_;
@@ -214,8 +256,17 @@ class Ledger {
   std::optional<identity::ChainWriter> writer_;  // Present once a runbook is bound.
   crdt::HybridClock hlc_;
   crdt::Projection projection_;
-  std::vector<identity::VerifiedEvent> staged_;
-  size_t unsigned_staged_ = 0;                       // Staged events after the last signed one.
+  std::vector<identity::VerifiedEvent> staged_;  // This site's pending events, in order.
+  std::vector<store::StoredEvent> received_;     // Verified pending events from peers.
+  size_t unsigned_staged_ = 0;                   // Staged events after the last signed one.
+  // Hashes of the pending and in-flight events, by id (forks against them are found too).
+  std::map<crdt::EventId, crdt::Hash> unstored_;
+  std::vector<crdt::EventId> in_flight_ids_;  // The group being committed.
+  uint64_t next_ticket_ = 1;                  // The ticket the pending events will commit under.
+  uint64_t in_flight_ticket_ = 0;             // 0: no group in flight.
+  uint64_t durable_ticket_ = 0;
+  crdt::VersionVector durable_vv_;
+  std::unique_ptr<Committer> committer_;             // Started with the first group.
   std::optional<identity::ChainVerifier> verifier_;  // Present once a runbook is bound.
   bool lookup_missed_ = false;  // Set by the verifier's key lookup: origin has no key yet.
   uint64_t fork_count_ = 0;

@@ -210,12 +210,9 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
 }
 
 void Replicator::SayHello(Link& link, int64_t now_ms) {
-  bool changed = false;
   Status failed;
-  Execute(link,
-          link.session.OnConnected(ledger_->projection().version_vector(), ledger_->runbook_id(),
-                                   now_ms),
-          now_ms, &changed, &failed);
+  Execute(link, link.session.OnConnected(ledger_->durable_vector(), ledger_->runbook_id(), now_ms),
+          now_ms, &failed);
 }
 
 void Replicator::AppendPollItems(std::vector<zmq::pollitem_t>& items) {
@@ -280,7 +277,6 @@ void Replicator::DrainMonitor() {
 
 Status Replicator::Service(int64_t now_ms) {
   DrainMonitor();
-  bool changed = false;
   Status failed;
   // Bounded rounds per call so that clients are served between peer batches. A frame may carry
   // 2,048 events to verify and store: a few per socket keep the loop (and its heartbeats and client
@@ -302,8 +298,7 @@ Status Replicator::Service(int64_t now_ms) {
       } catch (const zmq::error_t&) {
         continue;  // Not authenticated: cannot happen with the domain enforced.
       }
-      OnRouterFrame(frames[0].to_string(), user, frames[1].to_string_view(), now_ms, &changed,
-                    &failed);
+      OnRouterFrame(frames[0].to_string(), user, frames[1].to_string_view(), now_ms, &failed);
     }
   }
   for (size_t l = 0; l < links_.size() && failed.ok(); ++l) {
@@ -325,7 +320,7 @@ Status Replicator::Service(int64_t now_ms) {
         }
         continue;
       }
-      ReceiveFrom(link, msg.to_string_view(), now_ms, &changed, &failed);
+      ReceiveFrom(link, msg.to_string_view(), now_ms, &failed);
     }
   }
   if (faults_) {
@@ -336,14 +331,12 @@ Status Replicator::Service(int64_t now_ms) {
       }
     }
   }
-  const auto& ours = ledger_->projection().version_vector();
+  const auto& ours = ledger_->durable_vector();
   for (auto& link : links_) {
     if (!failed.ok()) break;
     if (link->dialer && !link->socket) continue;
-    Execute(*link, link->session.OnTick(ours, ledger_->runbook_id(), now_ms), now_ms, &changed,
-            &failed);
+    Execute(*link, link->session.OnTick(ours, ledger_->runbook_id(), now_ms), now_ms, &failed);
   }
-  if (changed && failed.ok()) OnLocalChange(now_ms);
   for (auto& link : links_) LogLinkState(*link, now_ms);
   return failed;
 }
@@ -358,7 +351,7 @@ void Replicator::LogLinkState(Link& link, int64_t now_ms) {
     link.catching_up_since_ms = -1;
   }
   if (talking) {
-    const auto& ours = ledger_->projection().version_vector();
+    const auto& ours = ledger_->durable_vector();
     const auto& theirs = link.session.theirs();
     if (link.catching_up_since_ms < 0) {
       const uint64_t they_lack = Lacking(ours, theirs), we_lack = Lacking(theirs, ours);
@@ -386,8 +379,7 @@ void Replicator::LogLinkState(Link& link, int64_t now_ms) {
 }
 
 void Replicator::OnRouterFrame(const std::string& routing_id, const std::string& user,
-                               std::string_view bytes, int64_t now_ms, bool* changed,
-                               Status* failed) {
+                               std::string_view bytes, int64_t now_ms, Status* failed) {
   Link* link = nullptr;
   for (auto& l : links_) {
     if (!l->dialer && l->site == user) link = l.get();
@@ -400,11 +392,10 @@ void Replicator::OnRouterFrame(const std::string& routing_id, const std::string&
     spdlog::info("peer {}: connected to us", user);
   }
   link->routing_id = routing_id;
-  ReceiveFrom(*link, bytes, now_ms, changed, failed);
+  ReceiveFrom(*link, bytes, now_ms, failed);
 }
 
-void Replicator::ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, bool* changed,
-                             Status* failed) {
+void Replicator::ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, Status* failed) {
   if (faults_ && !faults_->Passes(link.site)) return;
   link.bytes_received += bytes.size();
   auto message = DecodePeerMessage(bytes);
@@ -420,17 +411,16 @@ void Replicator::ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms,
     }
     if (link.session.state() == PeerState::kConnecting || !hello->reply) {
       spdlog::info("peer {}: hello, it holds {} events ({} we lack)", link.site, hello->vv.Total(),
-                   Lacking(hello->vv, ledger_->projection().version_vector()));
+                   Lacking(hello->vv, ledger_->durable_vector()));
     }
   }
-  Execute(link,
-          link.session.OnMessage(*message, ledger_->projection().version_vector(),
-                                 ledger_->runbook_id(), now_ms),
-          now_ms, changed, failed);
+  Execute(
+      link,
+      link.session.OnMessage(*message, ledger_->durable_vector(), ledger_->runbook_id(), now_ms),
+      now_ms, failed);
 }
 
-void Replicator::Execute(Link& link, std::vector<Action> actions, int64_t now_ms, bool* changed,
-                         Status* failed) {
+void Replicator::Execute(Link& link, std::vector<Action> actions, int64_t now_ms, Status* failed) {
   for (auto& action : actions) {
     if (!failed->ok()) return;
     if (auto* send = std::get_if<SendMessage>(&action)) {
@@ -438,7 +428,7 @@ void Replicator::Execute(Link& link, std::vector<Action> actions, int64_t now_ms
     } else if (auto* range = std::get_if<SendRange>(&action)) {
       SendRangeTo(link, *range);
     } else if (auto* deliver = std::get_if<replication::Deliver>(&action)) {
-      DeliverTo(link, std::move(deliver->envelopes), now_ms, changed, failed);
+      DeliverTo(link, std::move(deliver->envelopes), now_ms, failed);
     } else if (auto* refuse = std::get_if<Refuse>(&action)) {
       spdlog::warn("peer {}: refused: {}", link.site, refuse->reason);
     }
@@ -446,12 +436,13 @@ void Replicator::Execute(Link& link, std::vector<Action> actions, int64_t now_ms
 }
 
 void Replicator::DeliverTo(Link& link, std::vector<std::string> envelopes, int64_t now_ms,
-                           bool* changed, Status* failed) {
+                           Status* failed) {
   link.events_received += envelopes.size();
   auto result = ledger_->Ingest(envelopes);
   if (!result.ok() && result.status().code() == StatusCode::kIOError) {
-    // A store write failed (a full disk): nothing of it was stored or applied, and our vector
-    // does not cover it, so the peer sends it again, as after a lost message.
+    // A store write failed (fork evidence or the runbook binding, on a full disk): nothing of
+    // it was applied, and our vector does not cover it, so the peer sends it again, as after a
+    // lost message.
     spdlog::warn("peer {}: {} event(s) not stored: {}", link.site, envelopes.size(),
                  result.status().message());
     return;
@@ -471,9 +462,35 @@ void Replicator::DeliverTo(Link& link, std::vector<std::string> envelopes, int64
         "copy?); took them back, own chain now ends at seq {}",
         link.site, ledger_->projection().version_vector().Seen(config_.site));
   }
-  if (result->stored > 0) *changed = true;
-  Execute(link, link.session.OnDelivered(ledger_->projection().version_vector(), now_ms), now_ms,
-          changed, failed);
+  // Acknowledged once durable (OnDurable), with the vector then stored: the peer's credit comes
+  // back only for what we hold for good, and meanwhile it may send what it has in its window,
+  // verified and folded while the group before is being written.
+  link.acks_due.push_back(ledger_->open_ticket());
+  AckDurable(link, now_ms, failed);
+}
+
+void Replicator::AckDurable(Link& link, int64_t now_ms, Status* failed) {
+  while (!link.acks_due.empty() && link.acks_due.front() <= ledger_->durable_ticket() &&
+         failed->ok()) {
+    link.acks_due.pop_front();
+    Execute(link, link.session.OnDelivered(ledger_->durable_vector(), now_ms), now_ms, failed);
+  }
+}
+
+Status Replicator::OnDurable(int64_t now_ms) {
+  Status failed;
+  for (auto& link : links_) AckDurable(*link, now_ms, &failed);
+  if (failed.ok()) OnLocalChange(now_ms);
+  return failed;
+}
+
+void Replicator::OnCommitFailed() {
+  // Their events were undone: the peers send them again (retry_ms), as after a lost message.
+  for (auto& link : links_) {
+    auto& due = link->acks_due;
+    const uint64_t durable = ledger_->durable_ticket();
+    while (!due.empty() && due.back() > durable) due.pop_back();
+  }
 }
 
 void Replicator::SendRangeTo(Link& link, const SendRange& range) {
@@ -548,12 +565,11 @@ void Replicator::SendNow(Link& link, const std::string& bytes) {
 }
 
 void Replicator::OnLocalChange(int64_t now_ms) {
-  const auto& ours = ledger_->projection().version_vector();
-  bool changed = false;
+  const auto& ours = ledger_->durable_vector();
   Status failed;
   for (auto& link : links_) {
     if (link->dialer && !link->socket) continue;
-    Execute(*link, link->session.OnLocalChange(ours, now_ms), now_ms, &changed, &failed);
+    Execute(*link, link->session.OnLocalChange(ours, now_ms), now_ms, &failed);
   }
 }
 
@@ -588,7 +604,7 @@ std::optional<std::string> Replicator::Authenticate(const ZapRequest& request) {
 }
 
 bool Replicator::OwnHeadConfirmed() const {
-  const uint64_t own = ledger_->projection().version_vector().Seen(config_.site);
+  const uint64_t own = ledger_->durable_vector().Seen(config_.site);
   for (const auto& link : links_) {
     if (!link->dialer) continue;
     if (!link->session.heard()) return false;
@@ -606,7 +622,7 @@ std::vector<crdt::SiteId> Replicator::Unanswered() const {
 }
 
 nlohmann::json Replicator::LinksJson(int64_t now_ms) const {
-  const auto& ours = ledger_->projection().version_vector();
+  const auto& ours = ledger_->durable_vector();
   nlohmann::json links = nlohmann::json::array();
   for (const auto& link : links_) {
     const PeerSession& s = link->session;

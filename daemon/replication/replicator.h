@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -50,6 +51,12 @@ class Replicator {
   Status Service(int64_t now_ms);
   // The ledger holds new events (local reports were committed): push them to the peers.
   void OnLocalChange(int64_t now_ms);
+  // A commit group is durable (Ledger::Reap): acknowledges the deliveries it covers and pushes
+  // the new events to the peers. Returns a failed store write, as Service does.
+  Status OnDurable(int64_t now_ms);
+  // A commit group failed and its events were undone: their deliveries are never acknowledged
+  // (the peers send them again).
+  void OnCommitFailed();
 
   // The ZAP decision for a peer connection (ClientEndpoint's other_domains): the site id of a
   // roster or trust-anchor key, nullopt to refuse (counted and logged).
@@ -93,6 +100,8 @@ class Replicator {
     int64_t catching_up_since_ms = -1;
     uint64_t catch_up_sent0 = 0, catch_up_received0 = 0;
     uint64_t sent_at_look = 0, received_at_look = 0;  // The counters at the last look.
+    // Deliveries not acknowledged yet: the commit ticket each waits for, in order.
+    std::deque<uint64_t> acks_due;
     explicit Link(SessionOptions options) : session(std::move(options)) {}
   };
 
@@ -102,18 +111,17 @@ class Replicator {
   bool Dial(Link& link, int64_t now_ms);
   // The dialled link is (re)connected: its session starts over with a Hello.
   void SayHello(Link& link, int64_t now_ms);
-  void ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, bool* changed,
-                   Status* failed);
+  void ReceiveFrom(Link& link, std::string_view bytes, int64_t now_ms, Status* failed);
   void OnRouterFrame(const std::string& routing_id, const std::string& user, std::string_view bytes,
-                     int64_t now_ms, bool* changed, Status* failed);
-  // Carries out `actions` on `link`. Sets *changed when received events were stored.
-  void Execute(Link& link, std::vector<Action> actions, int64_t now_ms, bool* changed,
-               Status* failed);
+                     int64_t now_ms, Status* failed);
+  // Carries out `actions` on `link`.
+  void Execute(Link& link, std::vector<Action> actions, int64_t now_ms, Status* failed);
   void SendBytes(Link& link, std::string bytes);
   void SendNow(Link& link, const std::string& bytes);
   void SendRangeTo(Link& link, const SendRange& range);
-  void DeliverTo(Link& link, std::vector<std::string> envelopes, int64_t now_ms, bool* changed,
-                 Status* failed);
+  void DeliverTo(Link& link, std::vector<std::string> envelopes, int64_t now_ms, Status* failed);
+  // Acknowledges the deliveries of `link` whose events are durable.
+  void AckDurable(Link& link, int64_t now_ms, Status* failed);
   // Logs what changed on `link` since the last look: the link went down (silent past dead_ms),
   // a catch-up began (at link-up with anything lacking, or a talking peer fell kBehindEvents
   // behind) or ended (both sides hold the same).

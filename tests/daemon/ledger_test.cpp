@@ -3,6 +3,8 @@
 // clock that went back, another origin's timestamp beyond the skew bound.
 #include "daemon/ledger.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
@@ -484,6 +486,66 @@ BOOST_AUTO_TEST_CASE(a_committed_batch_is_signed_once_at_its_end) {
   const identity::ChainReport report = identity::AuditChain("hq", chain, ledger->public_key());
   BOOST_TEST(report.ok());
   BOOST_TEST(report.verified_through == expected.size());
+}
+
+// True once `fd` is readable, false after `deadline_ms` without.
+bool Readable(int fd, int deadline_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, deadline_ms) == 1 && (p.revents & POLLIN) != 0;
+}
+
+BOOST_AUTO_TEST_CASE(events_staged_while_a_group_is_written_go_in_the_next_group) {
+  testing::TempDir dir("ledger");
+  const Config c = SiteConfig(dir);
+  BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+  auto ledger = MustOpen(c, kT0);
+  BOOST_TEST_REQUIRE(ledger->Append(Draft{"dm", Plan()}).ok());
+  const uint64_t stored = ledger->durable_ticket();
+  BOOST_TEST(ledger->open_ticket() == stored);  // Nothing pending: a reply may leave now.
+  BOOST_TEST(!ledger->Submit());
+
+  auto first = ledger->Stage(Draft{"dm", Report("T-1", crdt::ReportKind::kStarted)});
+  BOOST_TEST_REQUIRE(first.ok());
+  const uint64_t first_ticket = ledger->open_ticket();
+  BOOST_TEST(first_ticket > stored);
+  BOOST_TEST_REQUIRE(ledger->Submit());  // Returns at once; the commit thread writes it.
+  BOOST_TEST(ledger->committing());
+  BOOST_TEST(ledger->open_ticket() == first_ticket);  // What is folded now is that group.
+
+  // Staged on top of the group in flight, and held for the next one.
+  auto second = ledger->Stage(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)});
+  BOOST_TEST_REQUIRE(second.ok());
+  BOOST_TEST(second->seq == first->seq + 1);
+  const uint64_t second_ticket = ledger->open_ticket();
+  BOOST_TEST(second_ticket > first_ticket);
+  BOOST_TEST(!ledger->Submit());  // One group at a time.
+  BOOST_TEST(ledger->projection().event_count() == 3u);
+  BOOST_TEST(ledger->durable_vector().Seen("hq") <= first->seq);
+
+  BOOST_TEST_REQUIRE(Readable(ledger->commit_fd(), 10000));
+  Ledger::Reaped reaped = ledger->Reap();
+  BOOST_TEST(reaped.finished);
+  BOOST_TEST(reaped.failure.ok(), reaped.failure.ToString());
+  BOOST_TEST(ledger->durable_ticket() == first_ticket);
+  BOOST_TEST(ledger->durable_vector().Seen("hq") == first->seq);
+  BOOST_TEST(ledger->open_ticket() == second_ticket);
+  BOOST_TEST(!ledger->Reap().finished);  // Nothing more in flight.
+
+  BOOST_TEST_REQUIRE(ledger->Submit());
+  BOOST_TEST_REQUIRE(Readable(ledger->commit_fd(), 10000));
+  BOOST_TEST(ledger->Reap().failure.ok());
+  BOOST_TEST(ledger->durable_ticket() == second_ticket);
+  BOOST_TEST(ledger->durable_vector().Seen("hq") == second->seq);
+  BOOST_TEST(!Readable(ledger->commit_fd(), 0));  // Reap took the wake-up.
+
+  // Each group was signed at its end, and both are in the log after a restart.
+  const std::vector<bool> expected = {true, true, true};
+  BOOST_TEST(SignedSeqs(*ledger) == expected, boost::test_tools::per_element());
+  const std::string digest = ledger->StateDigest();
+  ledger.reset();
+  ledger = MustOpen(c, kT0);
+  BOOST_TEST(ledger->projection().event_count() == 3u);
+  BOOST_TEST(ledger->StateDigest() == digest);
 }
 
 BOOST_AUTO_TEST_CASE(a_site_whose_identity_is_not_the_rosters_is_refused) {
