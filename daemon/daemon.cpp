@@ -148,11 +148,16 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     endpoint_->ServiceZap();
     BATON_TRY(ReapCommits(ledger_->Now()));
     BATON_TRY(HandleBatch());
+    // Clients' events go at once if the disk is free, alone: written while the peers' batches
+    // are verified, not after them.
+    ledger_->Submit(/*received_too=*/false);
     const int64_t now = ledger_->Now();
-    BATON_TRY(replicator_->Service(now).WithContext(
-        "storing received events failed; stopping so that a restart rebuilds from the log"));
-    // The events of this pass, local and received, go in one synced group unless one is being
-    // written: then they wait for it and go in the next (group commit).
+    // Peer batches give way as soon as a group that replies wait for is durable.
+    BATON_TRY(replicator_->Service(now, [&] { return !held_.empty() && ledger_->commit_done(); })
+                  .WithContext("storing received events failed; stopping so that a restart "
+                               "rebuilds from the log"));
+    // The events of this pass go in one synced group unless one is being written: then they
+    // wait for it and go in the next (group commit).
     BATON_TRY(ReapCommits(now));
     ledger_->Submit();
     if (writes_held_until_ms_ != 0) ReleaseWrites(now);

@@ -502,14 +502,25 @@ int Ledger::commit_fd() {
   return committer_->fd();
 }
 
-bool Ledger::Submit() {
-  if (committing() || !has_pending()) return false;
+bool Ledger::Submit(bool received_too) {
+  if (committing() || (received_too ? !has_pending() : staged_.empty())) return false;
   // One signature per committed batch: a stored chain always ends in a signed event.
   if (unsigned_staged_ > 0) writer_->SignLast(staged_.back());
   unsigned_staged_ = 0;
-  std::vector<store::StoredEvent> batch = std::move(received_);
-  received_.clear();
-  batch.reserve(batch.size() + staged_.size());
+  // Received events beyond kMaxGroupReceived wait for the next group: a report's ack never
+  // waits for the write of a whole catch-up. Received events of this site's own chain (a
+  // restored copy) all go if staged ones continue it, and before them.
+  size_t take = received_too ? std::min(received_.size(), kMaxGroupReceived) : 0;
+  if (!staged_.empty()) {
+    for (size_t i = take; i < received_.size(); ++i) {
+      if (received_[i].id.origin == config_.site) take = i + 1;
+    }
+  }
+  std::vector<store::StoredEvent> batch;
+  batch.reserve(take + staged_.size());
+  const auto taken = received_.begin() + static_cast<ptrdiff_t>(take);
+  std::move(received_.begin(), taken, std::back_inserter(batch));
+  received_.erase(received_.begin(), taken);
   for (auto& v : staged_) {
     batch.push_back(
         store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
@@ -523,8 +534,10 @@ bool Ledger::Submit() {
   return true;
 }
 
+bool Ledger::commit_done() const { return committing() && committer_->Done(); }
+
 Ledger::Reaped Ledger::Reap() {
-  if (!committing() || !committer_->Done()) return {};
+  if (!commit_done()) return {};
   Reaped reaped = Complete();
   if (!reaped.failure.ok() || !SnapshotDue()) return reaped;
   // A snapshot must hold exactly what is stored: the pending events go first (rarely: a

@@ -39,6 +39,8 @@ Status CheckWallClock(int64_t wall_ms);
 // The largest envelope Stage accepts (a plan of tens of thousands of tasks fits): every event
 // must fit alone in one peer batch (replication::kMaxBatchBytes, checked where both are known).
 inline constexpr size_t kMaxEventBytes = size_t{4} << 20;
+// The most received events in one commit group (Ledger::Submit); the rest wait for the next.
+inline constexpr size_t kMaxGroupReceived = 2048;
 // A projection snapshot is written after config.snapshot_every events, or after 1/kSnapshotShare
 // of the events held if that is more.
 inline constexpr uint64_t kSnapshotShare = 2;
@@ -129,9 +131,12 @@ class Ledger {
   uint64_t open_ticket() const;
   uint64_t durable_ticket() const { return durable_ticket_; }
   bool committing() const { return in_flight_ticket_ != 0; }
+  bool commit_done() const;  // The group in flight has finished: Reap() would take it.
   bool has_pending() const { return !staged_.empty() || !received_.empty(); }
-  // False (doing nothing) while a group is in flight or nothing is pending.
-  bool Submit();
+  // False (doing nothing) while a group is in flight or nothing is pending. A group takes at
+  // most kMaxGroupReceived received events, none unless `received_too` (a group of this site's
+  // own events only: written fast, whatever a catch-up has pending).
+  bool Submit(bool received_too = true);
   // An eventfd that is readable while a finished group waits for Reap().
   int commit_fd();
   struct Reaped {

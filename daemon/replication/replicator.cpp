@@ -275,7 +275,7 @@ void Replicator::DrainMonitor() {
   }
 }
 
-Status Replicator::Service(int64_t now_ms) {
+Status Replicator::Service(int64_t now_ms, const std::function<bool()>& yield) {
   DrainMonitor();
   Status failed;
   // Bounded rounds per call so that clients are served between peer batches. A frame may carry
@@ -286,7 +286,9 @@ Status Replicator::Service(int64_t now_ms) {
   // frame more (a catch-up frame of 2,048 events takes ~15 ms to verify, store and fold).
   constexpr auto kBudget = std::chrono::milliseconds(10);
   const auto began = std::chrono::steady_clock::now();
-  const auto within_budget = [&] { return std::chrono::steady_clock::now() - began < kBudget; };
+  const auto within_budget = [&] {
+    return std::chrono::steady_clock::now() - began < kBudget && !(yield && yield());
+  };
   if (router_) {
     for (int i = 0; i < kMaxFramesPerSocket && failed.ok() && within_budget(); ++i) {
       std::vector<zmq::message_t> frames;

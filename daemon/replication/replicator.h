@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -46,9 +47,10 @@ class Replicator {
   // Appends the poll items of every peer socket.
   void AppendPollItems(std::vector<zmq::pollitem_t>& items);
   // Receives what is queued on every peer socket, ingests received events, runs the sessions'
-  // timers and sends what they ask for. Never blocks on the network. Returns a failed store
-  // write (the daemon must stop, as for a failed commit).
-  Status Service(int64_t now_ms);
+  // timers and sends what they ask for. Never blocks on the network. Takes no more frames once
+  // `yield` says so (clients wait), or after about 10 ms. Returns a failed store write (the
+  // daemon must stop, as for a failed commit).
+  Status Service(int64_t now_ms, const std::function<bool()>& yield = {});
   // The ledger holds new events (local reports were committed): push them to the peers.
   void OnLocalChange(int64_t now_ms);
   // A commit group is durable (Ledger::Reap): acknowledges the deliveries it covers and pushes
