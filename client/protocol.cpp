@@ -304,14 +304,18 @@ const std::vector<OpSpec>& OpSpecs() {
         {"kind", S::kId},
         {"note", S::kNote},
         {"at", S::kTime},
-        {"actor", S::kId}}},
+        {"actor", S::kId},
+        {"force", S::kBool},
+        {"reason", S::kNote}}},
       {"note", {{"task", S::kId}, {"text", S::kNote}, {"actor", S::kId}}},
       {"gate",
        {{"task", S::kId},
         {"decision", S::kId},
         {"note", S::kNote},
         {"at", S::kTime},
-        {"actor", S::kId}}},
+        {"actor", S::kId},
+        {"force", S::kBool},
+        {"reason", S::kNote}}},
       {"status", {{"digest", S::kBool}}},
       {"task", {{"task", S::kId}}},
       {"list", {{"team", S::kId}, {"site", S::kId}, {"status", S::kId}, {"late", S::kBool}}},
@@ -793,6 +797,21 @@ Result<ServerMessage> ParseServerMessage(std::string_view text) {
 
 // ---- Public: typed arguments ----------------------------------------------------------------
 
+namespace {
+
+// `force` and its `reason`, of a report or a gate decision.
+Status ReadForce(const ObjectReader& r, bool* force, std::string* reason) {
+  BATON_ASSIGN_OR_RETURN(*force, r.Bool("force", false));
+  BATON_ASSIGN_OR_RETURN(*reason, r.OptString("reason", kMaxNoteBytes));
+  if (*force && reason->empty()) {
+    return Bad("reason", "is required with force: say why it goes against the plan");
+  }
+  if (!*force && !reason->empty()) return Bad("reason", "is given only with force");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ReportArgs> ParseReportArgs(const Request& request) {
   CheckOp(request, {"report"});
   ObjectReader r(request.args, "");
@@ -805,6 +824,7 @@ Result<ReportArgs> ParseReportArgs(const Request& request) {
   BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note", kMaxNoteBytes));
   BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
+  BATON_TRY(ReadForce(r, &out.force, &out.reason));
   return out;
 }
 
@@ -829,6 +849,7 @@ Result<GateArgs> ParseGateArgs(const Request& request) {
   BATON_ASSIGN_OR_RETURN(out.note, r.OptString("note", kMaxNoteBytes));
   BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
+  BATON_TRY(ReadForce(r, &out.force, &out.reason));
   return out;
 }
 
@@ -980,6 +1001,7 @@ Result<SiteRemoveArgs> ParseSiteRemoveArgs(const Request& request) {
 }
 
 const char* SiteRoleName(crdt::SiteRole role) { return ToWord(role, kSiteRoles); }
+const char* DependencyTypeName(crdt::DependencyType type) { return ToWord(type, kDependencyTypes); }
 
 Result<TaskArgs> ParseTaskArgs(const Request& request) {
   CheckOp(request, {"task"});

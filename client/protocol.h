@@ -117,13 +117,18 @@ Result<ServerMessage> ParseServerMessage(std::string_view text);
 // Times (`at`, windows, planned starts) are ISO 8601 with an offset ("2024-05-18T02:10:00Z",
 // "2024-05-18T04:10+02:00") or integer epoch milliseconds; they come out as epoch ms.
 
-// report {task, kind: start|done|fail|skip|reset, note?, at?, actor?}
+// report {task, kind: start|done|fail|skip|reset, note?, at?, actor?, force?, reason?}
 struct ReportArgs {
   std::string task_id;
   crdt::ReportKind kind = crdt::ReportKind::kStarted;
   std::string note;
   int64_t effective_ms = crdt::kNoTime;  // kNoTime: no `at` given.
   std::string actor;  // Display name the reporter gives; empty if none (the OS user is kept).
+  // Report even what contradicts the plan as this site knows it (predecessors not done, ...),
+  // for `reason`, which the event records
+  // (docs/client-protocol.md#reports-checked-against-the-plan).
+  bool force = false;
+  std::string reason;  // Required with force, refused without.
 };
 Result<ReportArgs> ParseReportArgs(const Request& request);
 
@@ -135,13 +140,15 @@ struct NoteArgs {
 };
 Result<NoteArgs> ParseNoteArgs(const Request& request);
 
-// gate {task, decision: go|no-go, note?, at?, actor?}
+// gate {task, decision: go|no-go, note?, at?, actor?, force?, reason?}
 struct GateArgs {
   std::string task_id;
   bool go = false;
   std::string note;
   int64_t effective_ms = crdt::kNoTime;
   std::string actor;
+  bool force = false;  // As for ReportArgs.
+  std::string reason;
 };
 Result<GateArgs> ParseGateArgs(const Request& request);
 
@@ -185,6 +192,7 @@ Result<SiteRemoveArgs> ParseSiteRemoveArgs(const Request& request);
 
 // Wire word of a role: "manager", "site", "observer".
 const char* SiteRoleName(crdt::SiteRole role);
+const char* DependencyTypeName(crdt::DependencyType type);  // "fs", "ss", "ff", "sf".
 
 // task {task}
 struct TaskArgs {

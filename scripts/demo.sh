@@ -148,6 +148,8 @@ step "The first hour: each site reports its own tasks (effective times given wit
 at hq done T-001 --at "$(t 0)"
 at hq start T-002 --at "$(t 1)"
 at hq done T-002 --at "$(t 16)"
+# The vendors' daemons refuse a start they cannot see is in order: let T-002 reach them.
+wait_converged
 at vendor-de start T-006 --at "$(t 17)" --as "Jonas"
 at vendor-in start T-007 --at "$(t 17)" --as "Priya"
 at hq start T-003 --at "$(t 17)"

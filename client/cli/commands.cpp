@@ -48,6 +48,24 @@ int Fail(const Status& s) {
   return ExitCodeFor(s);
 }
 
+// "baton start T-090: T-088 is not done yet; ...": the command in front of the daemon's error.
+int FailCommand(const std::string& command, const Status& s) {
+  std::cerr << "baton " << command << ": " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
+
+// After a forced report: what it went against, as the board will flag it.
+void PrintForced(const json& reply) {
+  const auto it = reply.find("forced");
+  if (it == reply.end()) return;
+  if (it->is_string()) {
+    std::cout << "forced past: " << it->get<std::string>()
+              << " (the reason is in the event; the board flags it)\n";
+  } else {
+    std::cout << "forced, although nothing contradicted the plan\n";
+  }
+}
+
 int Usage(const std::string& message) {
   std::cerr << "baton: " << message << "\n";
   return kExitUsage;
@@ -383,8 +401,12 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
     if (!at.ok()) return Fail(at.status());
     args["at"] = *at;
   }
+  if (o.force) {
+    args["force"] = true;
+    args["reason"] = o.reason;
+  }
   auto reply = client->Call("report", args);
-  if (!reply.ok()) return Fail(reply.status());
+  if (!reply.ok()) return FailCommand(o.kind + " " + o.task, reply.status());
   if (g.json) {
     PrintJson(*reply);
   } else {
@@ -398,6 +420,7 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
       std::cout << "; status now " << now;
     }
     std::cout << "\n";
+    PrintForced(*reply);
   }
   if (reply->value("conflict", false)) {
     const bool tty = isatty(STDERR_FILENO) == 1 && Env("NO_COLOR").empty() && !g.no_color;
@@ -448,14 +471,19 @@ int Gate(const GlobalOptions& g, const GateOptions& o) {
     if (!at.ok()) return Fail(at.status());
     args["at"] = *at;
   }
+  if (o.force) {
+    args["force"] = true;
+    args["reason"] = o.reason;
+  }
   auto reply = client->Call("gate", args);
-  if (!reply.ok()) return Fail(reply.status());
+  if (!reply.ok()) return FailCommand("gate " + o.task, reply.status());
   if (g.json) {
     PrintJson(*reply);
     return kExitOk;
   }
   std::cout << "gate " << o.task << ": " << (reply->value("go", false) ? "GO" : "NO-GO")
             << " (event " << reply->value("event", "?") << ")\n";
+  PrintForced(*reply);
   return kExitOk;
 }
 

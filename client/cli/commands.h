@@ -88,6 +88,8 @@ struct ReportOptions {
   std::string note;
   std::vector<std::string> words;
   std::string at;
+  bool force = false;  // Report what contradicts the plan as the site knows it, for `reason`.
+  std::string reason;
 };
 int Report(const GlobalOptions& g, const ReportOptions& o);
 
@@ -99,6 +101,8 @@ struct GateOptions {
   std::string decision;  // go | no-go
   std::string note;
   std::string at;
+  bool force = false;
+  std::string reason;
 };
 int Gate(const GlobalOptions& g, const GateOptions& o);
 

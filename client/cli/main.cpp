@@ -16,10 +16,23 @@ constexpr const char* kExitCodes =
     "  0  ok\n"
     "  1  bad usage or input (command line, plan file, time, argument)\n"
     "  2  batond unreachable (not running, wrong --data/--endpoint, or none given)\n"
-    "  3  rejected or not found by batond (unknown task, not authorised, no plan yet)\n"
+    "  3  rejected or not found by batond (unknown task, not authorised, no plan yet, a report\n"
+    "     against the plan without --force)\n"
     "  4  internal error (a bug or a malformed reply)\n";
 
 std::string Footer(const std::string& example) { return "\nExample:\n  " + example + "\n"; }
+
+// --force and --reason of a report or gate decision: the daemon refuses what contradicts the plan
+// as its site knows it (predecessors not done, a time lock, a task already done) unless forced.
+void AddForce(CLI::App* sub, bool& force, std::string& reason) {
+  auto* reason_opt = sub->add_option(
+      "--reason", reason, "Why it goes against the plan (with --force; recorded in the event)");
+  sub->add_flag("--force", force,
+                "Record it although it contradicts the plan as this site knows it (predecessors "
+                "not done, a time lock, a task already done); the board flags it")
+      ->needs(reason_opt);
+  reason_opt->needs("--force");
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{
@@ -178,6 +191,7 @@ int Run(int argc, char** argv) {
     sub->add_option("--note", opts.note, "A remark, or the reason for a failure");
     sub->add_option("--at", opts.at,
                     "When it really happened: 02:10, \"2026-03-28 02:10\" or ISO 8601");
+    AddForce(sub, opts.force, opts.reason);
     sub->footer(Footer(rc.example));
   }
 
@@ -196,6 +210,7 @@ int Run(int argc, char** argv) {
       ->check(CLI::IsMember({"go", "no-go"}));
   gate_cmd->add_option("--note", gate.note, "Why");
   gate_cmd->add_option("--at", gate.at, "When it was decided (as for start/done)");
+  AddForce(gate_cmd, gate.force, gate.reason);
   gate_cmd->footer(Footer("baton gate G-1 go --note \"smoke tests green\""));
 
   // ---- queries ----

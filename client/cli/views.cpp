@@ -47,6 +47,33 @@ std::string When(int64_t ms, const ViewOptions& o, TimeStyle style = TimeStyle::
   return FormatTime(ms, o.tz, style);
 }
 
+// One anomaly of the board (docs/client-protocol.md#anomalies) as a sentence.
+std::string AnomalyText(const json& a, const ViewOptions& o) {
+  const std::string task = Str(a, "task"), other = Str(a, "predecessor"), kind = Str(a, "kind");
+  const int64_t at = TimeOf(a, "at"), other_at = TimeOf(a, "other_at");
+  const bool needs_start = Str(a, "dependency") == "ss" || Str(a, "dependency") == "sf";
+  const std::string then = other_at == crdt::kNoTime
+                               ? (needs_start ? " (not started yet)" : " (not done yet)")
+                               : (needs_start ? " (started " : " (done ") + When(other_at, o) + ")";
+  const std::string pred = needs_start ? " had started" : " was done";
+  if (kind == "started_before_predecessor") {
+    return task + " started " + When(at, o) + " before " + other + pred + then;
+  }
+  if (kind == "finished_before_predecessor") {
+    return task + " done " + When(at, o) + " before " + other + pred + then;
+  }
+  if (kind == "decided_before_predecessor") {
+    return "gate " + task + " decided " + When(at, o) + " before " + other + pred + then;
+  }
+  if (kind == "started_before_time_lock") {
+    return task + " started " + When(at, o) + " before its time lock " + When(other_at, o);
+  }
+  if (kind == "finished_before_start") {
+    return task + " done " + When(at, o) + " before it started (" + When(other_at, o) + ")";
+  }
+  return task + ": " + kind;
+}
+
 std::string Dur(int64_t ms) { return ms == crdt::kNoTime ? "-" : FormatDuration(ms); }
 
 std::string Join(const json& ids, const std::string& sep = ", ") {
@@ -187,6 +214,19 @@ std::string Summary(const json& status, const ViewOptions& o) {
                              " event(s) refused by authorization (kept in the log)",
                          Color::kYellow) +
            "\n";
+  }
+  if (const json& anomalies = Arr(status, "anomalies"); !anomalies.empty()) {
+    constexpr size_t kShown = 5;
+    out += o.style.Paint("Anomalies " + std::to_string(anomalies.size()) +
+                             " report(s) out of order against the plan (see `baton show ID`)",
+                         Color::kYellow) +
+           "\n";
+    for (size_t i = 0; i < anomalies.size() && i < kShown; ++i) {
+      out += Fit("          " + AnomalyText(anomalies[i], o), o) + "\n";
+    }
+    if (anomalies.size() > kShown) {
+      out += "          ... and " + std::to_string(anomalies.size() - kShown) + " more\n";
+    }
   }
   if (Bool(status, "rejoining")) {
     out += o.style.Paint(
@@ -515,6 +555,13 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
     out += "\n" + Heading("Flags", o);
     for (const auto& f : flags) {
       out += "  " + Str(f, "event") + ": " + o.style.Paint(Str(f, "reason"), Color::kYellow) + "\n";
+    }
+  }
+  const json& anomalies = Arr(task, "anomalies");
+  if (!anomalies.empty()) {
+    out += "\n" + Heading("Anomalies (out of order against the plan)", o);
+    for (const auto& a : anomalies) {
+      out += "  " + o.style.Paint(AnomalyText(a, o), Color::kYellow) + "\n";
     }
   }
   return out;

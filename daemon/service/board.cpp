@@ -223,6 +223,7 @@ Result<json> Board::Summary() {
   result["finished"] = finished;
   result["conflicts"] = conflicts;
   result["flags"] = proj.flags().size();
+  result["anomalies"] = AnomaliesJson(Anomalies(proj, plan.tasks));
   result["forecast"] = ForecastJson(s);
   result["running"] = running;
   result["late"] = late;
@@ -230,6 +231,20 @@ Result<json> Board::Summary() {
   for (const auto& id : crdt::ReadyTasks(s)) ready.push_back(id);
   result["ready"] = ready;
   return result;
+}
+
+json Board::AnomaliesJson(const std::vector<Anomaly>& anomalies) {
+  json out = json::array();
+  for (const Anomaly& a : anomalies) {
+    json j{{"task", a.task_id}, {"kind", a.kind}, {"at", Ms(a.at_ms)}};
+    if (!a.other.empty()) {
+      j["predecessor"] = a.other;
+      j["dependency"] = client::DependencyTypeName(a.type);
+    }
+    j["other_at"] = Ms(a.other_ms);
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 Result<json> Board::Task(const std::string& task_id) {
@@ -285,6 +300,8 @@ Result<json> Board::Task(const std::string& task_id) {
   for (const auto& f : st->flags())
     flags.push_back({{"event", f.id.ToString()}, {"reason", f.reason}});
   out["flags"] = flags;
+  std::vector<Anomaly> anomalies = Anomalies(proj, {st->spec()});
+  out["anomalies"] = AnomaliesJson(anomalies);
   return out;
 }
 

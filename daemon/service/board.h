@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/protocol.h"
 #include "crdt/event.h"
 #include "crdt/projection.h"
 #include "crdt/schedule.h"
 #include "crdt/status.h"
+#include "daemon/service/plan_checks.h"
 
 namespace baton::daemon {
 
@@ -54,6 +56,8 @@ class Board {
 
   nlohmann::json TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* sched) const;
   nlohmann::json ForecastJson(const crdt::Schedule& s) const;
+  // docs/client-protocol.md#anomalies.
+  static nlohmann::json AnomaliesJson(const std::vector<Anomaly>& anomalies);
 
  private:
   const crdt::Projection& proj_;

@@ -12,6 +12,7 @@
 #include "crdt/event_codec.h"
 #include "crdt/task_state.h"
 #include "daemon/identity/keys.h"
+#include "daemon/service/plan_checks.h"
 
 namespace baton::daemon {
 namespace {
@@ -538,6 +539,51 @@ Result<json> ClientService::SiteList() const {
               {"conflict", proj.roster().InConflict()}};
 }
 
+namespace {
+
+// The note of a forced report: the reason first, so that the event says why it went against
+// the plan.
+std::string ForcedNote(bool force, const std::string& reason, const std::string& note) {
+  if (!force) return note;
+  return "forced: " + reason + (note.empty() ? "" : "; " + note);
+}
+
+}  // namespace
+
+std::string ClientService::ReportContradiction(const crdt::TaskState& task, crdt::ReportKind kind,
+                                               int64_t effective_ms) const {
+  const crdt::Projection& proj = ledger_->projection();
+  const int64_t at = effective_ms != crdt::kNoTime ? effective_ms : ledger_->Now();
+  const crdt::TaskSpec& spec = task.spec();
+  const auto since = [&](int64_t ms) {
+    return ms == crdt::kNoTime ? std::string() : " (since " + client::FormatIsoTime(ms) + ")";
+  };
+  const bool done = task.status() == crdt::TaskStatus::kDone;
+  if (kind == crdt::ReportKind::kStarted && done) {
+    return spec.id + " is done" + since(task.actual_finish_ms()) +
+           "; starting it again would reopen it (report `reset` first)";
+  }
+  if (kind == crdt::ReportKind::kDone && done) {
+    return spec.id + " is already done" + since(task.actual_finish_ms()) +
+           "; a second done would move its finish";
+  }
+  if (kind != crdt::ReportKind::kStarted && kind != crdt::ReportKind::kDone) return "";
+  // A done of a task never started is its start too.
+  const bool starts =
+      kind == crdt::ReportKind::kStarted || task.status() != crdt::TaskStatus::kRunning;
+  std::vector<Unmet> unmet;
+  if (starts) unmet = UnmetPredecessors(proj, spec, Step::kStart, at);
+  if (kind == crdt::ReportKind::kDone) {
+    auto finish = UnmetPredecessors(proj, spec, Step::kFinish, at);
+    unmet.insert(unmet.end(), finish.begin(), finish.end());
+  }
+  if (!unmet.empty()) return DescribeUnmet(unmet);
+  if (starts && spec.not_before_ms != crdt::kNoTime && at < spec.not_before_ms) {
+    return spec.id + " is time-locked until " + client::FormatIsoTime(spec.not_before_ms);
+  }
+  return "";
+}
+
 Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::ReportArgs args, client::ParseReportArgs(req));
@@ -554,20 +600,28 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
                                    " is before task \"" + args.task_id + "\" started (" +
                                    client::FormatIsoTime(task->actual_start_ms()) + ")");
   }
+  const std::string against = ReportContradiction(*task, args.kind, args.effective_ms);
+  if (!against.empty() && !args.force) {
+    return Status::Rejected(
+        against + "; use --force --reason TEXT to " +
+        (args.kind == crdt::ReportKind::kStarted ? "start it" : "report it done") + " anyway");
+  }
   crdt::TaskReported r;
   r.task_id = args.task_id;
   r.kind = args.kind;
   r.effective_ms = args.effective_ms;
-  r.note = args.note;
+  r.note = ForcedNote(args.force, args.reason, args.note);
   r.supersedes = task->LiveReportIds();
   BATON_ASSIGN_OR_RETURN(crdt::EventId id,
                          ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(r)}));
   const crdt::TaskState* after = ledger_->projection().Task(args.task_id);
-  return json{{"event", id.ToString()},
-              {"task", args.task_id},
-              // The task's own status; readiness (a whole-plan pass) is left to queries.
-              {"status", after != nullptr ? crdt::TaskStatusName(after->status()) : "pending"},
-              {"conflict", after != nullptr && after->StatusConflict()}};
+  json reply{{"event", id.ToString()},
+             {"task", args.task_id},
+             // The task's own status; readiness (a whole-plan pass) is left to queries.
+             {"status", after != nullptr ? crdt::TaskStatusName(after->status()) : "pending"},
+             {"conflict", after != nullptr && after->StatusConflict()}};
+  if (args.force) reply["forced"] = against.empty() ? json(nullptr) : json(against);
+  return reply;
 }
 
 Result<json> ClientService::Note(const client::Request& req, const std::string& os_user) {
@@ -593,15 +647,26 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
     return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
   }
   BATON_TRY(CheckNotFuture("gate", args.effective_ms, ledger_->Now()));
+  const int64_t at = args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now();
+  std::string against;
+  if (auto unmet = UnmetPredecessors(ledger_->projection(), task->spec(), Step::kStart, at);
+      !unmet.empty()) {
+    against = DescribeUnmet(unmet);
+    if (!args.force) {
+      return Status::Rejected(against + "; use --force --reason TEXT to decide the gate anyway");
+    }
+  }
   crdt::GateDecided g;
   g.task_id = args.task_id;
   g.go = args.go;
   g.effective_ms = args.effective_ms;
-  g.note = args.note;
+  g.note = ForcedNote(args.force, args.reason, args.note);
   g.supersedes = task->LiveGateIds();
   BATON_ASSIGN_OR_RETURN(crdt::EventId id,
                          ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(g)}));
-  return json{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
+  json reply{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
+  if (args.force) reply["forced"] = against.empty() ? json(nullptr) : json(against);
+  return reply;
 }
 
 Board ClientService::BoardAt(int64_t now_ms) {

@@ -286,7 +286,7 @@ BOOST_AUTO_TEST_CASE(import_report_and_query_the_example_plan) {
   BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
   BOOST_TEST(imported.out.find("165 tasks") != std::string::npos, imported.out);
 
-  auto done = Baton(site, {"done", "T-001"});
+  auto done = Baton(site, {"done", "T-001", "--at", "2026-03-27T19:00:00Z"});
   BOOST_REQUIRE_MESSAGE(done.exit_code == 0, done.err);
   BOOST_TEST(done.out.find("T-001 done") != std::string::npos, done.out);
   auto started = Baton(site, {"start", "T-002", "--at", "2026-03-27T19:05:00Z", "--as", "Ana"});
@@ -397,6 +397,94 @@ BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   auto absent = Baton(site, {"status"});
   BOOST_TEST(absent.exit_code == 2);
   BOOST_TEST(absent.err.find("batond") != std::string::npos, absent.err);
+}
+
+BOOST_AUTO_TEST_CASE(reports_that_contradict_the_plan_are_refused_unless_forced) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-order");
+  const std::string path = (dir / "plan.csv").string();
+  std::ofstream(path) << "ID,Task Name,Duration,Predecessors,Type,Not Before\n"
+                      << "T-1,Freeze,30m,,,\n"
+                      << "T-2,Backup,30m,,,\n"
+                      << "T-3,Migrate,30m,\"T-1,T-2\",,\n"
+                      << "G-1,Go/no-go,0,T-3,gate,\n"
+                      << "T-4,Open the doors,10m,,,2099-01-01 00:00\n";
+  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00"});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  const auto events = [&] {
+    auto st = Baton(site, {"status", "--json"});
+    BOOST_REQUIRE_MESSAGE(st.exit_code == 0, st.err);
+    return json::parse(st.out)["events"].get<int>();
+  };
+  const int before = events();
+
+  // Each refusal names what is wrong and the way out, and records nothing.
+  auto early = Baton(site, {"start", "T-3"});
+  BOOST_TEST(early.exit_code == 3, early.err);  // Rejected.
+  BOOST_TEST(early.err.find("baton start T-3: T-1 and T-2 are not done yet; use --force --reason "
+                            "TEXT to start it anyway") != std::string::npos,
+             early.err);
+  auto early_done = Baton(site, {"done", "T-3"});
+  BOOST_TEST(early_done.exit_code == 3, early_done.err);  // Rejected.
+  BOOST_TEST(early_done.err.find("T-1 and T-2 are not done yet") != std::string::npos,
+             early_done.err);
+  auto early_gate = Baton(site, {"gate", "G-1", "go"});
+  BOOST_TEST(early_gate.exit_code == 3, early_gate.err);  // Rejected.
+  BOOST_TEST(early_gate.err.find("baton gate G-1: T-3 is not done yet") != std::string::npos,
+             early_gate.err);
+  auto locked = Baton(site, {"start", "T-4"});
+  BOOST_TEST(locked.exit_code == 3, locked.err);  // Rejected.
+  BOOST_TEST(
+      locked.err.find("T-4 is time-locked until 2099-01-01T00:00:00.000Z") != std::string::npos,
+      locked.err);
+  BOOST_TEST(events() == before);
+
+  // In order, nothing is refused; then a second done, or a start of a done task, is.
+  BOOST_REQUIRE(Baton(site, {"done", "T-1"}).exit_code == 0);
+  auto again = Baton(site, {"done", "T-1"});
+  BOOST_TEST(again.exit_code == 3, again.err);  // Rejected.
+  BOOST_TEST(again.err.find("T-1 is already done (since ") != std::string::npos, again.err);
+  auto reopen = Baton(site, {"start", "T-1"});
+  BOOST_TEST(reopen.exit_code == 3, reopen.err);  // Rejected.
+  BOOST_TEST(reopen.err.find("starting it again would reopen it") != std::string::npos, reopen.err);
+  auto half = Baton(site, {"start", "T-3"});
+  BOOST_TEST(half.exit_code == 3, half.err);  // Rejected.
+  BOOST_TEST(half.err.find("T-2 is not done yet") != std::string::npos, half.err);
+
+  // --force needs a reason, records it in the event, and the board flags the fact.
+  auto no_reason = Baton(site, {"start", "T-3", "--force"});
+  BOOST_TEST(no_reason.exit_code != 0);
+  BOOST_TEST(no_reason.err.find("--reason") != std::string::npos, no_reason.err);
+  auto forced = Baton(site, {"start", "T-3", "--force", "--reason", "backup verified by phone"});
+  BOOST_REQUIRE_MESSAGE(forced.exit_code == 0, forced.err);
+  BOOST_TEST(forced.out.find("forced past: T-2 is not done yet") != std::string::npos, forced.out);
+  auto shown = Baton(site, {"show", "T-3", "--json"});
+  BOOST_REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+  const json task = json::parse(shown.out);
+  BOOST_TEST(task["live_reports"][0]["note"].get<std::string>() ==
+             "forced: backup verified by phone");
+  BOOST_REQUIRE(task["anomalies"].size() == 1u);
+  BOOST_TEST(task["anomalies"][0]["kind"].get<std::string>() == "started_before_predecessor");
+  BOOST_TEST(task["anomalies"][0]["predecessor"].get<std::string>() == "T-2");
+  BOOST_TEST(task["anomalies"][0]["other_at"].is_null());
+  auto board = Baton(site, {"status"});
+  BOOST_REQUIRE_MESSAGE(board.exit_code == 0, board.err);
+  BOOST_TEST(board.out.find("Anomalies 1") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("T-3 started") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("before T-2 was done (not done yet)") != std::string::npos, board.out);
+
+  // Once T-2 is done the fact stays an anomaly, now with the time T-2 was done.
+  BOOST_REQUIRE(Baton(site, {"done", "T-2"}).exit_code == 0);
+  auto st = Baton(site, {"status", "--json"});
+  BOOST_REQUIRE(st.exit_code == 0);
+  const json anomalies = json::parse(st.out)["anomalies"];
+  BOOST_REQUIRE(anomalies.size() == 1u);
+  BOOST_TEST(anomalies[0]["other_at"].is_number());
+  // A gate whose predecessors are done is decided without --force.
+  BOOST_REQUIRE(Baton(site, {"done", "T-3"}).exit_code == 0);
+  auto gate = Baton(site, {"gate", "G-1", "go"});
+  BOOST_TEST(gate.exit_code == 0, gate.err);
 }
 
 BOOST_AUTO_TEST_CASE(watch_board_follows_the_daemon_across_a_restart) {

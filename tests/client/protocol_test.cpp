@@ -122,8 +122,9 @@ BOOST_AUTO_TEST_CASE(request_errors_name_the_field) {
   BOOST_TEST(ErrorOf(R"({"v":1,"id":7,"op":"ping"})") == R"(field "id": expected a string, got 7)");
   BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"frob"})")
                  .find(R"(field "op": "frob" is not one of ping, plan.import)") == 0);
-  BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"report","task":"T-1","kind":"done","nte":"x"})") ==
-             R"(field "nte": is not an argument of report (expected task, kind, note, at, actor))");
+  BOOST_TEST(
+      ErrorOf(R"({"v":1,"id":"1","op":"report","task":"T-1","kind":"done","nte":"x"})") ==
+      R"(field "nte": is not an argument of report (expected task, kind, note, at, actor, force, reason))");
   BOOST_TEST(ErrorOf(R"({"v":1,"id":"1","op":"ready","task":"T-1"})") ==
              R"(field "task": is not an argument of ready (it takes none))");
   BOOST_TEST(ErrorOf(R"({"v":1,"id":"1",)").find("not valid JSON") == 0);

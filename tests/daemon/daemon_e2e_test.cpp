@@ -529,9 +529,9 @@ BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold
   {
     auto c = site.Connect();
     BOOST_REQUIRE(c.Call("plan.import", json{{"plan", SmallPlan()}}).ok());
-    for (const char* kind : {"start", "done"}) {
-      BOOST_REQUIRE(c.Call("report", json{{"task", "T-1"}, {"kind", kind}}).ok());
-      BOOST_REQUIRE(c.Call("report", json{{"task", "T-2"}, {"kind", kind}}).ok());
+    for (const char* task : {"T-1", "T-2"}) {  // In the plan's order: T-2 follows T-1.
+      BOOST_REQUIRE(c.Call("report", json{{"task", task}, {"kind", "start"}}).ok());
+      BOOST_REQUIRE(c.Call("report", json{{"task", task}, {"kind", "done"}}).ok());
     }
     BOOST_REQUIRE(c.Call("note", json{{"task", "T-3"}, {"text", "after the snapshot"}}).ok());
     BOOST_REQUIRE(c.Call("report", json{{"task", "G-1"}, {"kind", "start"}}).ok());
