@@ -43,7 +43,8 @@ bool NeedsFinish(DependencyType type) {
 }
 
 bool Constrains(DependencyType type, Step step) {
-  const bool start = type == DependencyType::kFinishToStart || type == DependencyType::kStartToStart;
+  const bool start =
+      type == DependencyType::kFinishToStart || type == DependencyType::kStartToStart;
   return step == Step::kStart ? start : !start;
 }
 
@@ -61,8 +62,8 @@ std::string Names(const std::vector<const Unmet*>& list) {
 
 std::string Clause(const std::vector<const Unmet*>& list, bool finish) {
   const bool one = list.size() == 1;
-  const bool later = std::any_of(list.begin(), list.end(),
-                                 [](const Unmet* u) { return u->met_ms != kNoTime; });
+  const bool later =
+      std::any_of(list.begin(), list.end(), [](const Unmet* u) { return u->met_ms != kNoTime; });
   std::string verb;
   if (finish) {
     verb = later ? (one ? " was not done by then" : " were not done by then")
@@ -106,7 +107,8 @@ std::vector<Anomaly> Anomalies(const crdt::Projection& projection,
   std::vector<Anomaly> out;
   const auto add = [&](const crdt::TaskSpec& spec, const char* kind, int64_t at,
                        const std::vector<Unmet>& unmet) {
-    for (const Unmet& u : unmet) out.push_back(Anomaly{spec.id, kind, at, u.task_id, u.type, u.met_ms});
+    for (const Unmet& u : unmet)
+      out.push_back(Anomaly{spec.id, kind, at, u.task_id, u.type, u.met_ms});
   };
   for (const crdt::TaskSpec& spec : tasks) {
     const crdt::TaskState* t = projection.Task(spec.id);

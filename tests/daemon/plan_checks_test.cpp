@@ -61,11 +61,8 @@ crdt::PlanDefined Plan() {
   gate.kind = crdt::TaskKind::kGate;
   crdt::TaskSpec locked = Spec("T-4", "vendor");
   locked.not_before_ms = kT0 + 120 * kMinute;
-  d.plan.tasks = {Spec("T-1", "hq"),
-                  Spec("T-2", "vendor", {Fs("T-1")}),
-                  Spec("T-3", "vendor", {{"T-1", DependencyType::kStartToStart, 0}}),
-                  gate,
-                  locked};
+  d.plan.tasks = {Spec("T-1", "hq"), Spec("T-2", "vendor", {Fs("T-1")}),
+                  Spec("T-3", "vendor", {{"T-1", DependencyType::kStartToStart, 0}}), gate, locked};
   return d;
 }
 
@@ -162,9 +159,9 @@ BOOST_AUTO_TEST_CASE(a_done_before_its_own_start_is_an_anomaly) {
   crdt::TaskReported done = Rep("T-1", ReportKind::kDone, kT0 + 5 * kMinute);
   done.supersedes = {start.id()};
   const auto finish = log.Make("hq", 31, done);
-  BOOST_TEST(Kinds(Fold({plan, start, finish})) ==
-                 std::vector<std::string>{"T-1 finished_before_start"},
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      Kinds(Fold({plan, start, finish})) == std::vector<std::string>{"T-1 finished_before_start"},
+      boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
