@@ -548,41 +548,12 @@ std::string ForcedNote(bool force, const std::string& reason, const std::string&
   return "forced: " + reason + (note.empty() ? "" : "; " + note);
 }
 
-}  // namespace
-
-std::string ClientService::ReportContradiction(const crdt::TaskState& task, crdt::ReportKind kind,
-                                               int64_t effective_ms) const {
-  const crdt::Projection& proj = ledger_->projection();
-  const int64_t at = effective_ms != crdt::kNoTime ? effective_ms : ledger_->Now();
-  const crdt::TaskSpec& spec = task.spec();
-  const auto since = [&](int64_t ms) {
-    return ms == crdt::kNoTime ? std::string() : " (since " + client::FormatIsoTime(ms) + ")";
-  };
-  const bool done = task.status() == crdt::TaskStatus::kDone;
-  if (kind == crdt::ReportKind::kStarted && done) {
-    return spec.id + " is done" + since(task.actual_finish_ms()) +
-           "; starting it again would reopen it (report `reset` first)";
-  }
-  if (kind == crdt::ReportKind::kDone && done) {
-    return spec.id + " is already done" + since(task.actual_finish_ms()) +
-           "; a second done would move its finish";
-  }
-  if (kind != crdt::ReportKind::kStarted && kind != crdt::ReportKind::kDone) return "";
-  // A done of a task never started is its start too.
-  const bool starts =
-      kind == crdt::ReportKind::kStarted || task.status() != crdt::TaskStatus::kRunning;
-  std::vector<Unmet> unmet;
-  if (starts) unmet = UnmetPredecessors(proj, spec, Step::kStart, at);
-  if (kind == crdt::ReportKind::kDone) {
-    auto finish = UnmetPredecessors(proj, spec, Step::kFinish, at);
-    unmet.insert(unmet.end(), finish.begin(), finish.end());
-  }
-  if (!unmet.empty()) return DescribeUnmet(unmet);
-  if (starts && spec.not_before_ms != crdt::kNoTime && at < spec.not_before_ms) {
-    return spec.id + " is time-locked until " + client::FormatIsoTime(spec.not_before_ms);
-  }
-  return "";
+// A forced reply says what it went past (null if nothing was contradicted).
+void MarkForced(json& reply, bool force, const std::string& against) {
+  if (force) reply["forced"] = against.empty() ? json(nullptr) : json(against);
 }
+
+}  // namespace
 
 Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
   BATON_TRY(RequirePlan());
@@ -600,7 +571,9 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
                                    " is before task \"" + args.task_id + "\" started (" +
                                    client::FormatIsoTime(task->actual_start_ms()) + ")");
   }
-  const std::string against = ReportContradiction(*task, args.kind, args.effective_ms);
+  const std::string against =
+      ReportContradiction(ledger_->projection(), *task, args.kind,
+                          args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now());
   if (!against.empty() && !args.force) {
     return Status::Rejected(
         against + "; use --force --reason TEXT to " +
@@ -620,7 +593,7 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
              // The task's own status; readiness (a whole-plan pass) is left to queries.
              {"status", after != nullptr ? crdt::TaskStatusName(after->status()) : "pending"},
              {"conflict", after != nullptr && after->StatusConflict()}};
-  if (args.force) reply["forced"] = against.empty() ? json(nullptr) : json(against);
+  MarkForced(reply, args.force, against);
   return reply;
 }
 
@@ -647,14 +620,11 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
     return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
   }
   BATON_TRY(CheckNotFuture("gate", args.effective_ms, ledger_->Now()));
-  const int64_t at = args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now();
-  std::string against;
-  if (auto unmet = UnmetPredecessors(ledger_->projection(), task->spec(), Step::kStart, at);
-      !unmet.empty()) {
-    against = DescribeUnmet(unmet);
-    if (!args.force) {
-      return Status::Rejected(against + "; use --force --reason TEXT to decide the gate anyway");
-    }
+  const std::string against =
+      GateContradiction(ledger_->projection(), *task,
+                        args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now());
+  if (!against.empty() && !args.force) {
+    return Status::Rejected(against + "; use --force --reason TEXT to decide the gate anyway");
   }
   crdt::GateDecided g;
   g.task_id = args.task_id;
@@ -665,7 +635,7 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
   BATON_ASSIGN_OR_RETURN(crdt::EventId id,
                          ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(g)}));
   json reply{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
-  if (args.force) reply["forced"] = against.empty() ? json(nullptr) : json(against);
+  MarkForced(reply, args.force, against);
   return reply;
 }
 

@@ -61,10 +61,6 @@ class ClientService {
   nlohmann::json EventJson(const crdt::Event& e, uint64_t arrival) const;
 
  private:
-  // Why reporting `kind` on `task` (at `effective_ms`, kNoTime: now) would contradict what
-  // this site knows, or "" (docs/client-protocol.md#reports-checked-against-the-plan).
-  std::string ReportContradiction(const crdt::TaskState& task, crdt::ReportKind kind,
-                                  int64_t effective_ms) const;
   Outcome HandleRequest(std::string_view text, const std::string& os_user);
   Result<nlohmann::json> Dispatch(const client::Request& req, const std::string& os_user,
                                   bool* mutated);

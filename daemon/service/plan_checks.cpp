@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "client/protocol.h"
+
 namespace baton::daemon {
 namespace {
 
@@ -75,6 +77,10 @@ std::string Clause(const std::vector<const Unmet*>& list, bool finish) {
   return Names(list) + verb;
 }
 
+bool BeforeTimeLock(const crdt::TaskSpec& spec, int64_t at_ms) {
+  return spec.not_before_ms != kNoTime && at_ms < spec.not_before_ms;
+}
+
 }  // namespace
 
 std::vector<Unmet> UnmetPredecessors(const crdt::Projection& projection, const crdt::TaskSpec& spec,
@@ -102,6 +108,43 @@ std::string DescribeUnmet(const std::vector<Unmet>& unmet) {
   return out;
 }
 
+std::string ReportContradiction(const crdt::Projection& projection, const crdt::TaskState& task,
+                                crdt::ReportKind kind, int64_t at_ms) {
+  const crdt::TaskSpec& spec = task.spec();
+  const auto since = [](int64_t ms) {
+    return ms == kNoTime ? std::string() : " (since " + client::FormatIsoTime(ms) + ")";
+  };
+  const bool done = task.status() == crdt::TaskStatus::kDone;
+  if (kind == crdt::ReportKind::kStarted && done) {
+    return spec.id + " is done" + since(task.actual_finish_ms()) +
+           "; starting it again would reopen it (report `reset` first)";
+  }
+  if (kind == crdt::ReportKind::kDone && done) {
+    return spec.id + " is already done" + since(task.actual_finish_ms()) +
+           "; a second done would move its finish";
+  }
+  if (kind != crdt::ReportKind::kStarted && kind != crdt::ReportKind::kDone) return "";
+  // A done of a task never started is its start too.
+  const bool starts =
+      kind == crdt::ReportKind::kStarted || task.status() != crdt::TaskStatus::kRunning;
+  std::vector<Unmet> unmet;
+  if (starts) unmet = UnmetPredecessors(projection, spec, Step::kStart, at_ms);
+  if (kind == crdt::ReportKind::kDone) {
+    auto finish = UnmetPredecessors(projection, spec, Step::kFinish, at_ms);
+    unmet.insert(unmet.end(), finish.begin(), finish.end());
+  }
+  if (!unmet.empty()) return DescribeUnmet(unmet);
+  if (starts && BeforeTimeLock(spec, at_ms)) {
+    return spec.id + " is time-locked until " + client::FormatIsoTime(spec.not_before_ms);
+  }
+  return "";
+}
+
+std::string GateContradiction(const crdt::Projection& projection, const crdt::TaskState& gate,
+                              int64_t at_ms) {
+  return DescribeUnmet(UnmetPredecessors(projection, gate.spec(), Step::kStart, at_ms));
+}
+
 std::vector<Anomaly> Anomalies(const crdt::Projection& projection,
                                const std::vector<crdt::TaskSpec>& tasks) {
   std::vector<Anomaly> out;
@@ -125,7 +168,7 @@ std::vector<Anomaly> Anomalies(const crdt::Projection& projection,
     if (times.started != kNoTime) {
       add(spec, "started_before_predecessor", times.started,
           UnmetPredecessors(projection, spec, Step::kStart, times.started));
-      if (spec.not_before_ms != kNoTime && times.started < spec.not_before_ms) {
+      if (BeforeTimeLock(spec, times.started)) {
         out.push_back(Anomaly{spec.id, "started_before_time_lock", times.started, "",
                               DependencyType::kFinishToStart, spec.not_before_ms});
       }

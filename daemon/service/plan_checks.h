@@ -36,6 +36,15 @@ std::vector<Unmet> UnmetPredecessors(const crdt::Projection& projection, const c
 // not done yet": the unmet predecessors in one sentence (no final stop).
 std::string DescribeUnmet(const std::vector<Unmet>& unmet);
 
+// Why reporting `kind` on `task` at `at_ms` would contradict what the projection knows (a start
+// of a done task, a second done, predecessors not done, a time lock), or "" if nothing does.
+// fail, skip and reset are never refused for order.
+std::string ReportContradiction(const crdt::Projection& projection, const crdt::TaskState& task,
+                                crdt::ReportKind kind, int64_t at_ms);
+// The same for deciding the gate `gate` at `at_ms`: its predecessors not done.
+std::string GateContradiction(const crdt::Projection& projection, const crdt::TaskState& gate,
+                              int64_t at_ms);
+
 // An out-of-order fact on the board.
 struct Anomaly {
   std::string task_id;
