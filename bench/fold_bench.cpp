@@ -96,9 +96,12 @@ class Workload {
     plan.window_start_ms = kStartMs;
     plan.window_end_ms = kStartMs + 58LL * 3600 * 1000;
     for (size_t s = 0; s < kSiteCount; ++s) {
-      plan.sites.push_back(
-          crdt::SiteInfo{kSites[s], std::string("Site ") + kSites[s], site_keys_[s],
-                         s == 0 ? crdt::SiteRole::kManager : crdt::SiteRole::kSite, ""});
+      plan.sites.push_back(crdt::SiteInfo{kSites[s],
+                                          std::string("Site ") + kSites[s],
+                                          site_keys_[s],
+                                          s == 0 ? crdt::SiteRole::kManager : crdt::SiteRole::kSite,
+                                          "",
+                                          {}});
     }
     for (const char* team : kTeams) plan.teams.emplace_back(team);
     for (int i = 0; i < tasks_; ++i) {

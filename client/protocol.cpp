@@ -296,7 +296,8 @@ const std::vector<OpSpec>& OpSpecs() {
         {"name", S::kTitle},
         {"key", S::kId},
         {"role", S::kId},
-        {"endpoint", S::kTitle}}},
+        {"endpoint", S::kTitle},
+        {"teams", S::kArray}}},
       {"site.remove", {{"site", S::kId}}},
       {"site.list", {}},
       {"report",
@@ -467,6 +468,21 @@ Status ExpectArray(const json& v, const std::string& path, size_t max) {
                          std::to_string(max));
   }
   return Status::Ok();
+}
+
+// A list of non-empty names (teams, deciders), at most `max`.
+Result<std::vector<std::string>> NamesFromJson(const json& v, const std::string& path, size_t max) {
+  BATON_TRY(ExpectArray(v, path, max));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    BATON_ASSIGN_OR_RETURN(std::string name, ObjectReader::AsString(v[i], Index(path, i)));
+    if (name.empty()) return Bad(Index(path, i), "is empty");
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      return Bad(Index(path, i), Show(json(name)) + " is listed twice");
+    }
+    out.push_back(std::move(name));
+  }
+  return out;
 }
 
 Result<std::vector<crdt::Dependency>> DependenciesFromJson(const json& v, const std::string& path) {
@@ -979,6 +995,9 @@ Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
     BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, "role", kSiteRoles));
   }
   BATON_ASSIGN_OR_RETURN(site.endpoint, r.OptString("endpoint", kMaxTitleBytes));
+  if (const json* teams = r.Get("teams")) {
+    BATON_ASSIGN_OR_RETURN(site.teams, NamesFromJson(*teams, "teams", kMaxPlanTeams));
+  }
   if (!site.endpoint.empty()) {
     const size_t colon = site.endpoint.rfind(':');
     const bool tcp = site.endpoint.rfind("tcp://", 0) == 0 && colon > 6 &&
@@ -1100,6 +1119,7 @@ json ToJson(const crdt::TaskSpec& spec) {
   for (const auto& dep : spec.predecessors) out["predecessors"].push_back(ToJson(dep));
   out["backout_task"] = spec.backout_task;
   out["is_backout"] = spec.is_backout;
+  out["deciders"] = spec.deciders;
   return out;
 }
 
@@ -1140,7 +1160,8 @@ json ToJson(const crdt::Plan& plan) {
                             {"name", site.name},
                             {"public_key", ToHex(site.public_key)},
                             {"role", ToWord(site.role, kSiteRoles)},
-                            {"endpoint", site.endpoint}});
+                            {"endpoint", site.endpoint},
+                            {"teams", site.teams}});
   }
   out["teams"] = plan.teams;
   out["tasks"] = json::array();
@@ -1224,9 +1245,9 @@ Result<crdt::Dependency> DependencyFromJson(const json& v, const std::string& pa
 Result<crdt::TaskSpec> TaskSpecFromJson(const json& v, const std::string& path) {
   BATON_TRY(ExpectObject(v, path));
   ObjectReader r(v, path);
-  BATON_TRY(
-      r.OnlyKeys({"id", "title", "phase", "team", "site", "kind", "planned_start_ms",
-                  "not_before_ms", "duration_ms", "predecessors", "backout_task", "is_backout"}));
+  BATON_TRY(r.OnlyKeys({"id", "title", "phase", "team", "site", "kind", "planned_start_ms",
+                        "not_before_ms", "duration_ms", "predecessors", "backout_task",
+                        "is_backout", "deciders"}));
   crdt::TaskSpec spec;
   BATON_ASSIGN_OR_RETURN(spec.id, r.NonEmptyString("id"));
   BATON_ASSIGN_OR_RETURN(spec.title, r.OptString("title", kMaxTitleBytes));
@@ -1244,6 +1265,9 @@ Result<crdt::TaskSpec> TaskSpecFromJson(const json& v, const std::string& path) 
   }
   BATON_ASSIGN_OR_RETURN(spec.backout_task, r.OptString("backout_task"));
   BATON_ASSIGN_OR_RETURN(spec.is_backout, r.Bool("is_backout", false));
+  if (const json* d = r.Get("deciders")) {
+    BATON_ASSIGN_OR_RETURN(spec.deciders, NamesFromJson(*d, r.PathOf("deciders"), kMaxPlanSites));
+  }
   return spec;
 }
 
@@ -1269,7 +1293,7 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
       const std::string site_path = Index(sites_path, i);
       BATON_TRY(ExpectObject((*sites)[i], site_path));
       ObjectReader s((*sites)[i], site_path);
-      BATON_TRY(s.OnlyKeys({"id", "name", "public_key", "role", "endpoint"}));
+      BATON_TRY(s.OnlyKeys({"id", "name", "public_key", "role", "endpoint", "teams"}));
       crdt::SiteInfo site;
       BATON_ASSIGN_OR_RETURN(site.id, s.NonEmptyString("id"));
       BATON_ASSIGN_OR_RETURN(site.name, s.OptString("name", kMaxTitleBytes));
@@ -1282,6 +1306,9 @@ Result<crdt::Plan> PlanFromJson(const json& v, const std::string& path) {
         BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, s.PathOf("role"), kSiteRoles));
       }
       BATON_ASSIGN_OR_RETURN(site.endpoint, s.OptString("endpoint", kMaxTitleBytes));
+      if (const json* teams = s.Get("teams")) {
+        BATON_ASSIGN_OR_RETURN(site.teams, NamesFromJson(*teams, s.PathOf("teams"), kMaxPlanTeams));
+      }
       plan.sites.push_back(std::move(site));
     }
   }

@@ -30,6 +30,26 @@ inline constexpr int64_t kMinTimeMs = 946684800000;
 inline constexpr int64_t kMaxTimeMs = 4102444800000;
 inline constexpr int64_t kMaxDurationMs = int64_t{366} * 24 * 3600 * 1000;
 
+// The payload format version (docs/event-format.md#10-versioning) in which Cereal archives read
+// and write the fields that came with it (SiteInfo::teams, TaskSpec::deciders). The event
+// codec sets it around each event it encodes or decodes; every other archive (snapshots) uses
+// the newest, with every field.
+namespace format {
+inline constexpr uint16_t kNewest = 2;
+inline thread_local uint16_t current = kNewest;
+// Sets `current` for its lifetime.
+class Scope {
+ public:
+  explicit Scope(uint16_t version) : saved_(current) { current = version; }
+  ~Scope() { current = saved_; }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  uint16_t saved_;
+};
+}  // namespace format
+
 struct EventId {
   SiteId origin;
   uint64_t seq = 0;  // 1, 2, 3, ... contiguous per origin.
@@ -80,18 +100,22 @@ struct TaskSpec {
   std::vector<Dependency> predecessors;
   std::string backout_task;  // Task that undoes this one; empty if none.
   bool is_backout = false;   // Part of the back-out path: not run unless the team backs out.
+  // Who decides a gate besides the managers: site ids or team names (format 2). Empty: the
+  // task's site and team, as for reports.
+  std::vector<std::string> deciders;
 
   friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(id, title, phase, team, site, kind, planned_start_ms, not_before_ms, duration_ms,
        predecessors, backout_task, is_backout);
+    if (format::current >= 2) ar(deciders);
   }
 };
 
 enum class SiteRole : uint8_t {
   kManager = 0,   // May amend the plan and report on any task.
-  kSite = 1,      // May report on tasks assigned to this site.
+  kSite = 1,      // May report on tasks of this site or of its teams.
   kObserver = 2,  // Read-only: its reports and notes are kept but flagged.
 };
 
@@ -101,11 +125,14 @@ struct SiteInfo {
   std::string public_key;  // Raw Ed25519 public key, 32 bytes.
   SiteRole role = SiteRole::kSite;
   std::string endpoint;  // Peer endpoint, e.g. "tcp://127.0.0.1:7101"; may be empty.
+  // Teams whose tasks this site may report on besides its own site's (format 2).
+  std::vector<std::string> teams;
 
   friend bool operator==(const SiteInfo&, const SiteInfo&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(id, name, public_key, role, endpoint);
+    if (format::current >= 2) ar(teams);
   }
 };
 

@@ -4,6 +4,7 @@
 // unknown enum values, trailing bytes). Layout: docs/event-format.md.
 #include "crdt/event_codec.h"
 
+#include <algorithm>
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 #include <cereal/types/array.hpp>
@@ -184,12 +185,33 @@ uint64_t ReadLe64(std::string_view bytes, size_t at) {
 
 }  // namespace codec_detail
 
+uint16_t FormatVersionOf(const Event& e) {
+  const auto names_deciders = [](const TaskSpec& t) { return !t.deciders.empty(); };
+  const bool v2 = std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, PlanDefined>) {
+          return std::any_of(b.plan.sites.begin(), b.plan.sites.end(),
+                             [](const SiteInfo& s) { return !s.teams.empty(); }) ||
+                 std::any_of(b.plan.tasks.begin(), b.plan.tasks.end(), names_deciders);
+        } else if constexpr (std::is_same_v<T, TaskAdded>) {
+          return names_deciders(b.spec);
+        } else {
+          return false;
+        }
+      },
+      e.body);
+  return v2 ? 2 : 1;
+}
+
 std::string EncodeEvent(const Event& e) {
+  const uint16_t version = FormatVersionOf(e);
+  const format::Scope scope(version);
   std::ostringstream out(std::ios::binary);
   {
     cereal::PortableBinaryOutputArchive ar(
         out, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
-    ar(kEventFormatVersion);
+    ar(version);
     codec_detail::Fields(ar, e);
   }
   return std::move(out).str();
@@ -216,10 +238,17 @@ Result<Event> DecodeEvent(std::string_view payload) {
                      ")");
     }
     if (version == 0) return corrupt("event format version 0 is not valid");
+    const format::Scope scope(version);
     codec_detail::Fields(ar, e);
     if (ar.remaining() != 0) {
       return corrupt(std::to_string(ar.remaining()) + " trailing bytes after the event at offset " +
                      std::to_string(ar.offset()));
+    }
+    // One encoding per event: an event is written in the oldest version that carries it.
+    if (const uint16_t needed = FormatVersionOf(e); version != needed) {
+      return corrupt("event " + e.id().ToString() + " is in format version " +
+                     std::to_string(version) + " but uses nothing newer than version " +
+                     std::to_string(needed) + " (not the canonical encoding)");
     }
   } catch (const std::exception& ex) {
     return corrupt(ex.what());

@@ -15,8 +15,14 @@
 namespace baton::crdt {
 
 // Version of the payload layout. Bumped by any change an older decoder cannot read (a new field,
-// a new body kind, a new enum value). Decoders read every version up to their own.
-inline constexpr uint16_t kEventFormatVersion = 1;
+// a new body kind, a new enum value). Decoders read every version up to their own. 2 added
+// SiteInfo::teams and TaskSpec::deciders.
+inline constexpr uint16_t kEventFormatVersion = format::kNewest;
+
+// The version an event is written in: the oldest that can carry it (1 unless a site lists
+// teams or a task names deciders), so that events older builds can read stay readable to them
+// and every event has one encoding.
+uint16_t FormatVersionOf(const Event& e);
 
 // Version of the envelope layout (its own first byte).
 inline constexpr uint8_t kEnvelopeVersion = 1;
@@ -28,8 +34,8 @@ inline constexpr size_t kSignatureSize = 64;
 std::string EncodeEvent(const Event& e);
 
 // Parses a payload. kCorruption naming the problem (and its byte offset) on truncated, garbage,
-// non-canonical or trailing bytes; a newer format version gives kCorruption
-// "event format version N is newer than this build supports (1)".
+// non-canonical or trailing bytes (also a version newer than FormatVersionOf the event); a newer
+// format version gives kCorruption "event format version N is newer than this build supports (2)".
 Result<Event> DecodeEvent(std::string_view payload);
 
 // The stored and sent form of one event: payload bytes (exactly as signed) plus the signature,

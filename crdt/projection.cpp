@@ -23,7 +23,7 @@ namespace baton::crdt {
 namespace {
 
 constexpr char kSnapshotMagic[8] = {'B', 'T', 'N', 'S', 'N', 'A', 'P', '1'};
-constexpr uint32_t kSnapshotVersion = 2;  // 2: compact task records.
+constexpr uint32_t kSnapshotVersion = 3;  // 2: compact task records; 3: teams, deciders.
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 14695981039346656037ULL;
@@ -69,6 +69,20 @@ std::vector<uint8_t> RolesOf(const MvRegister<std::vector<SiteInfo>>::Entry* ros
   }
   while (!roles.empty() && roles.back() == Authority::kNone) roles.pop_back();
   return roles;
+}
+
+// Teams per interned site id of a roster, like RolesOf (trailing empty entries dropped).
+std::vector<std::vector<std::string>> TeamsOf(
+    const MvRegister<std::vector<SiteInfo>>::Entry* roster, NameTable& names) {
+  std::vector<std::vector<std::string>> teams;
+  if (roster == nullptr) return teams;
+  for (const SiteInfo& s : roster->value) {
+    const uint32_t index = names.Intern(s.id);
+    if (teams.size() <= index) teams.resize(index + 1);
+    teams[index] = s.teams;
+  }
+  while (!teams.empty() && teams.back().empty()) teams.pop_back();
+  return teams;
 }
 
 std::string PlanFlagReason(const char* kind, const SiteId& origin, const std::string& why) {
@@ -277,9 +291,13 @@ const Projection::HeaderState& Projection::Header() const {
     h.teams.Put(r->id, r->hlc, d.plan.teams, d.supersedes);
     // The roster in force from this plan on: what every later event is judged against.
     std::vector<uint8_t> roles = RolesOf(h.roster.Winner(), *names_);
-    if (next.epochs.empty() || next.epochs.back().roles != roles) {
-      next.epochs.push_back(Authority::Epoch{
-          OrderKey{r->hlc, names_->Intern(r->id.origin), r->id.seq}, std::move(roles)});
+    std::vector<std::vector<std::string>> teams = TeamsOf(h.roster.Winner(), *names_);
+    if (next.epochs.empty() || next.epochs.back().roles != roles ||
+        next.epochs.back().teams != teams) {
+      next.any_teams = next.any_teams || !teams.empty();
+      next.epochs.push_back(
+          Authority::Epoch{OrderKey{r->hlc, names_->Intern(r->id.origin), r->id.seq},
+                           std::move(roles), std::move(teams)});
     }
   }
   auto role_at = [&](const PlanRecord& r) {

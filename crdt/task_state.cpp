@@ -39,6 +39,7 @@ enum Field : int {
   kPredecessors,
   kBackoutTask,
   kIsBackout,
+  kDeciders,
   kFieldCount,
 };
 
@@ -46,7 +47,7 @@ const char* FieldName(int field) {
   static constexpr const char* kNames[] = {"title",         "phase",       "team",
                                            "site",          "kind",        "planned_start_ms",
                                            "not_before_ms", "duration_ms", "predecessors",
-                                           "backout_task",  "is_backout"};
+                                           "backout_task",  "is_backout",  "deciders"};
   return kNames[field];
 }
 
@@ -85,6 +86,9 @@ void CopyField(const TaskSpec& from, int field, TaskSpec& to) {
     case kIsBackout:
       to.is_backout = from.is_backout;
       break;
+    case kDeciders:
+      to.deciders = from.deciders;
+      break;
     default:
       break;
   }
@@ -112,7 +116,7 @@ bool CopyPatchField(const TaskPatch& p, int field, TaskSpec& to) {
     case kBackoutTask:
       return p.backout_task && (to.backout_task = *p.backout_task, true);
     default:
-      return false;  // kind and is_backout come from adds only.
+      return false;  // kind, is_backout and deciders come from adds and listings only.
   }
 }
 
@@ -165,6 +169,8 @@ bool FieldEquals(const TaskSpec& a, const TaskSpec& b, int field) {
       return a.backout_task == b.backout_task;
     case kIsBackout:
       return a.is_backout == b.is_backout;
+    case kDeciders:
+      return a.deciders == b.deciders;
     default:
       return true;
   }
@@ -480,9 +486,9 @@ void TaskState::Derive(const Authority& authority) const {
   d_->counted.assign(records_.size(), false);
   const NameTable& names = *authority.names;
   DeriveSpec(authority);
-  const std::vector<SiteStep> sites = SiteHistory(names);
-  DeriveReports(authority, sites);
-  DeriveGate(authority, sites);
+  const Duty duty = DutyOf(authority);
+  DeriveReports(authority, duty);
+  DeriveGate(authority, duty);
 
   const auto kManagerRole = static_cast<uint8_t>(SiteRole::kManager);
   const auto kSiteRole = static_cast<uint8_t>(SiteRole::kSite);
@@ -510,13 +516,7 @@ void TaskState::Derive(const Authority& authority) const {
                 : body == kReported ? "an observer may not report"
                                     : "an observer may not decide a gate";
     } else {
-      const SiteStep* site = SiteAt(sites, KeyOf(r), names);
-      if (site == nullptr || site->winner == kUnresolved) {
-        reason += "neither the task's site (none as of the event) nor a manager";
-      } else {
-        reason += "neither the task's site as of the event (\"" + SiteOf(records_[site->winner]) +
-                  "\") nor a manager";
-      }
+      reason += WhyNot(authority, duty, r);
     }
     d_->flags.push_back(Flag{IdOf(r, names), std::move(reason)});
   }
@@ -616,8 +616,8 @@ void TaskState::DeriveSpec(const Authority& authority) const {
   ids.shrink_to_fit();
 }
 
-std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) const {
-  std::vector<uint32_t> writes;  // Counted writes of the site field.
+std::vector<TaskState::FieldStep> TaskState::FieldHistory(int field, const NameTable& names) const {
+  std::vector<uint32_t> writes;  // Counted writes of the field.
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
     const uint8_t body = BodyOf(r);
@@ -625,14 +625,14 @@ std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) 
         body == kGate) {
       continue;
     }
-    if (body == kChanged && !PatchSets(patches_[r.payload], kSite)) continue;
+    if (body == kChanged && !PatchSets(patches_[r.payload], field)) continue;
     writes.push_back(static_cast<uint32_t>(i));
   }
   std::sort(writes.begin(), writes.end(),
             [&](uint32_t a, uint32_t b) { return Wins(records_[b], records_[a], names); });
   // Replay the writes in order: after each, the register's live writes (the MvRegister rule over
   // the writes so far) and their winner. Usually one write, the listing.
-  std::vector<SiteStep> steps;
+  std::vector<FieldStep> steps;
   std::vector<uint32_t> hidden, live;
   for (uint32_t w : writes) {
     auto [first, last] = SupRange(w);
@@ -643,23 +643,42 @@ std::vector<TaskState::SiteStep> TaskState::SiteHistory(const NameTable& names) 
     std::erase_if(live, [&](uint32_t i) {
       return std::find(hidden.begin(), hidden.end(), i) != hidden.end();
     });
-    SiteStep step{KeyOf(records_[w]), kUnresolved, kNoSite};
+    FieldStep step{KeyOf(records_[w]), kUnresolved};
     for (uint32_t i : live) {
       if (step.winner == kUnresolved || Wins(records_[i], records_[step.winner], names)) {
         step.winner = i;
       }
-    }
-    if (step.winner != kUnresolved) {
-      const uint32_t site = names.Find(SiteOf(records_[step.winner]));
-      step.site = site < names.size() ? site : kNoSite;
     }
     if (steps.empty() || steps.back().winner != step.winner) steps.push_back(step);
   }
   return steps;
 }
 
-const TaskState::SiteStep* TaskState::SiteAt(const std::vector<SiteStep>& steps, const OrderKey& at,
-                                             const NameTable& names) const {
+TaskState::Duty TaskState::DutyOf(const Authority& authority) const {
+  const NameTable& names = *authority.names;
+  Duty duty;
+  for (const FieldStep& f : FieldHistory(kSite, names)) {
+    SiteStep step{f.from, f.winner, kNoSite};
+    if (f.winner != kUnresolved) {
+      const uint32_t site = names.Find(SiteOf(records_[f.winner]));
+      step.site = site < names.size() ? site : kNoSite;
+    }
+    duty.sites.push_back(step);
+  }
+  if (authority.any_teams) duty.teams = FieldHistory(kTeam, names);
+  bool names_deciders = false;
+  for (size_t i = 0; i < records_.size() && !names_deciders; ++i) {
+    const uint8_t body = BodyOf(records_[i]);
+    names_deciders =
+        (body == kAdded || body == kListing) && !specs_[records_[i].payload].deciders.empty();
+  }
+  if (names_deciders) duty.deciders = FieldHistory(kDeciders, names);
+  return duty;
+}
+
+template <class Step>
+const Step* TaskState::StepAt(const std::vector<Step>& steps, const OrderKey& at,
+                              const NameTable& names) {
   for (size_t k = steps.size(); k-- > 0;) {  // Usually one step, or the last one.
     if (OrderKey::Less(steps[k].from, at, names)) return &steps[k];
   }
@@ -670,23 +689,82 @@ const std::string& TaskState::SiteOf(const Record& write) const {
   return BodyOf(write) == kChanged ? *patches_[write.payload].site : specs_[write.payload].site;
 }
 
-bool TaskState::MayReport(const Authority& authority, const std::vector<SiteStep>& sites,
-                          const Record& r) const {
+const std::string& TaskState::TeamOf(const Record& write) const {
+  return BodyOf(write) == kChanged ? *patches_[write.payload].team : specs_[write.payload].team;
+}
+
+const std::vector<std::string>& TaskState::DecidersAt(const Duty& duty, const OrderKey& at,
+                                                      const NameTable& names) const {
+  static const std::vector<std::string> kNone;
+  const FieldStep* step = StepAt(duty.deciders, at, names);
+  // Only adds and listings set the field (a patch cannot), so the winner is one of them.
+  return step == nullptr || step->winner == kUnresolved
+             ? kNone
+             : specs_[records_[step->winner].payload].deciders;
+}
+
+bool TaskState::MayReport(const Authority& authority, const Duty& duty, const Record& r) const {
   const OrderKey at = KeyOf(r);
   const uint8_t role = authority.RoleAt(at.origin, at);
   if (role == static_cast<uint8_t>(SiteRole::kManager)) return true;
   if (role != static_cast<uint8_t>(SiteRole::kSite)) return false;  // Observers never count.
-  const SiteStep* site = SiteAt(sites, at, *authority.names);
-  return site != nullptr && site->site == at.origin;
+  const NameTable& names = *authority.names;
+  const SiteStep* site = StepAt(duty.sites, at, names);
+  if (site != nullptr && site->site == at.origin) return true;
+  const FieldStep* team = StepAt(duty.teams, at, names);
+  if (team == nullptr || team->winner == kUnresolved) return false;
+  const std::string& name = TeamOf(records_[team->winner]);
+  const std::vector<std::string>& teams = authority.TeamsAt(at.origin, at);
+  return !name.empty() && std::find(teams.begin(), teams.end(), name) != teams.end();
 }
 
-void TaskState::DeriveReports(const Authority& authority,
-                              const std::vector<SiteStep>& sites) const {
+bool TaskState::MayDecide(const Authority& authority, const Duty& duty, const Record& r) const {
+  const OrderKey at = KeyOf(r);
+  const NameTable& names = *authority.names;
+  const std::vector<std::string>& deciders = DecidersAt(duty, at, names);
+  if (deciders.empty()) return MayReport(authority, duty, r);
+  const uint8_t role = authority.RoleAt(at.origin, at);
+  if (role == static_cast<uint8_t>(SiteRole::kManager)) return true;
+  if (role != static_cast<uint8_t>(SiteRole::kSite)) return false;
+  const auto named = [&](const std::string& who) {
+    return std::find(deciders.begin(), deciders.end(), who) != deciders.end();
+  };
+  const std::vector<std::string>& teams = authority.TeamsAt(at.origin, at);
+  return named(names.Name(at.origin)) || std::any_of(teams.begin(), teams.end(), named);
+}
+
+std::string TaskState::WhyNot(const Authority& authority, const Duty& duty, const Record& r) const {
+  const OrderKey at = KeyOf(r);
+  const NameTable& names = *authority.names;
+  const auto list = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) out += (out.empty() ? "\"" : ", \"") + item + "\"";
+    return out;
+  };
+  if (BodyOf(r) == kGate) {
+    if (const auto& deciders = DecidersAt(duty, at, names); !deciders.empty()) {
+      return "neither among the gate's deciders as of the event (" + list(deciders) +
+             ") nor a manager";
+    }
+  }
+  const SiteStep* site = StepAt(duty.sites, at, names);
+  std::string why =
+      site == nullptr || site->winner == kUnresolved
+          ? "neither the task's site (none as of the event)"
+          : "neither the task's site as of the event (\"" + SiteOf(records_[site->winner]) + "\")";
+  if (const FieldStep* team = StepAt(duty.teams, at, names);
+      team != nullptr && team->winner != kUnresolved && !TeamOf(records_[team->winner]).empty()) {
+    why += ", a site of its team (\"" + TeamOf(records_[team->winner]) + "\")";
+  }
+  return why + " nor a manager";
+}
+
+void TaskState::DeriveReports(const Authority& authority, const Duty& duty) const {
   const NameTable& names = *authority.names;
   std::vector<size_t> reports;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (BodyOf(r) != kReported || !MayReport(authority, sites, r)) continue;
+    if (BodyOf(r) != kReported || !MayReport(authority, duty, r)) continue;
     d_->counted[i] = true;
     reports.push_back(i);
   }
@@ -745,12 +823,12 @@ void TaskState::DeriveReports(const Authority& authority,
   if (started) d_->actual_start_ms = ReportOf(*started, names).time_ms();
 }
 
-void TaskState::DeriveGate(const Authority& authority, const std::vector<SiteStep>& sites) const {
+void TaskState::DeriveGate(const Authority& authority, const Duty& duty) const {
   const NameTable& names = *authority.names;
   std::vector<size_t> gates;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (BodyOf(r) != kGate || !MayReport(authority, sites, r)) continue;
+    if (BodyOf(r) != kGate || !MayDecide(authority, duty, r)) continue;
     d_->counted[i] = true;
     gates.push_back(i);
   }

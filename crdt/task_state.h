@@ -179,26 +179,36 @@ struct Authority {
   struct Epoch {
     OrderKey start;
     std::vector<uint8_t> roles;  // SiteRole values, without trailing kNone entries.
+    // The teams the roster gives each site (SiteInfo::teams), by interned name, without
+    // trailing empty entries: usually empty.
+    std::vector<std::vector<std::string>> teams;
     friend bool operator==(const Epoch&, const Epoch&) = default;
   };
-  std::vector<Epoch> epochs;  // Sorted by start; consecutive epochs differ in roles.
+  std::vector<Epoch> epochs;  // Sorted by start; consecutive epochs differ in roles or teams.
   // PlanDefined events that counted (their task listings count too), sorted.
   std::vector<RecordId> plans;
   std::shared_ptr<const NameTable> names;  // Never null when deriving.
+  bool any_teams = false;                  // Some epoch gives some site a team.
 
-  // The roles in force for an event at `at` (the epoch that starts last before it); nullptr
+  // The epoch in force for an event at `at` (the one that starts last before it); nullptr
   // before the first roster. Usually the last epoch: checked first.
-  const std::vector<uint8_t>* RolesAt(const OrderKey& at) const {
+  const Epoch* EpochAt(const OrderKey& at) const {
     if (epochs.empty()) return nullptr;
-    if (OrderKey::Less(epochs.back().start, at, *names)) return &epochs.back().roles;
+    if (OrderKey::Less(epochs.back().start, at, *names)) return &epochs.back();
     auto after = std::partition_point(epochs.begin(), epochs.end(), [&](const Epoch& e) {
       return OrderKey::Less(e.start, at, *names);
     });
-    return after == epochs.begin() ? nullptr : &std::prev(after)->roles;
+    return after == epochs.begin() ? nullptr : &*std::prev(after);
   }
   uint8_t RoleAt(uint32_t name, const OrderKey& at) const {
-    const std::vector<uint8_t>* roles = RolesAt(at);
-    return roles != nullptr && name < roles->size() ? (*roles)[name] : kNone;
+    const Epoch* epoch = EpochAt(at);
+    return epoch != nullptr && name < epoch->roles.size() ? epoch->roles[name] : kNone;
+  }
+  // The teams of site `name` as of `at`; empty if none.
+  const std::vector<std::string>& TeamsAt(uint32_t name, const OrderKey& at) const {
+    static const std::vector<std::string> kNoTeams;
+    const Epoch* epoch = EpochAt(at);
+    return epoch != nullptr && name < epoch->teams.size() ? epoch->teams[name] : kNoTeams;
   }
 };
 
@@ -464,29 +474,52 @@ class alignas(64) TaskState {
   bool Wins(const Record& a, const Record& b, const NameTable& names) const;
   // Indices of `candidates` no candidate supersedes, winner first.
   std::vector<size_t> LiveOf(const std::vector<size_t>& candidates, const NameTable& names) const;
-  // The task's site through time: from the counted write at `from` on (in (hlc, origin, seq)
-  // order), the site register's winner among the counted writes up to it is `winner` (a record
-  // index, kUnresolved if none is live), with interned id `site` (kNoSite if none or never
-  // interned, so that it matches no origin).
+  // A field's register through time: from the counted write at `from` on (in (hlc, origin,
+  // seq) order), its winner among the counted writes up to it is `winner` (a record index,
+  // kUnresolved if none is live). A SiteStep also has the winner's interned id `site`
+  // (kNoSite if none or never interned, so that it matches no origin).
   static constexpr uint32_t kNoSite = 0xffffffff;
+  struct FieldStep {
+    OrderKey from;
+    uint32_t winner = kUnresolved;
+  };
   struct SiteStep {
     OrderKey from;
     uint32_t winner = kUnresolved;
     uint32_t site = kNoSite;
   };
+  // What reports and gate decisions are judged against: the task's site, team and deciders
+  // through time. The team's history is only derived when the roster gives some site a team,
+  // the deciders' when some write names any.
+  struct Duty {
+    std::vector<SiteStep> sites;
+    std::vector<FieldStep> teams;
+    std::vector<FieldStep> deciders;
+  };
   void DeriveSpec(const Authority& authority) const;
-  // From the counted writes of the site field (DeriveSpec's verdicts); sorted by `from`.
-  std::vector<SiteStep> SiteHistory(const NameTable& names) const;
+  // One field's steps, from its counted writes (DeriveSpec's verdicts); sorted by `from`,
+  // consecutive steps differ in winner.
+  std::vector<FieldStep> FieldHistory(int field, const NameTable& names) const;
+  Duty DutyOf(const Authority& authority) const;
   // The step in force for an event at `at` (the last starting before it); nullptr before any.
-  const SiteStep* SiteAt(const std::vector<SiteStep>& steps, const OrderKey& at,
-                         const NameTable& names) const;
+  template <class Step>
+  static const Step* StepAt(const std::vector<Step>& steps, const OrderKey& at,
+                            const NameTable& names);
   const std::string& SiteOf(const Record& write) const;  // Of a write that sets the site.
-  // A report or gate decision counts if its origin was a manager, or a site (kSite) that was
-  // the task's site, as of the event: the rule of docs/replication.md#authorization.
-  bool MayReport(const Authority& authority, const std::vector<SiteStep>& sites,
-                 const Record& r) const;
-  void DeriveReports(const Authority& authority, const std::vector<SiteStep>& sites) const;
-  void DeriveGate(const Authority& authority, const std::vector<SiteStep>& sites) const;
+  const std::string& TeamOf(const Record& write) const;  // Of a write that sets the team.
+  // The deciders as of `at` (empty if none are named).
+  const std::vector<std::string>& DecidersAt(const Duty& duty, const OrderKey& at,
+                                             const NameTable& names) const;
+  // A report counts if its origin was a manager, or a site (kSite) that was the task's site or
+  // that the roster gave the task's team, as of the event; a gate decision likewise, unless the
+  // gate named deciders: then a manager or a site among them (by id or team). The rule of
+  // docs/replication.md#authorization.
+  bool MayReport(const Authority& authority, const Duty& duty, const Record& r) const;
+  bool MayDecide(const Authority& authority, const Duty& duty, const Record& r) const;
+  // Why a report or gate decision from a site (kSite) does not count.
+  std::string WhyNot(const Authority& authority, const Duty& duty, const Record& r) const;
+  void DeriveReports(const Authority& authority, const Duty& duty) const;
+  void DeriveGate(const Authority& authority, const Duty& duty) const;
 
   // What Apply touches on every event comes first, within the object's first two cache lines.
   std::string id_;

@@ -335,6 +335,7 @@ int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o) {
   json args{{"site", o.site}, {"key", o.key}, {"role", o.role}};
   if (!o.name.empty()) args["name"] = o.name;
   if (!o.endpoint.empty()) args["endpoint"] = o.endpoint;
+  if (!o.teams.empty()) args["teams"] = o.teams;
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
   auto reply = client->Call("site.add", args);

@@ -72,7 +72,8 @@ struct SiteAddOptions {
   std::string key;  // 64 hex digits, as `batond init` prints them.
   std::string name;
   std::string role = "site";
-  std::string endpoint;  // tcp://HOST:PORT where the site accepts peers; may be empty.
+  std::string endpoint;            // tcp://HOST:PORT where the site accepts peers; may be empty.
+  std::vector<std::string> teams;  // Teams whose tasks the site may report on.
 };
 int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o);
 int SiteRemove(const GlobalOptions& g, const std::string& site);

@@ -138,19 +138,25 @@ int Run(int argc, char** argv) {
   site_add_cmd
       ->add_option("--role", site_add.role,
                    "manager (amends plan and roster, reports on any task), site (reports on its "
-                   "own tasks) or observer (read-only)")
+                   "own tasks and its teams') or observer (read-only)")
       ->check(CLI::IsMember({"manager", "site", "observer"}))
       ->default_val("site");
+  site_add_cmd
+      ->add_option("--team", site_add.teams,
+                   "A team whose tasks the site may report on wherever they run, and whose "
+                   "gates it decides where a gate names the team (repeat for several)")
+      ->type_name("TEAM");
   site_add_cmd
       ->add_option("--endpoint", site_add.endpoint,
                    "Where the site accepts peers (its peer_listen), tcp://HOST:PORT")
       ->type_name("URL");
   site_add_cmd->footer(
       Footer("baton site add vendor-de --key 3b6a27bc...(64 hex digits) --name \"Vendor DE\" \\\n"
-             "      --endpoint tcp://vendor-de.example:7101") +
+             "      --endpoint tcp://vendor-de.example:7101 --team dba") +
       "\nThe key and the whole command are printed by `batond init` at the new site. A site "
       "the plan\nlists (a task's site) without a key is enrolled in place; one already enrolled "
-      "is refused:\nremove it first to change its key, role or endpoint.\n");
+      "is refused:\nremove it first to change its key, role, teams or endpoint. With --team "
+      "dba the site\nreports on every task of team dba, wherever it runs.\n");
   std::string site_remove;
   CLI::App* site_remove_cmd =
       site->add_subcommand("remove", "Take a site off the roster (not the trust anchor)");

@@ -331,13 +331,15 @@ std::string Table::Render(int max_width, const Style& style, size_t min_flex) co
   size_t total = 2 * (n - 1);
   for (size_t w : widths) total += w;
   if (max_width > 0 && total > static_cast<size_t>(max_width)) {
-    for (size_t c = 0; c < n; ++c) {
+    // Flexible columns give way in order, each down to its floor, until the table fits.
+    for (size_t c = 0; c < n && total > static_cast<size_t>(max_width); ++c) {
       if (!columns_[c].flexible) continue;
       const size_t excess = total - static_cast<size_t>(max_width);
       const size_t floor =
           std::min(widths[c], std::max(min_flex, DisplayWidth(columns_[c].header)));
-      widths[c] = std::max(floor, widths[c] > excess ? widths[c] - excess : 0);
-      break;
+      const size_t narrowed = std::max(floor, widths[c] > excess ? widths[c] - excess : 0);
+      total -= widths[c] - narrowed;
+      widths[c] = narrowed;
     }
   }
   auto line = [&](const std::vector<Cell>& cells, bool header) {

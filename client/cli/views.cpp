@@ -43,6 +43,15 @@ const json& Arr(const json& j, const char* key) {
 
 std::string Or(std::string s, const char* fallback = "-") { return s.empty() ? fallback : s; }
 
+// The strings of a JSON array, comma-separated.
+std::string Joined(const json& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (item.is_string()) out += (out.empty() ? "" : ", ") + item.get<std::string>();
+  }
+  return out;
+}
+
 std::string When(int64_t ms, const ViewOptions& o, TimeStyle style = TimeStyle::kClock) {
   return FormatTime(ms, o.tz, style);
 }
@@ -410,7 +419,13 @@ std::string RenderRoster(const json& list, const ViewOptions& o) {
     return out + "No roster yet at site " + Or(Str(list, "site"), "?") +
            ": it comes with the manager site's plan.\n";
   }
-  Table t({{"SITE"}, {"NAME", false, true}, {"ROLE"}, {"KEY"}, {"ENDPOINT"}, {""}});
+  // The TEAMS column only when some site has a team (most weekends go by site alone).
+  const bool teams = std::any_of(sites.begin(), sites.end(),
+                                 [](const json& s) { return !Arr(s, "teams").empty(); });
+  std::vector<Table::Column> columns = {{"SITE"}, {"NAME", false, true}, {"ROLE"}};
+  if (teams) columns.push_back({"TEAMS", false, true});
+  columns.insert(columns.end(), {{"KEY"}, {"ENDPOINT"}, {""}});
+  Table t(columns);
   for (const auto& s : sites) {
     std::vector<std::string> marks;
     if (Bool(s, "anchor")) marks.push_back("trust anchor");
@@ -418,14 +433,17 @@ std::string RenderRoster(const json& list, const ViewOptions& o) {
     std::string mark;
     for (const auto& m : marks) mark += (mark.empty() ? "" : ", ") + m;
     const std::string role = Str(s, "role");
-    t.AddRow({{Str(s, "id"), Color::kBold},
-              {Or(Str(s, "name"))},
-              {role, role == "manager" ? Color::kCyan : Color::kNone},
-              {short_key(Str(s, "key")), Str(s, "key").empty() ? Color::kYellow : Color::kNone},
-              {Or(Str(s, "endpoint"))},
-              {mark, Color::kDim}});
+    std::vector<Table::Cell> row = {{Str(s, "id"), Color::kBold},
+                                    {Or(Str(s, "name"))},
+                                    {role, role == "manager" ? Color::kCyan : Color::kNone}};
+    if (teams) row.push_back({Or(Joined(Arr(s, "teams")))});
+    row.insert(row.end(),
+               {{short_key(Str(s, "key")), Str(s, "key").empty() ? Color::kYellow : Color::kNone},
+                {Or(Str(s, "endpoint"))},
+                {mark, Color::kDim}});
+    t.AddRow(std::move(row));
   }
-  out += t.Render(o.width, o.style);
+  out += t.Render(o.width, o.style, 8);
   out += std::to_string(sites.size()) + " site(s)";
   if (Bool(list, "conflict")) {
     out += "; " + o.style.Paint(
@@ -448,6 +466,9 @@ std::string RenderTaskDetail(const json& task, const ViewOptions& o) {
          Or(Str(task, "site")) + "  kind " + Or(Str(task, "kind"));
   if (Bool(task, "backout")) out += "  (back-out path)";
   out += "\n";
+  if (const std::string d = Joined(Arr(spec, "deciders")); !d.empty()) {
+    out += "  decided by: " + d + " (or a manager)\n";
+  }
   std::string preds;
   for (const auto& d : Arr(spec, "predecessors")) {
     std::string p = Str(d, "task");

@@ -31,9 +31,42 @@ Status CheckNotFuture(const char* op, int64_t at_ms, int64_t now_ms) {
                                  client::FormatIsoTime(now_ms) + ")");
 }
 
+std::string Join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
 }  // namespace
 
 namespace {
+
+// kInvalidArgument unless every task's deciders are those of a gate and each names a site of
+// the roster or a team of the plan (a task's or a site's).
+Status CheckDeciders(const crdt::Plan& plan) {
+  std::set<std::string_view> known;
+  for (const auto& s : plan.sites) {
+    known.insert(s.id);
+    known.insert(s.teams.begin(), s.teams.end());
+  }
+  for (const auto& t : plan.tasks) {
+    if (!t.team.empty()) known.insert(t.team);
+  }
+  for (const auto& t : plan.tasks) {
+    if (t.deciders.empty()) continue;
+    if (t.kind != crdt::TaskKind::kGate) {
+      return Status::InvalidArgument("task \"" + t.id +
+                                     "\": deciders are for gates only (its kind is not gate)");
+    }
+    for (const auto& d : t.deciders) {
+      if (!known.count(d)) {
+        return Status::InvalidArgument("gate \"" + t.id + "\": decider \"" + d +
+                                       "\" is neither a site of the roster nor a team of the plan");
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 // kInvalidArgument naming the problem (a task named that is not in the plan, a dependency
 // cycle, a repeated id) if `plan` cannot be scheduled as written; every query would fail on or
@@ -56,6 +89,7 @@ Status CheckSchedulable(const crdt::Plan& plan, int64_t now_ms) {
                                      "\" is not in the plan");
     }
   }
+  BATON_TRY(CheckDeciders(plan));
   crdt::ScheduleInput in;
   in.tasks = plan.tasks;
   in.window_start_ms = plan.window_start_ms;
@@ -280,15 +314,35 @@ Result<crdt::EventId> ClientService::StageRoster(std::vector<crdt::SiteInfo> sit
   return ledger_->Stage(Draft{actor, std::move(def)});
 }
 
-Status ClientService::MayReportOn(const crdt::TaskSpec& task) const {
+// The rule every replica applies (crdt/task_state.h, MayReport and MayDecide), against the
+// roster and plan as this site holds them now.
+Status ClientService::MayReportOn(const crdt::TaskSpec& task, bool decide) const {
   const auto& site = ledger_->config().site;
   const auto* me = ledger_->projection().RosterEntry(site);
   if (me == nullptr) {
     return Status::Rejected("site " + site + " is not in the plan's roster");
   }
-  if (me->role == crdt::SiteRole::kManager || task.site == site) return Status::Ok();
+  if (me->role == crdt::SiteRole::kManager) return Status::Ok();
+  if (me->role == crdt::SiteRole::kObserver) {
+    return Status::Rejected("site " + site + " is read-only (an observer on the roster)");
+  }
+  const auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (decide && !task.deciders.empty()) {
+    if (has(task.deciders, site) ||
+        std::any_of(me->teams.begin(), me->teams.end(),
+                    [&](const std::string& t) { return has(task.deciders, t); })) {
+      return Status::Ok();
+    }
+    return Status::Rejected("site " + site + " may not decide gate " + task.id +
+                            " (its deciders are " + Join(task.deciders, ", ") +
+                            ", besides the managers)");
+  }
+  if (task.site == site || (!task.team.empty() && has(me->teams, task.team))) return Status::Ok();
   return Status::Rejected("site " + site + " may not report on " + task.id +
-                          " (it belongs to site " + task.site + ")");
+                          " (it belongs to site " + task.site +
+                          (task.team.empty() ? "" : ", team " + task.team) + ")");
 }
 
 Result<const crdt::TaskState*> ClientService::ReportableTask(const std::string& id,
@@ -297,7 +351,7 @@ Result<const crdt::TaskState*> ClientService::ReportableTask(const std::string& 
   if (task == nullptr || !task->exists() || task->removed()) {
     return Status::NotFound(std::string(noun) + " \"" + id + "\" is not in the plan");
   }
-  BATON_TRY(MayReportOn(task->spec()));
+  BATON_TRY(MayReportOn(task->spec(), std::string_view(noun) == "gate"));
   return task;
 }
 
@@ -326,8 +380,8 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
     if (s.name.empty() || s.name == s.id) s.name = cfg.site_name;
   }
   if (!found) {
-    plan.sites.push_back(crdt::SiteInfo{cfg.site, cfg.site_name, ledger_->public_key(),
-                                        crdt::SiteRole::kManager, ""});
+    plan.sites.push_back(crdt::SiteInfo{
+        cfg.site, cfg.site_name, ledger_->public_key(), crdt::SiteRole::kManager, "", {}});
   }
   // Keep the roster keys, roles and endpoints already known for other sites (a plan file lists
   // sites without keys), and the enrolled sites it does not list: the roster is changed with
@@ -339,6 +393,7 @@ Result<json> ClientService::PlanImport(const client::Request& req, const std::st
           s.public_key = old.public_key;
           s.role = old.role;
           if (s.endpoint.empty()) s.endpoint = old.endpoint;
+          if (s.teams.empty()) s.teams = old.teams;
           if (s.name.empty() || s.name == s.id) s.name = old.name;
         }
       }
@@ -479,6 +534,7 @@ Result<json> ClientService::SiteAdd(const client::Request& req, const std::strin
   return json{{"event", id.ToString()},
               {"site", site.id},
               {"role", client::SiteRoleName(site.role)},
+              {"teams", site.teams},
               {"enrolled", enrolled}};
 }
 
@@ -525,6 +581,7 @@ Result<json> ClientService::SiteList() const {
                        {"role", client::SiteRoleName(s.role)},
                        {"key", identity::ToHex(s.public_key)},
                        {"endpoint", s.endpoint},
+                       {"teams", s.teams},
                        {"anchor", s.id == cfg.trust_site},
                        {"self", s.id == cfg.site}});
     }

@@ -81,8 +81,10 @@ class ClientService {
 
   std::string Actor(const std::string& os_user, const std::string& given) const;
   Status RequirePlan() const;
-  Status MayReportOn(const crdt::TaskSpec& task) const;
-  // The task `id` if it is in the plan and this site may report on it; `noun` names it in errors.
+  // Whether this site may report on `task` (decide: decide it, a gate).
+  Status MayReportOn(const crdt::TaskSpec& task, bool decide) const;
+  // The task `id` if it is in the plan and this site may report on it (noun "gate": decide it);
+  // `noun` names it in errors.
   Result<const crdt::TaskState*> ReportableTask(const std::string& id, const char* noun) const;
   // Plan changes once a roster is in force: this site must be a manager on it.
   Status MayAmendPlan() const;

@@ -190,9 +190,18 @@ BOOST_AUTO_TEST_CASE(the_manager_enrols_lists_and_removes_a_site) {
   BOOST_REQUIRE_MESSAGE(dc.exit_code == 0, dc.err);
   std::vector<std::string> dc_enrol = EnrolCommand(dc.out);
   BOOST_REQUIRE(dc_enrol.size() == 6u);
+  // With the DBA team: dc-east reports on the team's tasks wherever they run.
+  dc_enrol.insert(dc_enrol.end(), {"--team", "dba", "--team", "sysadmin"});
   auto enrolled = Baton(hq, std::vector<std::string>(dc_enrol.begin() + 1, dc_enrol.end()));
   BOOST_TEST(enrolled.exit_code == 0, enrolled.err);
   BOOST_TEST(enrolled.out.find("site dc-east enrolled as site") != std::string::npos, enrolled.out);
+  const json with_teams = json::parse(Baton(hq, {"site", "ls", "--json"}).out);
+  for (const auto& s : with_teams["sites"]) {
+    BOOST_TEST(
+        s["teams"] == (s["id"] == "dc-east" ? json::array({"dba", "sysadmin"}) : json::array()),
+        s.dump());
+  }
+  BOOST_TEST(Baton(hq, {"site", "ls"}).out.find("dba, sysadmin") != std::string::npos);
   auto again = Baton(hq, std::vector<std::string>(enrol.begin() + 1, enrol.end()));
   BOOST_TEST(again.exit_code == 3);
   BOOST_TEST(again.err.find("already on the roster") != std::string::npos, again.err);
@@ -337,6 +346,54 @@ BOOST_AUTO_TEST_CASE(a_bad_plan_is_refused_whole_with_every_error_located) {
   auto status = Baton(site, {"status", "--json"});
   BOOST_REQUIRE(status.exit_code == 0);
   BOOST_TEST(json::parse(status.out)["events"].get<int>() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_gate_names_its_deciders_in_the_plan_file) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-csv");
+  const auto write = [&](const std::string& name, const std::string& rows) {
+    const std::string path = (dir / name).string();
+    std::ofstream(path) << "ID,Title,Team,Site,Duration,Predecessors,Type,Decided By\n" << rows;
+    return path;
+  };
+  const std::string start = "2026-03-27 20:00";
+  // Deciders on a task that is not a gate: located, nothing imported.
+  auto not_gate =
+      Baton(site, {"plan", "import", write("not-gate.csv", "T-1,Backup,dba,hq,30m,,,risk\n"),
+                   "--window-start", start});
+  BOOST_TEST(not_gate.exit_code == 1);
+  BOOST_TEST(not_gate.err.find("not-gate.csv:2:8: field \"deciders\"") != std::string::npos,
+             not_gate.err);
+  // A decider that is neither a site nor a team of the plan: refused by the daemon.
+  auto unknown = Baton(site, {"plan", "import",
+                              write("unknown.csv",
+                                    "T-1,Backup,dba,hq,30m,,,\n"
+                                    "G-1,Go/no-go,mgmt,hq,15m,T-1,gate,riks\n"),
+                              "--window-start", start});
+  BOOST_TEST(unknown.exit_code == 1);
+  BOOST_TEST(unknown.err.find("gate \"G-1\": decider \"riks\" is neither a site of the roster "
+                              "nor a team of the plan") != std::string::npos,
+             unknown.err);
+  BOOST_TEST(json::parse(Baton(site, {"status", "--json"}).out)["events"].get<int>() == 0);
+
+  auto good = Baton(site, {"plan", "import",
+                           write("good.csv",
+                                 "T-1,Backup,dba,hq,30m,,,\n"
+                                 "G-1,Go/no-go,mgmt,hq,15m,T-1,gate,dba; vendor-de\n"
+                                 "T-2,Deploy,vendor-de,vendor-de,1h,G-1,,\n"),
+                           "--window-start", start});
+  BOOST_REQUIRE_MESSAGE(good.exit_code == 0, good.err);
+  auto shown = Baton(site, {"show", "G-1"});
+  BOOST_TEST(shown.out.find("decided by: dba, vendor-de (or a manager)") != std::string::npos,
+             shown.out);
+  const json spec = json::parse(Baton(site, {"show", "G-1", "--json"}).out)["spec"];
+  BOOST_TEST(spec["deciders"] == json::array({"dba", "vendor-de"}), spec.dump());
+  // hq is a manager: it decides any gate.
+  auto go = Baton(site, {"done", "T-1"});
+  BOOST_TEST(go.exit_code == 0, go.err);
+  auto decided = Baton(site, {"gate", "G-1", "go"});
+  BOOST_TEST(decided.exit_code == 0, decided.err);
 }
 
 BOOST_AUTO_TEST_CASE(plan_amend_adds_tasks_that_depend_on_existing_ones) {

@@ -336,12 +336,16 @@ BOOST_AUTO_TEST_CASE(the_roster_shows_roles_short_keys_and_the_anchor) {
                               {"role", "site"},
                               {"key", v1_key},
                               {"endpoint", ""},
+                              {"teams", json::array({"dba", "ops"})},
                               {"anchor", false},
                               {"self", false}},
                              {{"id", "v2"}, {"name", "v2"}, {"role", "site"}, {"key", ""}}})}};
-  const std::string out = RenderRoster(list, Plain());
+  ViewOptions terminal = Plain();
+  terminal.width = 100;  // The names give way to fit.
+  const std::string out = RenderRoster(list, terminal);
   BOOST_TEST(Contains(out, "Trust anchor  hq  key aaaaaaaaaaaaaaaa…"), out);
   BOOST_TEST(Contains(out, "3b6a27bcc5e14e9d…"), out);
+  BOOST_TEST(Contains(out, "dba, ops"), out);
   BOOST_TEST(!Contains(out, v1_key), out);  // Shortened: --json has the whole key.
   BOOST_TEST(Contains(out, "trust anchor, this site"), out);
   BOOST_TEST(Contains(out, "(none)"), out);  // v2 is listed by the plan but not enrolled.

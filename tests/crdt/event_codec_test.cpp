@@ -87,6 +87,13 @@ class RandomEvents {
     return deps;
   }
 
+  // Half the time none, so that both format versions occur (docs/event-format.md#10-versioning).
+  std::vector<std::string> Names() {
+    std::vector<std::string> names(Coin() ? 0 : Below(3));
+    for (auto& n : names) n = Text();
+    return names;
+  }
+
   TaskSpec Spec() {
     TaskSpec t;
     t.id = Text();
@@ -101,6 +108,7 @@ class RandomEvents {
     t.predecessors = Deps();
     t.backout_task = Text();
     t.is_backout = Coin();
+    t.deciders = Names();
     return t;
   }
 
@@ -117,7 +125,7 @@ class RandomEvents {
         b.plan.window_end_ms = Time();
         b.plan.sites.resize(Below(3));
         for (auto& s : b.plan.sites) {
-          s = SiteInfo{Text(), Text(), Text(), static_cast<SiteRole>(Below(3)), Text()};
+          s = SiteInfo{Text(), Text(), Text(), static_cast<SiteRole>(Below(3)), Text(), Names()};
         }
         b.plan.teams.resize(Below(3));
         for (auto& t : b.plan.teams) t = Text();
@@ -295,10 +303,13 @@ BOOST_DATA_TEST_CASE(stock_cereal_reader_agrees, bdata::xrange(1, 6), seed) {
       std::istringstream in(bytes, std::ios::binary);
       cereal::PortableBinaryInputArchive ar(in);
       uint16_t version = 0;
-      Event e;
-      ar(version, e.runbook_id, e.origin, e.seq, e.hlc, e.prev_hash, e.actor, e.body);
-      BOOST_TEST(version == kEventFormatVersion);
-      BOOST_TEST(EncodeEvent(e) == bytes);
+      ar(version);  // The archive's constructor read the endianness byte.
+      BOOST_TEST(version == FormatVersionOf(Decoded(bytes)));
+      const format::Scope scope(version);
+      Event stock;
+      ar(stock.runbook_id, stock.origin, stock.seq, stock.hlc, stock.prev_hash, stock.actor,
+         stock.body);
+      BOOST_TEST(EncodeEvent(stock) == bytes);
     }
   }
 }
@@ -343,10 +354,60 @@ BOOST_AUTO_TEST_CASE(trailing_bytes_are_corruption) {
 
 BOOST_AUTO_TEST_CASE(newer_format_version_is_named) {
   std::string bytes = EncodeEvent(WorkedExample());
-  bytes[1] = 2;
-  CheckCorruption(bytes, "event format version 2 is newer than this build supports (1)");
+  bytes[1] = 3;
+  CheckCorruption(bytes, "event format version 3 is newer than this build supports (2)");
   bytes[1] = 0;
   CheckCorruption(bytes, "event format version 0 is not valid");
+}
+
+// Format 2 (teams, deciders) is written only when an event uses it; a version-1 event keeps the
+// bytes a version-1 build writes and reads, and no event has two encodings.
+BOOST_AUTO_TEST_CASE(an_event_is_written_in_the_oldest_format_that_carries_it) {
+  Event plan = WorkedExample();
+  PlanDefined def;
+  def.plan.runbook_id = "rb";
+  def.plan.sites = {SiteInfo{"hq", "HQ", std::string(32, 'k'), SiteRole::kManager, "", {}},
+                    SiteInfo{"de", "DE", std::string(32, 'd'), SiteRole::kSite, "", {}}};
+  TaskSpec gate;
+  gate.id = "G-1";
+  gate.kind = TaskKind::kGate;
+  def.plan.tasks = {gate};
+  plan.body = def;
+  const std::string v1 = EncodeEvent(plan);
+  BOOST_TEST(FormatVersionOf(plan) == 1);
+  BOOST_TEST(static_cast<int>(v1[1]) == 1);
+
+  std::get<PlanDefined>(plan.body).plan.tasks[0].deciders = {"de", "dba"};
+  BOOST_TEST(FormatVersionOf(plan) == 2);
+  const std::string with_deciders = EncodeEvent(plan);
+  BOOST_TEST(static_cast<int>(with_deciders[1]) == 2);
+  BOOST_TEST(Decoded(with_deciders).body.index() == 0);
+  BOOST_TEST(std::get<PlanDefined>(Decoded(with_deciders).body).plan.tasks[0].deciders ==
+                 (std::vector<std::string>{"de", "dba"}),
+             boost::test_tools::per_element());
+  // The deciders and a count: a vector of 2 strings of 2 and 3 bytes, and the teams count of
+  // each of the two sites, 8 bytes each.
+  BOOST_TEST(with_deciders.size() == v1.size() + 8 + (8 + 2) + (8 + 3) + 2 * 8);
+
+  std::get<PlanDefined>(plan.body).plan.tasks[0].deciders.clear();
+  std::get<PlanDefined>(plan.body).plan.sites[1].teams = {"dba"};
+  BOOST_TEST(FormatVersionOf(plan) == 2);
+  const PlanDefined back = std::get<PlanDefined>(Decoded(EncodeEvent(plan)).body);
+  BOOST_TEST(back.plan.sites[1].teams == (std::vector<std::string>{"dba"}),
+             boost::test_tools::per_element());
+
+  Event added = WorkedExample();
+  added.body = TaskAdded{gate};
+  BOOST_TEST(FormatVersionOf(added) == 1);
+  std::get<TaskAdded>(added.body).spec.deciders = {"de"};
+  BOOST_TEST(FormatVersionOf(added) == 2);
+  BOOST_TEST(EncodeEvent(Decoded(EncodeEvent(added))) == EncodeEvent(added));
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_format_than_the_event_needs_is_not_canonical) {
+  std::string bytes = EncodeEvent(WorkedExample());  // A report: format 1.
+  bytes[1] = 2;
+  CheckCorruption(bytes, "is in format version 2 but uses nothing newer than version 1");
 }
 
 BOOST_AUTO_TEST_CASE(big_endian_marker_is_rejected) {

@@ -58,10 +58,10 @@ PlanDefined BasicPlan() {
   d.plan.timezone = "Europe/Berlin";
   d.plan.window_start_ms = kT0;
   d.plan.window_end_ms = kT0 + 600 * kMinute;
-  d.plan.sites = {SiteInfo{"hq", "HQ", "", SiteRole::kManager, ""},
-                  SiteInfo{"site-a", "A", "", SiteRole::kSite, ""},
-                  SiteInfo{"site-b", "B", "", SiteRole::kSite, ""},
-                  SiteInfo{"obs", "Auditor", "", SiteRole::kObserver, ""}};
+  d.plan.sites = {SiteInfo{"hq", "HQ", "", SiteRole::kManager, "", {}},
+                  SiteInfo{"site-a", "A", "", SiteRole::kSite, "", {}},
+                  SiteInfo{"site-b", "B", "", SiteRole::kSite, "", {}},
+                  SiteInfo{"obs", "Auditor", "", SiteRole::kObserver, "", {}}};
   d.plan.teams = {"ops"};
   d.plan.tasks = {Spec("T-1", "site-a"), Spec("T-2", "site-b", {"T-1"}),
                   Spec("T-3", "site-a", {"T-2"}), Spec("T-4", "site-b")};
@@ -224,7 +224,7 @@ BOOST_AUTO_TEST_CASE(concurrent_field_edits_conflict_per_field) {
   title_b.patch.title = "Stop the application";
   title_b.patch.duration_ms = 45 * kMinute;
   PlanDefined second = BasicPlan();
-  second.plan.sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, ""});
+  second.plan.sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, "", {}});
   second.plan.tasks.clear();
   second.supersedes = {plan.id()};
   Event grant = log.Make("hq", 1, second);
@@ -525,8 +525,8 @@ BOOST_AUTO_TEST_CASE(canonical_bytes_of_a_fixed_event_set_are_pinned) {
   const std::string bytes = Fold(GenerateEvents(20261129, GenOptions{})).CanonicalBytes();
   uint64_t fnv = 14695981039346656037ULL;
   for (char c : bytes) fnv = (fnv ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
-  BOOST_TEST(bytes.size() == 5168u);
-  BOOST_TEST(fnv == 12209885099636928444ULL);
+  BOOST_TEST(bytes.size() == 5248u);  // 5168 before specs carried deciders (format 2).
+  BOOST_TEST(fnv == 16017165292377039356ULL);
 }
 
 BOOST_AUTO_TEST_CASE(corrupt_snapshots_are_refused) {
@@ -683,7 +683,7 @@ BOOST_AUTO_TEST_CASE(a_roster_amendment_counts_from_a_manager_and_is_flagged_fro
   const Plan tasks_before = p.CurrentPlan();
 
   std::vector<SiteInfo> with_v1 = tasks_before.sites;
-  with_v1.push_back(SiteInfo{"v1", "Vendor 1", std::string(32, 'v'), SiteRole::kSite, ""});
+  with_v1.push_back(SiteInfo{"v1", "Vendor 1", std::string(32, 'v'), SiteRole::kSite, "", {}});
   Event add = log.Make("hq", 2, RosterChange(p, with_v1));
   BOOST_TEST_REQUIRE(p.Apply(add).ok());
   BOOST_TEST(!Flagged(p, add.id()));
@@ -853,6 +853,66 @@ BOOST_AUTO_TEST_CASE(a_report_made_before_the_site_leaves_the_roster_counts_one_
   BOOST_TEST(p.flags().size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_site_reports_on_its_teams_tasks_as_the_roster_stood_at_each_event) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec backup = Spec("DB-1", "hq");  // Run by the DBA team, whose people sit at site-a.
+  backup.team = "dba";
+  d.plan.tasks.push_back(backup);
+  d.plan.sites[1].teams = {"dba"};
+  Event plan = log.Make("hq", 0, d);
+  Event started = log.Make("site-a", 1, Rep("DB-1", ReportKind::kStarted));
+  Event stranger = log.Make("site-b", 2, Rep("DB-1", ReportKind::kFailed, {started.id()}));
+  std::vector<SiteInfo> sites = d.plan.sites;
+  sites[1].teams.clear();  // The team moves away from site-a.
+  Event change = log.Make("hq", 3, RosterOf(plan, sites));
+  Event done = log.Make("site-a", 4, Rep("DB-1", ReportKind::kDone, {started.id()}));
+  Projection p = FoldInEveryOrder({plan, started, stranger, change, done});
+  BOOST_TEST(!Flagged(p, started.id()));
+  BOOST_TEST((p.Task("DB-1")->status() == TaskStatus::kRunning));
+  BOOST_TEST(FlagReason(p, stranger.id()) ==
+             "task_reported on task \"DB-1\" from site \"site-b\": neither the task's site as "
+             "of the event (\"hq\"), a site of its team (\"dba\") nor a manager");
+  BOOST_TEST(Flagged(p, done.id()));
+  BOOST_TEST(p.flags().size() == 2u);
+  BOOST_TEST(p.RosterEntry("site-a")->teams.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_gate_that_names_deciders_is_decided_by_them_or_a_manager) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "site-a");
+  gate.kind = TaskKind::kGate;
+  gate.deciders = {"site-b", "risk"};
+  d.plan.tasks.push_back(gate);
+  TaskSpec open_gate = Spec("G-2", "site-a");  // Names none: its site decides, as before.
+  open_gate.kind = TaskKind::kGate;
+  d.plan.tasks.push_back(open_gate);
+  Event plan = log.Make("hq", 0, d);
+  Event by_site = log.Make("site-a", 1, GateDecided{"G-1", true, kNoTime, "", {}});
+  Event by_decider = log.Make("site-b", 2, GateDecided{"G-1", true, kNoTime, "", {}});
+  Event open_by_site = log.Make("site-a", 3, GateDecided{"G-2", true, kNoTime, "", {}});
+  Event open_by_other = log.Make("site-b", 4, GateDecided{"G-2", false, kNoTime, "", {}});
+  std::vector<SiteInfo> sites = d.plan.sites;
+  sites[1].teams = {"risk"};  // site-a joins the risk team: from now on it decides G-1 too.
+  Event change = log.Make("hq", 5, RosterOf(plan, sites));
+  Event by_team = log.Make("site-a", 6, GateDecided{"G-1", false, kNoTime, "", {by_decider.id()}});
+  Event by_manager = log.Make("hq", 7, GateDecided{"G-1", true, kNoTime, "", {by_team.id()}});
+  Projection p = FoldInEveryOrder(
+      {plan, by_site, by_decider, open_by_site, open_by_other, change, by_team, by_manager});
+  BOOST_TEST(FlagReason(p, by_site.id()) ==
+             "gate_decided on task \"G-1\" from site \"site-a\": neither among the gate's "
+             "deciders as of the event (\"site-b\", \"risk\") nor a manager");
+  BOOST_TEST(!Flagged(p, by_decider.id()));
+  BOOST_TEST(!Flagged(p, open_by_site.id()));
+  BOOST_TEST(Flagged(p, open_by_other.id()));
+  BOOST_TEST(!Flagged(p, by_team.id()));
+  BOOST_TEST(!Flagged(p, by_manager.id()));
+  BOOST_TEST(p.flags().size() == 2u);
+  BOOST_TEST((p.Task("G-1")->LiveGateIds() == std::vector<EventId>{by_manager.id()}));
+  BOOST_TEST((p.Task("G-1")->spec().deciders == std::vector<std::string>{"site-b", "risk"}));
+}
+
 BOOST_AUTO_TEST_CASE(a_site_enrolled_later_counts_only_from_its_enrolment) {
   Log log;
   PlanDefined d = BasicPlan();
@@ -861,7 +921,7 @@ BOOST_AUTO_TEST_CASE(a_site_enrolled_later_counts_only_from_its_enrolment) {
   Event plan = log.Make("hq", 0, d);
   Event started = log.Make("v1", 1, Rep("V-1", ReportKind::kStarted));
   std::vector<SiteInfo> sites = BasicPlan().plan.sites;
-  sites.push_back(SiteInfo{"v1", "Vendor 1", "", SiteRole::kSite, ""});
+  sites.push_back(SiteInfo{"v1", "Vendor 1", "", SiteRole::kSite, "", {}});
   Event enrol = log.Make("hq", 2, RosterOf(plan, sites));
   Event done = log.Make("v1", 3, Rep("V-1", ReportKind::kDone, {started.id()}));
   Projection p = FoldInEveryOrder({early, plan, started, enrol, done});
@@ -933,7 +993,7 @@ BOOST_AUTO_TEST_CASE(plan_edits_and_notes_count_by_the_roster_of_their_time) {
   Log log;
   Event plan = log.Make("hq", 0, BasicPlan());
   std::vector<SiteInfo> sites = BasicPlan().plan.sites;
-  sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, ""});
+  sites.push_back(SiteInfo{"hq2", "HQ 2", "", SiteRole::kManager, "", {}});
   Event grant = log.Make("hq", 1, RosterOf(plan, sites));
   TaskChanged edit{"T-2", {}, {plan.id()}};
   edit.patch.title = "Renamed by HQ 2";

@@ -48,7 +48,7 @@ crdt::PlanDefined Plan() {
   d.plan.timezone = "UTC";
   d.plan.window_start_ms = kT0;
   d.plan.window_end_ms = kT0 + 10 * kHour;
-  d.plan.sites = {crdt::SiteInfo{"hq", "HQ", "", crdt::SiteRole::kManager, ""}};
+  d.plan.sites = {crdt::SiteInfo{"hq", "HQ", "", crdt::SiteRole::kManager, "", {}}};
   for (const char* id : {"T-1", "T-2", "T-3"}) {
     crdt::TaskSpec t;
     t.id = id;

@@ -55,8 +55,8 @@ crdt::PlanDefined Plan() {
   d.plan.timezone = "UTC";
   d.plan.window_start_ms = kT0;
   d.plan.window_end_ms = kT0 + 600 * kMinute;
-  d.plan.sites = {crdt::SiteInfo{"hq", "HQ", "", crdt::SiteRole::kManager, ""},
-                  crdt::SiteInfo{"vendor", "Vendor", "", crdt::SiteRole::kSite, ""}};
+  d.plan.sites = {crdt::SiteInfo{"hq", "HQ", "", crdt::SiteRole::kManager, "", {}},
+                  crdt::SiteInfo{"vendor", "Vendor", "", crdt::SiteRole::kSite, "", {}}};
   crdt::TaskSpec gate = Spec("G-1", "hq", {Fs("T-2")});
   gate.kind = crdt::TaskKind::kGate;
   crdt::TaskSpec locked = Spec("T-4", "vendor");

@@ -56,8 +56,8 @@ void WriteSeeds(const std::string& dir) {
   crdt::PlanDefined plan;
   plan.plan.runbook_id = "rb-fuzz";
   plan.plan.name = "Fuzz weekend";
-  plan.plan.sites = {{"hq", "HQ", FixedKeys().public_key, crdt::SiteRole::kManager, ""},
-                     {"v1", "V1", FixedKeys().public_key, crdt::SiteRole::kSite, ""}};
+  plan.plan.sites = {{"hq", "HQ", FixedKeys().public_key, crdt::SiteRole::kManager, "", {}},
+                     {"v1", "V1", FixedKeys().public_key, crdt::SiteRole::kSite, "", {}}};
   crdt::TaskSpec task;
   task.id = "T-1";
   task.site = "v1";

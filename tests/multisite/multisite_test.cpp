@@ -205,6 +205,64 @@ BOOST_AUTO_TEST_CASE(an_unknown_peer_is_refused_and_counted) {
   BOOST_CHECK_GT(v1["links"][0]["bytes_sent"].get<uint64_t>(), 0u);
 }
 
+// The roster gives v1 the DBA team, whose task runs at hq; the go/no-go gate at v1 is decided by
+// v2 (or a manager). Each site refuses locally what every replica would flag, and what it accepts
+// counts everywhere (the plan and roster are in event format 2).
+BOOST_AUTO_TEST_CASE(teams_and_gate_deciders_authorize_alike_at_every_site) {
+  Weekend w({"hq", "v1", "v2"});
+  w.Link(1, 0);
+  w.Link(2, 0);
+  w.StartAll();
+  json plan = PlanFor(w);
+  plan["sites"][1]["teams"] = json::array({"dba"});
+  plan["teams"] = json::array({"dba", "ops"});
+  plan["tasks"].push_back({{"id", "DB-1"},
+                           {"title", "Back up the core database"},
+                           {"team", "dba"},
+                           {"site", "hq"},
+                           {"duration_ms", 3600000}});
+  plan["tasks"].push_back({{"id", "G-1"},
+                           {"title", "Go/no-go for v1's deployment"},
+                           {"team", "ops"},
+                           {"site", "v1"},
+                           {"kind", "gate"},
+                           {"deciders", json::array({"v2"})}});
+  std::set<std::string> acked;
+  acked.insert(EventIdOf(w.Call(0, "plan.import", json{{"plan", plan}})));
+  for (size_t i : {1, 2}) {
+    w.WaitUntil([&] { return w.Status(i)["runbook"]["id"] == "rb-multi"; }, "the plan");
+  }
+  const auto refusal = [&](size_t i, const std::string& op, const json& args) {
+    Result<json> r = w.TryCall(i, op, args);
+    BOOST_REQUIRE_MESSAGE(!r.ok(), op + " was accepted at " + w.at(i).id());
+    BOOST_CHECK(r.status().code() == StatusCode::kRejected);
+    return r.status().message();
+  };
+  // The DBA team's site reports on DB-1; another site may not.
+  acked.insert(EventIdOf(w.Call(1, "report", json{{"task", "DB-1"}, {"kind", "start"}})));
+  const std::string not_theirs = refusal(2, "report", json{{"task", "DB-1"}, {"kind", "start"}});
+  BOOST_CHECK_MESSAGE(not_theirs.find("site v2 may not report on DB-1 (it belongs to site hq, "
+                                      "team dba)") != std::string::npos,
+                      not_theirs);
+  // The gate's own site may not decide it: it names v2.
+  const std::string not_decider = refusal(1, "gate", json{{"task", "G-1"}, {"decision", "go"}});
+  BOOST_CHECK_MESSAGE(
+      not_decider.find("may not decide gate G-1 (its deciders are v2") != std::string::npos,
+      not_decider);
+  acked.insert(EventIdOf(w.Call(2, "gate", json{{"task", "G-1"}, {"decision", "go"}})));
+  w.WaitConverged("after the reports");
+  for (size_t i = 0; i < w.size(); ++i) {
+    BOOST_CHECK_EQUAL(w.Call(i, "task", json{{"task", "DB-1"}})["status"].get<std::string>(),
+                      "running");
+    const json gate = w.Call(i, "task", json{{"task", "G-1"}});
+    BOOST_CHECK_MESSAGE(gate["gate"].is_object() && gate["gate"]["go"] == true, gate.dump());
+    BOOST_CHECK_EQUAL(w.Status(i)["flags"].get<uint64_t>(), 0u);
+  }
+  json roster = w.Call(2, "site.list");
+  BOOST_CHECK_EQUAL(roster["sites"][1]["teams"], json::array({"dba"}));
+  w.CheckSet(acked);
+}
+
 BOOST_AUTO_TEST_CASE(a_site_restored_from_an_older_copy_relearns_its_head_and_never_forks) {
   Weekend w({"hq", "v1"});
   w.Link(1, 0);

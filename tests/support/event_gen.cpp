@@ -117,7 +117,7 @@ class Simulation {
     p.window_start_ms = opt_.start_ms;
     p.window_end_ms = opt_.start_ms + 48 * 3600 * 1000LL;
     for (const SimSite& s : sites_) {
-      p.sites.push_back(crdt::SiteInfo{s.id, "Site " + s.id, std::string(32, 'k'), s.role, ""});
+      p.sites.push_back(crdt::SiteInfo{s.id, "Site " + s.id, std::string(32, 'k'), s.role, "", {}});
     }
     p.teams = {"dba", "ops", "vendor"};
     for (int i = 1; i <= opt_.task_count; ++i) {
@@ -290,7 +290,7 @@ std::vector<Event> GenerateSimpleReports(int task_count, int reports,
   d.plan.runbook_id = runbook_id;
   d.plan.name = "bench";
   d.plan.sites.push_back(
-      crdt::SiteInfo{"hq", "HQ", std::string(32, 'k'), crdt::SiteRole::kManager, ""});
+      crdt::SiteInfo{"hq", "HQ", std::string(32, 'k'), crdt::SiteRole::kManager, "", {}});
   for (int i = 0; i < task_count; ++i) {
     crdt::TaskSpec t;
     t.id = "T-" + std::to_string(i);

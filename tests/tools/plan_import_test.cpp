@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(override_of_a_missing_header_or_unknown_field_is_an_error) 
   BOOST_REQUIRE_EQUAL(errors.size(), 2u);
   BOOST_TEST(errors[0] ==
              "plan.csv: field \"colour\": is not a field (fields: id, title, phase, team, site, "
-             "start, duration, predecessors, kind, not_before, backout, is_backout)");
+             "start, duration, predecessors, kind, not_before, backout, is_backout, deciders)");
   BOOST_TEST(errors[1] ==
              "plan.csv:1: field \"duration\": \"Effort\" is not a header of this file (headers "
              "seen: \"ID\", \"Title\", \"Est. time\")");

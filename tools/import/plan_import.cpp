@@ -349,8 +349,9 @@ enum class Field {
   kNotBefore,
   kBackout,
   kIsBackout,
+  kDeciders,
 };
-constexpr size_t kFieldCount = 12;
+constexpr size_t kFieldCount = 13;
 
 struct FieldDef {
   Field field;
@@ -379,6 +380,10 @@ const std::vector<FieldDef>& FieldDefs() {
       {Field::kNotBefore, "not_before", {"not before", "time lock", "no earlier than"}, false},
       {Field::kBackout, "backout", {"backout", "back-out", "rollback", "back-out task"}, false},
       {Field::kIsBackout, "is_backout", {"backout only", "is backout"}, false},
+      {Field::kDeciders,
+       "deciders",
+       {"deciders", "decided by", "decision by", "go/no-go by", "approvers"},
+       false},
   };
   return kDefs;
 }
@@ -590,7 +595,7 @@ class Importer {
         Error(0, 0, field_name, "",
               "is not a field (fields: id, title, phase, team, site, start, "
               "duration, predecessors, kind, not_before, backout, "
-              "is_backout)");
+              "is_backout, deciders)");
         ok = false;
         continue;
       }
@@ -794,6 +799,23 @@ class Importer {
     }
     const std::string phase = Normalize(task.phase);
     if (phase == "backout" || phase == "rollback") task.is_backout = true;
+
+    // Site ids or team names, separated by commas or semicolons.
+    const CellRef deciders = Cell(row, Field::kDeciders);
+    for (std::string_view rest = deciders.text; !rest.empty();) {
+      const size_t cut = rest.find_first_of(",;");
+      const std::string name(Trim(rest.substr(0, cut)));
+      rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
+      if (name.empty()) continue;
+      if (std::find(task.deciders.begin(), task.deciders.end(), name) != task.deciders.end()) {
+        Error(deciders, "deciders", "names \"" + name + "\" twice");
+      }
+      task.deciders.push_back(name);
+    }
+    LimitText(deciders, "deciders", client::kMaxTitleBytes);
+    if (!task.deciders.empty() && task.kind != crdt::TaskKind::kGate) {
+      Error(deciders, "deciders", "names deciders, but only a gate is decided (kind is not gate)");
+    }
 
     tasks_.push_back(std::move(task));
     origins_.push_back(std::move(origin));
