@@ -352,6 +352,13 @@ const TaskState& Projection::Derived(const TaskState& task) const {
 
 // ---- Views ------------------------------------------------------------------------------------
 
+void Projection::ForEachTask(const std::function<void(const TaskState&)>& f) const {
+  for (const TaskState& task : tasks_) {
+    const TaskState& t = Derived(task);
+    if (t.exists() && !t.removed()) f(t);
+  }
+}
+
 std::vector<std::string> Projection::TaskIds() const {
   std::vector<std::string> ids;
   for (const TaskState& task : tasks_) {

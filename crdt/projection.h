@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -74,6 +75,9 @@ class Projection {
   // Predecessors that do not exist or are removed are ignored; a dependency cycle is never ready.
   // kPending for an unknown task.
   TaskStatus EffectiveStatus(std::string_view id) const;
+
+  // Calls `f` on every task that exists and is not removed, in order of first mention.
+  void ForEachTask(const std::function<void(const TaskState&)>& f) const;
 
   // Header winners plus the current specs of the existing, non-removed tasks (sorted by id).
   Plan CurrentPlan() const;

@@ -152,6 +152,11 @@ std::vector<std::string> RunningOverTasks(const Schedule& s) {
 // can only come from a modified site, and is not given rather than a sum that overflows.
 int64_t InDomain(int64_t ms) { return ms >= kMinTimeMs && ms < kMaxTimeMs ? ms : kNoTime; }
 
+bool BeginsBackout(bool backout_task, bool gate, Progress status) {
+  if (backout_task) return status != Progress::kNotStarted && status != Progress::kSkipped;
+  return gate && status == Progress::kFailed;
+}
+
 TaskProgress GateProgress(const GateOutcome& decision, int64_t now_ms) {
   int64_t at = decision.decided_ms != kNoTime ? decision.decided_ms : now_ms;
   if (decision.go) return TaskProgress{Progress::kDone, at, at};
@@ -164,6 +169,7 @@ Result<Scheduler> Scheduler::Create(const ScheduleInput& input) {
   Scheduler s;
   BATON_TRY(s.BuildGraph(input));
   s.ComputeBaseline();
+  s.DetermineMode();
   s.ForwardAll();
   s.BackwardAndSummary();
   return s;
@@ -204,6 +210,7 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
     node.planned_start_ms = InDomain(spec.planned_start_ms);
     node.not_before_ms = InDomain(spec.not_before_ms);
     node.backout = spec.is_backout;
+    node.gate = spec.kind == TaskKind::kGate;
     schedule_.tasks[i].id = spec.id;
     schedule_.tasks[i].backout = spec.is_backout;
   }
@@ -237,6 +244,7 @@ Status Scheduler::BuildGraph(const ScheduleInput& input) {
                            " is not a back-out task of a forward task; ignored");
       } else {
         nodes_[i].backout_task = it->second;
+        nodes_[it->second].named = true;
       }
     }
   }
@@ -375,7 +383,9 @@ bool Scheduler::ComputeNode(size_t i) {
   }
   const bool blocked = blocked_by != nullptr;
 
-  bool ready = p.status == Progress::kNotStarted && !blocked &&
+  // While backing out no forward task becomes ready or late: the team undoes, it does not go on.
+  const bool halted = schedule_.backing_out;
+  bool ready = p.status == Progress::kNotStarted && !blocked && !halted &&
                (node.not_before_ms == kNoTime || node.not_before_ms <= now);
   for (size_t k = 0; ready && k < node.preds.size(); ++k) {
     const Edge& e = node.preds[k];
@@ -400,7 +410,7 @@ bool Scheduler::ComputeNode(size_t i) {
     t.blocked_by.clear();
   }
   t.ready = ready;
-  t.late = p.status == Progress::kNotStarted && now > t.planned_start_ms;
+  t.late = p.status == Progress::kNotStarted && !halted && now > t.planned_start_ms;
   t.late_by_ms = t.late ? now - t.planned_start_ms : 0;
   t.running_over = p.status == Progress::kRunning && now > start + duration;
   t.over_by_ms = t.running_over ? now - (start + duration) : 0;
@@ -410,7 +420,7 @@ bool Scheduler::ComputeNode(size_t i) {
 void Scheduler::ForwardAll() {
   for (size_t i : topo_) {
     if (nodes_[i].backout) {
-      schedule_.tasks[i].status = nodes_[i].progress.status;
+      ClearBackoutNode(i);
       continue;
     }
     ComputeNode(i);
@@ -425,8 +435,17 @@ Status Scheduler::Update(const std::string& task_id, const TaskProgress& progres
   const size_t i = it->second;
   if (nodes_[i].progress == progress) return Status::Ok();
   nodes_[i].progress = progress;
+  const bool was_backing_out = schedule_.backing_out;
+  DetermineMode();
+  if (schedule_.backing_out != was_backing_out) {
+    // Every forward task's readiness and lateness, and every back-out task, change with the mode.
+    ForwardAll();
+    BackwardAndSummary();
+    return Status::Ok();
+  }
   if (nodes_[i].backout) {
     schedule_.tasks[i].status = progress.status;
+    if (schedule_.backing_out) BackwardAndSummary();
     return Status::Ok();
   }
   // Topological positions, smallest first: a node is recomputed after all its changed
@@ -454,6 +473,7 @@ Status Scheduler::Update(const std::string& task_id, const TaskProgress& progres
 void Scheduler::SetNow(int64_t now_ms) {
   now_ms_ = now_ms;
   schedule_.now_ms = now_ms;
+  DetermineMode();  // A decision or start without a time counts as now.
   ForwardAll();
   BackwardAndSummary();
 }
@@ -484,32 +504,7 @@ void Scheduler::BackwardAndSummary() {
       t.critical = false;
       continue;
     }
-    const int64_t span = t.earliest_finish_ms - t.earliest_start_ms;
-    int64_t latest_finish = forecast;
-    for (const Edge& e : nodes_[i].succs) {
-      const TaskSchedule& s = tasks[e.task];
-      if (Finished(s.status)) continue;  // Its start and finish are history.
-      int64_t bound = latest_finish;
-      switch (e.type) {
-        case DependencyType::kFinishToStart:
-          if (s.status != Progress::kRunning) bound = s.latest_start_ms - e.lag_ms;
-          break;
-        case DependencyType::kStartToStart:
-          if (s.status != Progress::kRunning) bound = s.latest_start_ms - e.lag_ms + span;
-          break;
-        case DependencyType::kFinishToFinish:
-          bound = s.latest_finish_ms - e.lag_ms;
-          break;
-        case DependencyType::kStartToFinish:
-          bound = s.latest_finish_ms - e.lag_ms + span;
-          break;
-      }
-      latest_finish = std::min(latest_finish, bound);
-    }
-    t.latest_finish_ms = latest_finish;
-    t.latest_start_ms = latest_finish - span;
-    t.total_float_ms = latest_finish - t.earliest_finish_ms;
-    t.critical = t.total_float_ms <= 0;
+    SetLatest(i, forecast, nullptr);
   }
 
   schedule_.forecast_finish_ms = forecast;
@@ -517,6 +512,39 @@ void Scheduler::BackwardAndSummary() {
   schedule_.slack_ms = window_end != kNoTime ? window_end - forecast : kNoTime;
   schedule_.at_risk = window_end != kNoTime && forecast > window_end;
   ComputeCriticalPathAndCauses();
+  if (schedule_.backing_out) ScheduleBackout();
+}
+
+void Scheduler::SetLatest(size_t i, int64_t forecast, const std::vector<bool>* only) {
+  std::vector<TaskSchedule>& tasks = schedule_.tasks;
+  TaskSchedule& t = tasks[i];
+  const int64_t span = t.earliest_finish_ms - t.earliest_start_ms;
+  int64_t latest_finish = forecast;
+  for (const Edge& e : nodes_[i].succs) {
+    if (only != nullptr && !(*only)[e.task]) continue;
+    const TaskSchedule& s = tasks[e.task];
+    if (Finished(s.status)) continue;  // Its start and finish are history.
+    int64_t bound = latest_finish;
+    switch (e.type) {
+      case DependencyType::kFinishToStart:
+        if (s.status != Progress::kRunning) bound = s.latest_start_ms - e.lag_ms;
+        break;
+      case DependencyType::kStartToStart:
+        if (s.status != Progress::kRunning) bound = s.latest_start_ms - e.lag_ms + span;
+        break;
+      case DependencyType::kFinishToFinish:
+        bound = s.latest_finish_ms - e.lag_ms;
+        break;
+      case DependencyType::kStartToFinish:
+        bound = s.latest_finish_ms - e.lag_ms + span;
+        break;
+    }
+    latest_finish = std::min(latest_finish, bound);
+  }
+  t.latest_finish_ms = latest_finish;
+  t.latest_start_ms = latest_finish - span;
+  t.total_float_ms = latest_finish - t.earliest_finish_ms;
+  t.critical = t.total_float_ms <= 0;
 }
 
 void Scheduler::ComputeCriticalPathAndCauses() {
@@ -610,71 +638,236 @@ void Scheduler::ComputeCriticalPathAndCauses() {
   }
 }
 
-// ---- Back-out forecast -------------------------------------------------------------------------
+// ---- Backing out -------------------------------------------------------------------------------
+
+void Scheduler::DetermineMode() {
+  size_t trigger = kNone;
+  int64_t at = kNoTime;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& node = nodes_[i];
+    const TaskProgress& p = node.progress;
+    if (!BeginsBackout(node.backout, node.gate, p.status)) continue;
+    // A back-out task from its start; a no-go at its decision (GateProgress).
+    int64_t when =
+        node.backout && p.actual_start_ms != kNoTime ? p.actual_start_ms : p.actual_finish_ms;
+    if (when == kNoTime) when = now_ms_;
+    if (trigger == kNone || when < at) {
+      trigger = i;
+      at = when;
+    }
+  }
+  schedule_.backing_out = trigger != kNone;
+  schedule_.backout_start_ms = at;
+  schedule_.backout_trigger = trigger != kNone ? schedule_.tasks[trigger].id : std::string();
+}
+
+void Scheduler::ClearBackoutNode(size_t i) {
+  TaskSchedule& t = schedule_.tasks[i];
+  TaskSchedule cleared;
+  cleared.id = std::move(t.id);
+  cleared.backout = true;
+  cleared.status = nodes_[i].progress.status;
+  t = std::move(cleared);
+}
+
+Scheduler::BackoutRun Scheduler::PlanBackout(int64_t at, bool baseline) const {
+  const std::vector<TaskSchedule>& tasks = schedule_.tasks;
+  const size_t n = nodes_.size();
+  BackoutRun r;
+  r.runs.assign(n, false);
+  r.undoes.resize(n);
+  r.start.assign(n, kNoTime);
+  r.finish.assign(n, kNoTime);
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.backout) {
+      if (BeginsBackout(true, false, node.progress.status)) r.runs[i] = true;  // Under way.
+      continue;
+    }
+    if (node.backout_task == kNone) continue;
+    // Failed tasks may have half-applied their change. For a moment ahead, tasks forecast to
+    // start before it count as well (a blocked one is forecast after its failed predecessor's
+    // retry, which the team would run before that moment).
+    const TaskSchedule& t = tasks[i];
+    const bool touched = t.status == Progress::kDone || t.status == Progress::kRunning ||
+                         t.status == Progress::kFailed ||
+                         (t.status == Progress::kNotStarted && at > now_ms_ &&
+                          t.earliest_start_ms != kNoTime && t.earliest_start_ms < at);
+    if (!touched) continue;
+    r.runs[node.backout_task] = true;
+    r.undoes[node.backout_task].push_back(t.id);
+  }
+  if (std::find(r.runs.begin(), r.runs.end(), true) != r.runs.end()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (nodes_[i].backout && !nodes_[i].named) r.runs[i] = true;
+    }
+  }
+
+  const int64_t earliest = baseline ? at : std::max(at, now_ms_);
+  for (size_t i : topo_) {
+    if (!r.runs[i]) continue;
+    const Node& node = nodes_[i];
+    const TaskProgress& p = node.progress;
+    if (!baseline && Finished(p.status)) {
+      const Span s = FinishedSpan(p, node.duration_ms, now_ms_);
+      r.start[i] = s.start;
+      r.finish[i] = s.finish;
+    } else if (!baseline && p.status == Progress::kRunning) {
+      r.start[i] = p.actual_start_ms != kNoTime ? p.actual_start_ms : now_ms_;
+      r.finish[i] = std::max(now_ms_, r.start[i] + node.duration_ms);
+      for (const Edge& e : node.preds) {
+        if (!r.runs[e.task]) continue;
+        r.finish[i] =
+            Later(r.finish[i], FinishBound(e.type, e.lag_ms, r.start[e.task], r.finish[e.task]));
+      }
+    } else {  // Not started, or failed (a retry), or the baseline.
+      int64_t start = Later(earliest, node.not_before_ms);
+      for (const Edge& e : node.preds) {
+        if (!r.runs[e.task]) continue;
+        start = std::max(start, StartBound(e.type, e.lag_ms, r.start[e.task], r.finish[e.task],
+                                           node.duration_ms));
+      }
+      r.start[i] = start;
+      r.finish[i] = start + node.duration_ms;
+    }
+  }
+  return r;
+}
+
+void Scheduler::ScheduleBackout() {
+  std::vector<TaskSchedule>& tasks = schedule_.tasks;
+  const int64_t at = schedule_.backout_start_ms;
+  const int64_t now = now_ms_;
+  const BackoutRun live = PlanBackout(at, false);
+  const BackoutRun plan = PlanBackout(at, true);
+
+  int64_t forecast = at;
+  for (size_t i : topo_) {
+    const Node& node = nodes_[i];
+    if (!node.backout) {
+      tasks[i].critical = false;  // The forward plan no longer drives the finish.
+      continue;
+    }
+    ClearBackoutNode(i);
+    if (!live.runs[i]) continue;
+    TaskSchedule& t = tasks[i];
+    t.needed = true;
+    t.planned_start_ms = plan.start[i];
+    t.planned_finish_ms = plan.finish[i];
+    t.earliest_start_ms = live.start[i];
+    t.earliest_finish_ms = live.finish[i];
+    forecast = std::max(forecast, t.earliest_finish_ms);
+    const Progress st = node.progress.status;
+    if (st == Progress::kRunning) {
+      t.running_over = now > t.earliest_start_ms + node.duration_ms;
+      t.over_by_ms = t.running_over ? now - (t.earliest_start_ms + node.duration_ms) : 0;
+    }
+    if (st != Progress::kNotStarted) continue;
+    for (const Edge& e : node.preds) {
+      if (!live.runs[e.task]) continue;  // Not needed: nothing to wait for.
+      const TaskSchedule& pt = tasks[e.task];
+      if (pt.status == Progress::kFailed || pt.blocked) {
+        t.blocked = true;
+        t.blocked_by = pt.status == Progress::kFailed ? pt.id : pt.blocked_by;
+        break;
+      }
+    }
+    bool ready = !t.blocked && (node.not_before_ms == kNoTime || node.not_before_ms <= now);
+    for (size_t k = 0; ready && k < node.preds.size(); ++k) {
+      const Edge& e = node.preds[k];
+      if (!live.runs[e.task]) continue;
+      const TaskSchedule& pt = tasks[e.task];
+      if (e.type == DependencyType::kFinishToStart) {
+        ready = Finished(pt.status) && pt.earliest_finish_ms + e.lag_ms <= now;
+      } else if (e.type == DependencyType::kStartToStart) {
+        ready = Started(pt.status) && pt.earliest_start_ms + e.lag_ms <= now;
+      }
+    }
+    t.ready = ready;
+    t.late = now > t.planned_start_ms;
+    t.late_by_ms = t.late ? now - t.planned_start_ms : 0;
+  }
+
+  for (size_t k = topo_.size(); k-- > 0;) {
+    const size_t i = topo_[k];
+    if (!live.runs[i]) continue;
+    TaskSchedule& t = tasks[i];
+    if (Finished(t.status)) {
+      t.latest_start_ms = t.earliest_start_ms;
+      t.latest_finish_ms = t.earliest_finish_ms;
+      continue;
+    }
+    SetLatest(i, forecast, &live.runs);
+  }
+
+  // The back-out's critical path: from the last step that ends at the forecast, back along the
+  // predecessors that bind each step's start.
+  schedule_.critical_path.clear();
+  schedule_.delay_causes.clear();
+  size_t end = kNone;
+  for (size_t i : topo_) {
+    const TaskSchedule& t = tasks[i];
+    if (live.runs[i] && !Finished(t.status) && t.critical && t.earliest_finish_ms == forecast) {
+      end = i;
+    }
+  }
+  std::vector<size_t> chain;
+  for (size_t c = end; c != kNone;) {
+    chain.push_back(c);
+    const TaskSchedule& t = tasks[c];
+    size_t next = kNone;
+    if (t.status != Progress::kRunning) {
+      for (const Edge& e : nodes_[c].preds) {
+        const TaskSchedule& p = tasks[e.task];
+        if (live.runs[e.task] && !Finished(p.status) && p.critical &&
+            StartBound(e.type, e.lag_ms, p.earliest_start_ms, p.earliest_finish_ms,
+                       nodes_[c].duration_ms) == t.earliest_start_ms) {
+          next = e.task;
+          break;
+        }
+      }
+    }
+    c = next;
+  }
+  for (size_t k = chain.size(); k-- > 0;) schedule_.critical_path.push_back(tasks[chain[k]].id);
+
+  schedule_.forecast_finish_ms = forecast;
+  const int64_t window_end = schedule_.window_end_ms;
+  schedule_.slack_ms = window_end != kNoTime ? window_end - forecast : kNoTime;
+  schedule_.at_risk = window_end != kNoTime && forecast > window_end;
+}
 
 BackoutForecast Scheduler::ForecastBackout(int64_t backout_start_ms) const {
-  const int64_t at = backout_start_ms != kNoTime ? backout_start_ms : now_ms_;
+  int64_t at = backout_start_ms;
+  if (at == kNoTime) at = schedule_.backing_out ? schedule_.backout_start_ms : now_ms_;
   const std::vector<TaskSchedule>& tasks = schedule_.tasks;
   BackoutForecast f;
   f.start_ms = at;
   f.window_end_ms = schedule_.window_end_ms;
 
+  BackoutRun run = PlanBackout(at, false);
   const size_t n = nodes_.size();
-  std::vector<std::vector<std::string>> undoes(n);
-  std::vector<bool> runs(n, false);
-  for (size_t i = 0; i < n; ++i) {
-    const Node& node = nodes_[i];
-    if (node.backout || node.backout_task == kNone) continue;
-    const TaskSchedule& t = tasks[i];
-    const bool touched = t.status == Progress::kDone || t.status == Progress::kRunning ||
-                         t.status == Progress::kFailed ||
-                         (t.status == Progress::kNotStarted && at > now_ms_ && !t.blocked &&
-                          t.earliest_start_ms < at);
-    if (!touched) continue;
-    runs[node.backout_task] = true;
-    undoes[node.backout_task].push_back(t.id);
-  }
-
-  std::vector<Span> span(n);
   std::vector<size_t> indegree(n, 0);
-  for (size_t i : topo_) {
-    if (!runs[i]) continue;
-    const Node& node = nodes_[i];
-    const TaskProgress& p = node.progress;
-    Span& s = span[i];
-    for (const Edge& e : node.preds) indegree[i] += runs[e.task] ? 1u : 0u;
-    if (Finished(p.status)) {
-      s = FinishedSpan(p, node.duration_ms, at);
-    } else if (p.status == Progress::kRunning) {
-      s.start = p.actual_start_ms != kNoTime ? p.actual_start_ms : at;
-      s.finish = std::max(at, s.start + node.duration_ms);
-    } else {
-      s.start = Later(at, node.not_before_ms);
-      for (const Edge& e : node.preds) {
-        if (!runs[e.task]) continue;
-        s.start = std::max(s.start, StartBound(e.type, e.lag_ms, span[e.task].start,
-                                               span[e.task].finish, node.duration_ms));
-      }
-      s.finish = s.start + node.duration_ms;
-    }
+  for (size_t i = 0; i < n; ++i) {
+    if (!run.runs[i]) continue;
+    for (const Edge& e : nodes_[i].preds) indegree[i] += run.runs[e.task] ? 1u : 0u;
   }
-
   // Topological among the steps that run, earliest start first where the order is free.
   using Key = std::tuple<int64_t, size_t, size_t>;  // start, topological position, node.
   std::priority_queue<Key, std::vector<Key>, std::greater<>> ready;
   for (size_t i = 0; i < n; ++i) {
-    if (runs[i] && indegree[i] == 0) ready.emplace(span[i].start, pos_[i], i);
+    if (run.runs[i] && indegree[i] == 0) ready.emplace(run.start[i], pos_[i], i);
   }
   f.finish_ms = at;
   while (!ready.empty()) {
     const size_t i = std::get<2>(ready.top());
     ready.pop();
-    f.steps.push_back(BackoutStep{tasks[i].id, std::move(undoes[i]), nodes_[i].progress.status,
-                                  span[i].start, span[i].finish});
-    f.finish_ms = std::max(f.finish_ms, span[i].finish);
+    f.steps.push_back(BackoutStep{tasks[i].id, std::move(run.undoes[i]), nodes_[i].progress.status,
+                                  run.start[i], run.finish[i]});
+    f.finish_ms = std::max(f.finish_ms, run.finish[i]);
     for (const Edge& e : nodes_[i].succs) {
-      if (runs[e.task] && --indegree[e.task] == 0) {
-        ready.emplace(span[e.task].start, pos_[e.task], e.task);
+      if (run.runs[e.task] && --indegree[e.task] == 0) {
+        ready.emplace(run.start[e.task], pos_[e.task], e.task);
       }
     }
   }
@@ -683,6 +876,24 @@ BackoutForecast Scheduler::ForecastBackout(int64_t backout_start_ms) const {
     f.inside_window = f.margin_ms >= 0;
   }
   return f;
+}
+
+int64_t Scheduler::LatestBackoutStart() const {
+  const int64_t end = schedule_.window_end_ms;
+  if (end == kNoTime || schedule_.backing_out || now_ms_ > end) return kNoTime;
+  const auto fits = [&](int64_t at) { return ForecastBackout(at).finish_ms <= end; };
+  if (!fits(now_ms_)) return kNoTime;
+  // The back-out's finish only grows with its start (more to undo, begun later): bisect.
+  constexpr int64_t kMinute = 60'000;
+  int64_t lo = now_ms_;  // Fits.
+  int64_t hi = end;
+  if (fits(hi)) return hi;
+  while (hi - lo > kMinute) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  const int64_t minute = lo - lo % kMinute;
+  return minute >= now_ms_ ? minute : lo;
 }
 
 // ---- One-shot forms ----------------------------------------------------------------------------
@@ -695,6 +906,11 @@ Result<Schedule> ComputeSchedule(const ScheduleInput& input) {
 Result<BackoutForecast> ForecastBackout(const ScheduleInput& input, int64_t backout_start_ms) {
   BATON_ASSIGN_OR_RETURN(Scheduler scheduler, Scheduler::Create(input));
   return scheduler.ForecastBackout(backout_start_ms);
+}
+
+Result<int64_t> LatestBackoutStart(const ScheduleInput& input) {
+  BATON_ASSIGN_OR_RETURN(Scheduler scheduler, Scheduler::Create(input));
+  return scheduler.LatestBackoutStart();
 }
 
 Result<BackoutForecast> ForecastBackoutAtGate(const ScheduleInput& input,

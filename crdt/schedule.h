@@ -3,7 +3,10 @@
 // the outage window with the tasks that caused a slip, and the back-out forecast.
 // Pure: the plan, each task's progress and "now" come in as values; times are UTC milliseconds.
 // Back-out tasks (TaskSpec::is_backout) are outside the forward plan; dependencies between a
-// forward and a back-out task are ignored (reported in `warnings`).
+// forward and a back-out task are ignored (reported in `warnings`). The runbook is backing out
+// once a forward gate is decided no-go or a back-out task starts: then the back-out tasks that
+// undo what was done are scheduled and become ready in their own order, forward tasks no longer
+// become ready, and the forecast is the back-out's finish against the window.
 #pragma once
 
 #include <cstddef>
@@ -50,10 +53,13 @@ struct ScheduleInput {
   int64_t now_ms = kNoTime;                      // Required.
 };
 
-// One task's schedule. For back-out tasks only `id`, `backout` and `status` are meaningful.
+// One task's schedule. For back-out tasks only `id`, `backout` and `status` are meaningful
+// unless the runbook is backing out; then a back-out task that runs (`needed`) has the fields of
+// a forward task, its baseline being the back-out planned from the moment it began.
 struct TaskSchedule {
   std::string id;
   bool backout = false;
+  bool needed = false;  // Backing out: this back-out task runs (see Scheduler::ForecastBackout).
   Progress status = Progress::kNotStarted;
   // Baseline: CPM over the plan with no progress, from the window start (or now without one).
   int64_t planned_start_ms = kNoTime;
@@ -72,10 +78,13 @@ struct TaskSchedule {
   // Not started, not blocked, not time-locked past now, and every finish-to-start and
   // start-to-start predecessor has finished (started) at least `lag` ago. Finish-to-finish and
   // start-to-finish predecessors constrain the finish only, so they do not gate the start.
+  // While backing out only back-out tasks that run are ready, after those of their predecessors
+  // that run.
   bool ready = false;
   bool blocked = false;    // Not started, and a predecessor failed or is blocked.
   std::string blocked_by;  // The failed task at the root of the blockage.
-  bool late = false;       // Not started and now is past the planned start.
+  bool late = false;       // Not started and now is past the planned start (not while backing
+                           // out, for forward tasks).
   int64_t late_by_ms = 0;
   bool running_over = false;  // Running past actual start + planned duration.
   int64_t over_by_ms = 0;
@@ -107,7 +116,13 @@ struct Schedule {
   std::vector<std::string> critical_path;  // Unfinished zero-float chain, first to last.
   int64_t now_ms = kNoTime;
   int64_t window_end_ms = kNoTime;
-  int64_t planned_finish_ms = kNoTime;   // Baseline finish.
+  int64_t planned_finish_ms = kNoTime;  // Baseline finish of the forward plan.
+  // Backing out: since the earliest no-go decision at a forward gate or start of a back-out
+  // task (`backout_trigger` names it). Then the forecast, slack, risk and critical path below
+  // are the back-out's, and there are no delay causes (the forward plan is abandoned).
+  bool backing_out = false;
+  int64_t backout_start_ms = kNoTime;
+  std::string backout_trigger;
   int64_t forecast_finish_ms = kNoTime;  // Latest forecast finish of the forward plan.
   int64_t slack_ms = kNoTime;            // window_end - forecast_finish; kNoTime: no window end.
   bool at_risk = false;                  // forecast_finish > window_end.
@@ -160,11 +175,18 @@ class Scheduler {
   Schedule TakeSchedule() && { return std::move(schedule_); }
   const TaskSchedule* Find(const std::string& task_id) const;
 
-  // If the team backed out at `backout_start_ms` (kNoTime: now): the back-out tasks of the forward
-  // tasks that are done, running or failed by then (failed ones may have half-applied their
-  // change; for a future moment, not-started tasks forecast to start before it count as well),
-  // scheduled from that moment after their predecessors among the back-out tasks that run.
+  // If the team backed out at `backout_start_ms` (kNoTime: now, or when the runbook began backing
+  // out): the back-out tasks of the forward tasks that are done, running or failed by then
+  // (failed ones may have half-applied their change; for a future moment, not-started tasks
+  // forecast to start before it count as well), the back-out tasks already under way, and, if
+  // any of those, the back-out tasks no forward task names (they belong to every back-out: a
+  // "back-out complete" milestone, a smoke test), scheduled from that moment (and no earlier
+  // than now) after their predecessors among the back-out tasks that run.
   BackoutForecast ForecastBackout(int64_t backout_start_ms) const;
+  // The latest moment to begin backing out (a no-go) whose back-out still finishes inside the
+  // window, to the minute; kNoTime when there is no window end, when the runbook is already
+  // backing out, or when even a back-out begun now would overrun.
+  int64_t LatestBackoutStart() const;
 
  private:
   struct Edge {
@@ -173,11 +195,13 @@ class Scheduler {
     int64_t lag_ms = 0;
   };
   struct Node {
+    bool gate = false;
     int64_t duration_ms = 0;
     int64_t planned_start_ms = kNoTime;
     int64_t not_before_ms = kNoTime;
     bool backout = false;
     size_t backout_task = kNone;  // Index of the back-out task undoing this one.
+    bool named = false;           // Back-out task: some forward task names it as its back-out.
     std::vector<Edge> preds;
     std::vector<Edge> succs;
     TaskProgress progress;
@@ -192,7 +216,24 @@ class Scheduler {
   bool ComputeNode(size_t i);
   void ForwardAll();
   void BackwardAndSummary();
+  // Latest times and float of unfinished node `i` from its successors (only those in `only`,
+  // if given) and the forecast finish.
+  void SetLatest(size_t i, int64_t forecast, const std::vector<bool>* only);
   void ComputeCriticalPathAndCauses();
+  // Backing out: from the gates' and back-out tasks' progress (sets the Schedule's fields).
+  void DetermineMode();
+  // The back-out begun at `at`: which back-out tasks run, what each undoes, and their spans
+  // (from their progress unless `baseline`; not started: no earlier than `at` and now).
+  struct BackoutRun {
+    std::vector<bool> runs;
+    std::vector<std::vector<std::string>> undoes;
+    std::vector<int64_t> start;
+    std::vector<int64_t> finish;
+  };
+  BackoutRun PlanBackout(int64_t at, bool baseline) const;
+  // Backing out: the back-out tasks' schedule, the forecast and critical path of the back-out.
+  void ScheduleBackout();
+  void ClearBackoutNode(size_t i);
 
   std::vector<Node> nodes_;
   std::vector<size_t> topo_;  // Every node, predecessors first.
@@ -204,12 +245,17 @@ class Scheduler {
   Schedule schedule_;
 };
 
+// Whether a task with this progress puts the runbook into backing out: a back-out task that
+// started (running, done or failed), or a forward gate decided no-go (its progress failed).
+bool BeginsBackout(bool backout_task, bool gate, Progress status);
+
 // The progress a gate decision stands for.
 TaskProgress GateProgress(const GateOutcome& decision, int64_t now_ms);
 
 // One-shot forms of the above.
 Result<Schedule> ComputeSchedule(const ScheduleInput& input);
 Result<BackoutForecast> ForecastBackout(const ScheduleInput& input, int64_t backout_start_ms);
+Result<int64_t> LatestBackoutStart(const ScheduleInput& input);
 // Backing out at the gate's forecast start (its decision time if decided). kNotFound if
 // `gate_id` is not a task.
 Result<BackoutForecast> ForecastBackoutAtGate(const ScheduleInput& input,

@@ -217,7 +217,11 @@ int Run(int argc, char** argv) {
   gate_cmd->add_option("--note", gate.note, "Why");
   gate_cmd->add_option("--at", gate.at, "When it was decided (as for start/done)");
   AddForce(gate_cmd, gate.force, gate.reason);
-  gate_cmd->footer(Footer("baton gate G-1 go --note \"smoke tests green\""));
+  gate_cmd->footer(
+      Footer("baton gate G-1 go --note \"smoke tests green\"") +
+      "\nA no-go switches the runbook to backing out at every site: the back-out\n"
+      "tasks of what was done become ready in their order, forward tasks stop, and\n"
+      "the forecast is the back-out's finish (docs/client-protocol.md#backing-out).\n");
 
   // ---- queries ----
   struct QueryCommand {
@@ -226,7 +230,7 @@ int Run(int argc, char** argv) {
   };
   const QueryCommand query_commands[] = {
       {"status", "Progress, forecast finish against the window, running and late tasks"},
-      {"ready", "Tasks that may start now"},
+      {"ready", "Tasks that may start now (while backing out: the back-out tasks)"},
       {"late", "Tasks past their planned start, or running over their planned duration"},
       {"blocked", "Tasks blocked by a failed task"},
       {"critical", "The critical path of the remaining work"},

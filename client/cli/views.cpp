@@ -179,13 +179,29 @@ std::string CountsLine(const json& status, const ViewOptions& o) {
   return out;
 }
 
-// Runbook header, progress and forecast: shared by `status` and the watch board.
+// "no-go at gate T-070" or "BO-01 started": what began the back-out.
+std::string BackoutCause(const json& backout) {
+  const std::string trigger = Str(backout, "trigger");
+  return Str(backout, "by") == "no_go" ? "no-go at gate " + trigger : trigger + " started";
+}
+
+// Runbook header, progress and forecast: shared by `status` and the watch board. While backing
+// out, the first line says so.
 std::string Summary(const json& status, const ViewOptions& o) {
   const json& rb = Member(status, "runbook");
   std::string out;
   if (Str(rb, "id").empty()) {
     return "no plan imported at site " + Or(Str(rb, "site")) +
            " (import one with `baton plan import FILE`)\n";
+  }
+  const json& backout = Member(status, "backout");
+  const bool backing_out = Str(status, "mode") == "backing_out";
+  if (backing_out) {
+    out += Fit(o.style.Paint("BACKING OUT since " + When(TimeOf(backout, "start"), o) + " (" +
+                                 BackoutCause(backout) + "): only back-out tasks start",
+                             Color::kInverse),
+               o) +
+           "\n";
   }
   out +=
       Fit(o.style.Paint(Or(Str(rb, "name"), Str(rb, "id").c_str()), Color::kBold) + "  (runbook " +
@@ -198,16 +214,32 @@ std::string Summary(const json& status, const ViewOptions& o) {
   const int64_t finished = Int(status, "finished");
   out += "Progress  " + ProgressBar(static_cast<int>(finished), static_cast<int>(total), 30) +
          "  " + std::to_string(finished) + "/" + std::to_string(total) + " done or skipped\n";
+  if (backing_out) {
+    const int64_t steps = Int(backout, "steps");
+    const int64_t done = Int(backout, "finished");
+    out += "Back-out  " + ProgressBar(static_cast<int>(done), static_cast<int>(steps), 30) + "  " +
+           std::to_string(done) + "/" + std::to_string(steps) + " back-out steps done\n";
+  }
   out += "          " + CountsLine(status, o) + "\n";
   const json& f = Member(status, "forecast");
   std::string forecast = "Forecast  " + ForecastLine(f, o);
   if (o.width > 0 && DisplayWidth(forecast) > static_cast<size_t>(o.width) && f.is_object()) {
     // Narrow terminal: the verdict on a line of its own.
-    forecast = "Forecast  finish " + When(TimeOf(f, "forecast_finish"), o, TimeStyle::kFull) +
-               "\n          window end " + When(TimeOf(f, "window_end"), o, TimeStyle::kFull) +
-               "\n          " + Verdict(f, o.style);
+    forecast = std::string("Forecast  ") + (backing_out ? "back-out finish " : "finish ") +
+               When(TimeOf(f, "forecast_finish"), o, TimeStyle::kFull) + "\n          window end " +
+               When(TimeOf(f, "window_end"), o, TimeStyle::kFull) + "\n          " +
+               Verdict(f, o.style);
   }
   out += forecast + "\n";
+  if (!backing_out && TimeOf(f, "window_end") != crdt::kNoTime) {
+    const int64_t latest = TimeOf(f, "latest_nogo");
+    out += Fit(latest != crdt::kNoTime
+                   ? "No-go     by " + When(latest, o) + " at the latest, to back out in the window"
+                   : o.style.Paint("No-go     too late: a back-out begun now ends after the window",
+                                   Color::kRed),
+               o) +
+           "\n";
+  }
   for (const auto& c : Arr(f, "causes")) {
     out += Fit("          " + o.style.Paint("cause", Color::kRed) + ": " +
                    Or(Str(c, "explanation"), (Str(c, "task") + " " + Str(c, "kind")).c_str()),
@@ -305,7 +337,8 @@ std::string Verdict(const json& f, const Style& style) {
 
 std::string ForecastLine(const json& f, const ViewOptions& o) {
   if (!f.is_object()) return "-";
-  return "finish " + When(TimeOf(f, "forecast_finish"), o, TimeStyle::kFull) + " vs window end " +
+  return std::string(Str(f, "mode") == "backing_out" ? "back-out finish " : "finish ") +
+         When(TimeOf(f, "forecast_finish"), o, TimeStyle::kFull) + " vs window end " +
          When(TimeOf(f, "window_end"), o, TimeStyle::kFull) + ": " + Verdict(f, o.style);
 }
 
@@ -615,14 +648,25 @@ std::string RenderForecast(const json& f, const ViewOptions& o) {
     return s;
   };
   const json& now_b = Member(f, "backout_now");
+  const bool backing_out = Str(f, "mode") == "backing_out";
   if (now_b.is_object()) {
-    out += "\n" + Heading("Back-out", o);
-    out += "  " + backout(now_b, "if backing out now (" + When(TimeOf(now_b, "start"), o) + ")");
+    out += "\n" + Heading(backing_out ? "Backing out" : "Back-out", o);
+    const std::string label =
+        backing_out ? "backing out since " + When(TimeOf(Member(f, "backout"), "start"), o) + " (" +
+                          BackoutCause(Member(f, "backout")) + ")"
+                    : "if backing out now (" + When(TimeOf(now_b, "start"), o) + ")";
+    out += "  " + backout(now_b, label);
+    if (const int64_t latest = TimeOf(f, "latest_nogo"); !backing_out && latest != crdt::kNoTime) {
+      out += "  latest no-go that backs out inside the window: " + When(latest, o) + "\n";
+    }
     const json& steps = Arr(now_b, "steps");
     if (!steps.empty()) {
-      Table t({{"STEP"}, {"UNDOES", false, true}, {"START"}, {"FINISH"}});
+      Table t({{"STEP"}, {"STATUS"}, {"UNDOES", false, true}, {"START"}, {"FINISH"}});
       for (const auto& s : steps) {
+        std::string status = Str(s, "status");
+        if (status == "not_started") status = "pending";
         t.AddRow({{Str(s, "task")},
+                  {status, StatusColor(status)},
                   {Join(Arr(s, "undoes"))},
                   {When(TimeOf(s, "start"), o)},
                   {When(TimeOf(s, "finish"), o)}});

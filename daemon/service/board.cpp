@@ -44,13 +44,13 @@ crdt::Progress ProgressOf(crdt::TaskStatus s) {
 
 // The status people see: the projection's (pending, running, done, failed, skipped) refined
 // by the schedule, which knows readiness (dependency types, lags, time locks) and blockage.
-// Back-out tasks are never "ready": they run only when the team backs out.
+// Back-out tasks are "ready" only while the runbook is backing out and the back-out needs them.
 const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec,
                         const crdt::TaskSchedule* ts) {
   crdt::TaskStatus st = proj.EffectiveStatus(spec.id);
   if (st == crdt::TaskStatus::kReady || st == crdt::TaskStatus::kBlocked ||
       st == crdt::TaskStatus::kPending) {
-    if (spec.is_backout || ts == nullptr) return "pending";
+    if (ts == nullptr || (spec.is_backout && !ts->needed)) return "pending";
     // A decided gate: the schedule counts go as done and no-go as failed.
     if (ts->status == crdt::Progress::kDone) return "done";
     if (ts->status == crdt::Progress::kFailed) return "failed";
@@ -65,6 +65,14 @@ const char* ShownStatus(const crdt::Projection& proj, const crdt::TaskSpec& spec
 constexpr int64_t kLateGraceMs = 60 * 1000;
 bool IsLate(const crdt::TaskSchedule& t) { return t.late && t.late_by_ms >= kLateGraceMs; }
 bool IsOver(const crdt::TaskSchedule& t) { return t.running_over && t.over_by_ms >= kLateGraceMs; }
+
+// Since when and why the runbook is backing out: {start, trigger, by: "no_go" | "start"}.
+json BackoutOf(const crdt::Schedule& s) {
+  const crdt::TaskSchedule* trigger = s.Find(s.backout_trigger);
+  return json{{"start", Ms(s.backout_start_ms)},
+              {"trigger", s.backout_trigger},
+              {"by", trigger != nullptr && !trigger->backout ? "no_go" : "start"}};
+}
 
 using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
 
@@ -131,6 +139,18 @@ crdt::ScheduleInput Board::MakeScheduleInput() const {
   return in;
 }
 
+bool Board::BackingOut(const crdt::Projection& projection) {
+  bool backing_out = false;
+  projection.ForEachTask([&](const crdt::TaskState& t) {
+    const crdt::TaskSpec& spec = t.spec();
+    crdt::Progress p = ProgressOf(t.status());
+    if (const auto* g = t.GateWinner()) p = g->go ? crdt::Progress::kDone : crdt::Progress::kFailed;
+    backing_out =
+        backing_out || crdt::BeginsBackout(spec.is_backout, spec.kind == crdt::TaskKind::kGate, p);
+  });
+  return backing_out;
+}
+
 json Board::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* s) const {
   const auto& proj = proj_;
   const crdt::TaskState* st = proj.Task(spec.id);
@@ -158,6 +178,7 @@ json Board::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* s) con
     row["running_over"] = IsOver(*s);
     row["over_by_ms"] = s->over_by_ms;
     row["blocked_by"] = s->blocked_by;
+    if (spec.is_backout) row["needed"] = s->needed;
   }
   return row;
 }
@@ -170,14 +191,24 @@ json Board::ForecastJson(const crdt::Schedule& s) const {
                       {"contribution_ms", c.contribution_ms},
                       {"explanation", c.explanation}});
   }
-  return json{{"now", Ms(s.now_ms)},
-              {"window_end", Ms(s.window_end_ms)},
-              {"planned_finish", Ms(s.planned_finish_ms)},
-              {"forecast_finish", Ms(s.forecast_finish_ms)},
-              {"slack_ms", Ms(s.slack_ms)},
-              {"at_risk", s.at_risk},
-              {"causes", causes},
-              {"critical_path", s.critical_path}};
+  json out{{"now", Ms(s.now_ms)},
+           {"window_end", Ms(s.window_end_ms)},
+           {"planned_finish", Ms(s.planned_finish_ms)},
+           {"forecast_finish", Ms(s.forecast_finish_ms)},
+           {"slack_ms", Ms(s.slack_ms)},
+           {"at_risk", s.at_risk},
+           {"causes", causes},
+           {"critical_path", s.critical_path},
+           {"mode", s.backing_out ? "backing_out" : "forward"}};
+  if (s.backing_out) {
+    out["backout"] = BackoutOf(s);
+  } else {
+    // The latest no-go that still backs out inside the window (null: no window end, or too
+    // late even now).
+    auto latest = crdt::LatestBackoutStart(MakeScheduleInput());
+    out["latest_nogo"] = Ms(latest.ok() ? *latest : crdt::kNoTime);
+  }
+  return out;
 }
 
 Result<json> Board::Summary() {
@@ -201,6 +232,7 @@ Result<json> Board::Summary() {
     counts[k] = 0;
   }
   int total = 0, finished = 0;
+  int backout_steps = 0, backout_finished = 0;
   json conflicts = json::array();
   json running = json::array();
   json late = json::array();
@@ -210,17 +242,31 @@ Result<json> Board::Summary() {
       running.push_back(TaskRow(t, sched));
     }
     if (sched != nullptr && (IsLate(*sched) || IsOver(*sched))) late.push_back(TaskRow(t, sched));
-    if (t.is_backout) continue;
-    ++total;
     const std::string shown = ShownStatus(proj, t, sched);
+    const bool finishes = shown == "done" || shown == "skipped";
+    if (t.is_backout) {
+      // Counted while the back-out needs them, apart from the forward plan's total.
+      if (sched == nullptr || !sched->needed) continue;
+      ++backout_steps;
+      backout_finished += finishes ? 1 : 0;
+    } else {
+      ++total;
+      finished += finishes ? 1 : 0;
+    }
     counts[shown]++;
-    if (shown == "done" || shown == "skipped") ++finished;
     const crdt::TaskState* ts = proj.Task(t.id);
     if (ts != nullptr && (ts->StatusConflict() || ts->GateConflict())) conflicts.push_back(t.id);
   }
   result["counts"] = counts;
   result["total"] = total;
   result["finished"] = finished;
+  result["mode"] = s.backing_out ? "backing_out" : "forward";
+  if (s.backing_out) {
+    json backout = BackoutOf(s);
+    backout["steps"] = backout_steps;
+    backout["finished"] = backout_finished;
+    result["backout"] = backout;
+  }
   result["conflicts"] = conflicts;
   result["flags"] = proj.flags().size();
   result["anomalies"] = AnomaliesJson(Anomalies(proj, plan.tasks));
@@ -351,6 +397,7 @@ Result<json> Board::Forecast() {
     json steps = json::array();
     for (const auto& st : b.steps) {
       steps.push_back({{"task", st.task_id},
+                       {"status", crdt::ProgressName(st.status)},
                        {"undoes", st.undoes},
                        {"start", Ms(st.start_ms)},
                        {"finish", Ms(st.finish_ms)}});
@@ -363,8 +410,10 @@ Result<json> Board::Forecast() {
                 {"warnings", b.warnings}};
   };
   crdt::ScheduleInput in = MakeScheduleInput();
-  BATON_ASSIGN_OR_RETURN(crdt::BackoutForecast now_b, crdt::ForecastBackout(in, now_ms_));
+  // Backing out: the back-out under way, from its start; otherwise one begun now.
+  BATON_ASSIGN_OR_RETURN(crdt::BackoutForecast now_b, crdt::ForecastBackout(in, crdt::kNoTime));
   out["backout_now"] = backout_json(now_b);
+  if (s.backing_out) return out;
   for (const auto& t : in.tasks) {
     if (t.kind != crdt::TaskKind::kGate || t.is_backout) continue;
     auto at_gate = crdt::ForecastBackoutAtGate(in, t.id);

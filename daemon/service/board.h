@@ -41,6 +41,9 @@ class Board {
   // The schedule of the projection at now_ms (computed once).
   Result<crdt::Schedule> Schedule();
   crdt::ScheduleInput MakeScheduleInput() const;
+  // Whether the schedule of `projection` would be backing out (crdt::BeginsBackout), without
+  // computing it: one pass over the tasks.
+  static bool BackingOut(const crdt::Projection& projection);
 
   // kNotFound "no plan has been imported at site X (...)" before a plan.
   Status RequirePlan() const;

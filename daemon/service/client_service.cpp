@@ -598,6 +598,20 @@ Result<json> ClientService::SiteList() const {
 
 namespace {
 
+BackoutMode ModeOf(const crdt::Schedule& s) {
+  BackoutMode mode;
+  mode.backing_out = s.backing_out;
+  if (!s.backing_out) return mode;
+  mode.since_ms = s.backout_start_ms;
+  mode.trigger = s.backout_trigger;
+  const crdt::TaskSchedule* trigger = s.Find(s.backout_trigger);
+  mode.trigger_is_gate = trigger != nullptr && !trigger->backout;
+  for (const crdt::TaskSchedule& t : s.tasks) {
+    if (t.backout && !t.needed) mode.unneeded.insert(t.id);
+  }
+  return mode;
+}
+
 // The note of a forced report: the reason first, so that the event says why it went against
 // the plan.
 std::string ForcedNote(bool force, const std::string& reason, const std::string& note) {
@@ -628,9 +642,15 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
                                    " is before task \"" + args.task_id + "\" started (" +
                                    client::FormatIsoTime(task->actual_start_ms()) + ")");
   }
-  const std::string against =
-      ReportContradiction(ledger_->projection(), *task, args.kind,
-                          args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now());
+  // The schedule (a whole-plan pass) only while backing out, which a scan tells.
+  BackoutMode mode;
+  if (Board::BackingOut(ledger_->projection())) {
+    BATON_ASSIGN_OR_RETURN(crdt::Schedule schedule, CurrentSchedule(ledger_->Now()));
+    mode = ModeOf(schedule);
+  }
+  const std::string against = ReportContradiction(
+      ledger_->projection(), *task, args.kind,
+      args.effective_ms != crdt::kNoTime ? args.effective_ms : ledger_->Now(), mode);
   if (!against.empty() && !args.force) {
     return Status::Rejected(
         against + "; use --force --reason TEXT to " +

@@ -84,10 +84,11 @@ bool BeforeTimeLock(const crdt::TaskSpec& spec, int64_t at_ms) {
 }  // namespace
 
 std::vector<Unmet> UnmetPredecessors(const crdt::Projection& projection, const crdt::TaskSpec& spec,
-                                     Step step, int64_t at_ms) {
+                                     Step step, int64_t at_ms,
+                                     const std::set<std::string>& ignored) {
   std::vector<Unmet> out;
   for (const crdt::Dependency& dep : spec.predecessors) {
-    if (!Constrains(dep.type, step)) continue;
+    if (!Constrains(dep.type, step) || ignored.count(dep.task_id) != 0) continue;
     const crdt::TaskState* pred = projection.Task(dep.task_id);
     if (pred == nullptr || !pred->exists() || pred->removed()) continue;
     if (pred->spec().is_backout != spec.is_backout) continue;
@@ -109,7 +110,7 @@ std::string DescribeUnmet(const std::vector<Unmet>& unmet) {
 }
 
 std::string ReportContradiction(const crdt::Projection& projection, const crdt::TaskState& task,
-                                crdt::ReportKind kind, int64_t at_ms) {
+                                crdt::ReportKind kind, int64_t at_ms, const BackoutMode& mode) {
   const crdt::TaskSpec& spec = task.spec();
   const auto since = [](int64_t ms) {
     return ms == kNoTime ? std::string() : " (since " + client::FormatIsoTime(ms) + ")";
@@ -127,10 +128,22 @@ std::string ReportContradiction(const crdt::Projection& projection, const crdt::
   // A done of a task never started is its start too.
   const bool starts =
       kind == crdt::ReportKind::kStarted || task.status() != crdt::TaskStatus::kRunning;
+  const bool not_started = task.status() != crdt::TaskStatus::kRunning;  // Failed: a retry.
+  if (starts && not_started && mode.backing_out && !spec.is_backout) {
+    const std::string why =
+        mode.trigger_is_gate ? "no-go at gate " + mode.trigger : mode.trigger + " started";
+    return "the runbook is backing out" + since(mode.since_ms) + ", " + why +
+           ": forward tasks no longer start";
+  }
+  if (starts && not_started && !mode.backing_out && spec.is_backout) {
+    return spec.id +
+           " is a back-out task and the runbook is not backing out: starting it begins the "
+           "back-out (a no-go at a gate does that: `baton gate ID no-go`)";
+  }
   std::vector<Unmet> unmet;
-  if (starts) unmet = UnmetPredecessors(projection, spec, Step::kStart, at_ms);
+  if (starts) unmet = UnmetPredecessors(projection, spec, Step::kStart, at_ms, mode.unneeded);
   if (kind == crdt::ReportKind::kDone) {
-    auto finish = UnmetPredecessors(projection, spec, Step::kFinish, at_ms);
+    auto finish = UnmetPredecessors(projection, spec, Step::kFinish, at_ms, mode.unneeded);
     unmet.insert(unmet.end(), finish.begin(), finish.end());
   }
   if (!unmet.empty()) return DescribeUnmet(unmet);

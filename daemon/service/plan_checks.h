@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,20 +28,33 @@ struct Unmet {
 };
 
 // The predecessors of `spec` that do not allow `step` at `at_ms` (kNoTime: whenever), in the
-// plan's order of the spec's list. Predecessors not in the plan, and dependencies between a
-// forward and a back-out task (the schedule ignores them), are left out. Lags are not checked.
+// plan's order of the spec's list. Predecessors not in the plan, dependencies between a forward
+// and a back-out task (the schedule ignores them), and those in `ignored` are left out. Lags
+// are not checked.
 std::vector<Unmet> UnmetPredecessors(const crdt::Projection& projection, const crdt::TaskSpec& spec,
-                                     Step step, int64_t at_ms);
+                                     Step step, int64_t at_ms,
+                                     const std::set<std::string>& ignored = {});
 
 // "T-088 and T-089 are not done yet", "T-5 has not started yet", "T-1, T-2, T-3 and 4 more are
 // not done yet": the unmet predecessors in one sentence (no final stop).
 std::string DescribeUnmet(const std::vector<Unmet>& unmet);
 
+// Whether the runbook is backing out, from the schedule (crdt::Schedule::backing_out).
+struct BackoutMode {
+  bool backing_out = false;
+  int64_t since_ms = crdt::kNoTime;
+  std::string trigger;  // The no-go gate, or the back-out task that began it.
+  bool trigger_is_gate = false;
+  std::set<std::string> unneeded;  // Back-out tasks the back-out does not run.
+};
+
 // Why reporting `kind` on `task` at `at_ms` would contradict what the projection knows (a start
 // of a done task, a second done, predecessors not done, a time lock), or "" if nothing does.
+// With `mode`: a forward task's start while backing out, and a back-out task's start while not
+// (it would begin the back-out); a back-out task does not wait for back-out tasks not needed.
 // fail, skip and reset are never refused for order.
 std::string ReportContradiction(const crdt::Projection& projection, const crdt::TaskState& task,
-                                crdt::ReportKind kind, int64_t at_ms);
+                                crdt::ReportKind kind, int64_t at_ms, const BackoutMode& mode = {});
 // The same for deciding the gate `gate` at `at_ms`: its predecessors not done.
 std::string GateContradiction(const crdt::Projection& projection, const crdt::TaskState& gate,
                               int64_t at_ms);

@@ -544,6 +544,108 @@ BOOST_AUTO_TEST_CASE(reports_that_contradict_the_plan_are_refused_unless_forced)
   BOOST_TEST(gate.exit_code == 0, gate.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_no_go_switches_the_runbook_to_backing_out) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-backout");
+  const std::string path = (dir / "plan.csv").string();
+  std::ofstream(path) << "ID,Phase,Task Name,Duration,Predecessors,Type,Back-out Task\n"
+                      << "T-1,freeze,Freeze,30m,,,BO-2\n"
+                      << "T-2,migrate,Migrate,1h,T-1,,BO-1\n"
+                      << "T-3,migrate,Convert archives,1h,T-1,,BO-3\n"
+                      << "G-1,go-live,Go/no-go,0,\"T-2,T-3\",gate,\n"
+                      << "T-4,go-live,Open the doors,30m,G-1,,\n"
+                      << "BO-3,back-out,Drop converted archives,20m,,,\n"
+                      << "BO-1,back-out,Undo the migration,40m,BO-3,,\n"
+                      << "BO-2,back-out,Lift the freeze,20m,BO-1,,\n"
+                      << "BO-9,back-out,Back-out complete,0,BO-2,milestone,\n";
+  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00",
+                               "--window-end", "2026-03-28 08:00", "--rebase", "now"});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  const auto status = [&] {
+    auto st = Baton(site, {"status", "--json"});
+    BOOST_REQUIRE_MESSAGE(st.exit_code == 0, st.err);
+    return json::parse(st.out);
+  };
+  const auto ready = [&] {
+    auto r = Baton(site, {"ready", "--json"});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<std::string> ids;
+    const json rows = json::parse(r.out)["tasks"];
+    for (const auto& t : rows) ids.push_back(t["id"].get<std::string>());
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+
+  // Going forward: the board says by when a no-go still backs out inside the window, and a
+  // back-out task is refused (it would begin the back-out).
+  json st = status();
+  BOOST_TEST(st["mode"].get<std::string>() == "forward");
+  BOOST_TEST(st["forecast"]["latest_nogo"].is_number());
+  auto board = Baton(site, {"status"});
+  BOOST_TEST(board.out.find("No-go     by ") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("at the latest, to back out in the window") != std::string::npos);
+  auto early = Baton(site, {"start", "BO-1"});
+  BOOST_TEST(early.exit_code == 3, early.err);  // Rejected.
+  BOOST_TEST(early.err.find("BO-1 is a back-out task and the runbook is not backing out") !=
+                 std::string::npos,
+             early.err);
+  for (const char* id : {"T-1", "T-2"}) {
+    BOOST_REQUIRE(Baton(site, {"start", id}).exit_code == 0);
+    BOOST_REQUIRE(Baton(site, {"done", id}).exit_code == 0);
+  }
+  BOOST_REQUIRE(Baton(site, {"fail", "T-3", "--note", "archive conversion aborted"}).exit_code ==
+                0);
+  // T-3 failed: G-1 and T-4 are blocked, yet a no-go at G-1 still undoes T-3's half-done work.
+  auto forecast = Baton(site, {"forecast", "--json"});
+  BOOST_REQUIRE_MESSAGE(forecast.exit_code == 0, forecast.err);
+  const json at_gate = json::parse(forecast.out)["backout_at_gates"][0];
+  BOOST_TEST(at_gate["steps"].size() == 4u, at_gate.dump());
+
+  // The no-go: back-out tasks become ready in their own order, forward tasks stop.
+  auto nogo = Baton(site, {"gate", "G-1", "no-go", "--force", "--reason", "archives broken"});
+  BOOST_REQUIRE_MESSAGE(nogo.exit_code == 0, nogo.err);
+  st = status();
+  BOOST_TEST(st["mode"].get<std::string>() == "backing_out");
+  BOOST_TEST(st["backout"]["trigger"].get<std::string>() == "G-1");
+  BOOST_TEST(st["backout"]["by"].get<std::string>() == "no_go");
+  BOOST_TEST(st["backout"]["steps"].get<int>() == 4);
+  BOOST_TEST(st["backout"]["finished"].get<int>() == 0);
+  BOOST_TEST(st["forecast"]["mode"].get<std::string>() == "backing_out");
+  BOOST_TEST((ready() == Ids{"BO-3"}));
+  board = Baton(site, {"status"});
+  BOOST_TEST(board.out.rfind("BACKING OUT since ", 0) == 0, board.out);  // The first line.
+  BOOST_TEST(board.out.find("(no-go at gate G-1)") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("Back-out  ") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("0/4 back-out steps done") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("back-out finish ") != std::string::npos, board.out);
+  auto retry = Baton(site, {"start", "T-3"});
+  BOOST_TEST(retry.exit_code == 3, retry.err);  // Rejected.
+  BOOST_TEST(retry.err.find("the runbook is backing out") != std::string::npos, retry.err);
+  BOOST_TEST(retry.err.find("forward tasks no longer start") != std::string::npos, retry.err);
+
+  // The forecast is the back-out's: 20m + 40m + 20m from now, on its critical path.
+  forecast = Baton(site, {"forecast", "--json"});
+  BOOST_REQUIRE(forecast.exit_code == 0);
+  const json f = json::parse(forecast.out);
+  BOOST_TEST((f["critical_path"].get<Ids>() == Ids{"BO-3", "BO-1", "BO-2", "BO-9"}));
+  const int64_t now = f["now"].get<int64_t>();
+  BOOST_TEST(f["forecast_finish"].get<int64_t>() - now >= 80 * 60000);
+  BOOST_TEST(f["forecast_finish"].get<int64_t>() - now < 81 * 60000);
+  BOOST_TEST(f["backout_now"]["steps"].size() == 4u);
+  BOOST_TEST(!f.contains("backout_at_gates"));
+
+  for (const char* id : {"BO-3", "BO-1"}) {
+    auto started = Baton(site, {"start", id});
+    BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+    BOOST_REQUIRE(Baton(site, {"done", id}).exit_code == 0);
+  }
+  BOOST_TEST((ready() == Ids{"BO-2"}));
+  st = status();
+  BOOST_TEST(st["backout"]["finished"].get<int>() == 2);
+  BOOST_TEST(st["counts"]["ready"].get<int>() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(watch_board_follows_the_daemon_across_a_restart) {
   Site site("hq");
   site.Start();

@@ -444,6 +444,44 @@ BOOST_AUTO_TEST_CASE(forecast_shows_backout_now_and_at_gates) {
   BOOST_TEST(Contains(out, "OUTSIDE the window by 2h 00m"));
 }
 
+BOOST_AUTO_TEST_CASE(the_board_says_by_when_a_no_go_still_backs_out_in_time) {
+  json status = StatusReply(3 * kHour);
+  status["mode"] = "forward";
+  status["forecast"]["mode"] = "forward";
+  status["forecast"]["latest_nogo"] = Iso("2026-03-29T20:00:00Z");
+  BOOST_TEST(Contains(RenderStatus(status, Plain()),
+                      "No-go     by Sun 22:00 CEST at the latest, to back out in the window"));
+  status["forecast"]["latest_nogo"] = nullptr;
+  BOOST_TEST(Contains(RenderStatus(status, Plain()), "No-go     too late: a back-out begun now"));
+}
+
+BOOST_AUTO_TEST_CASE(while_backing_out_the_first_line_says_so) {
+  json status = StatusReply(2 * kHour);
+  status["mode"] = "backing_out";
+  status["backout"] = {{"start", Iso("2026-03-28T01:10:00Z")},
+                       {"trigger", "T-070"},
+                       {"by", "no_go"},
+                       {"steps", 17},
+                       {"finished", 4}};
+  status["forecast"]["mode"] = "backing_out";
+  status["forecast"]["backout"] = status["backout"];
+  ViewOptions o = Plain();
+  o.width = 80;
+  const std::string out = RenderBoard(status, {}, "", o);
+  BOOST_TEST(
+      out.rfind(
+          "BACKING OUT since Sat 02:10 CET (no-go at gate T-070): only back-out tasks start\n",
+          0) == 0u,
+      out);
+  BOOST_TEST(Contains(out, "4/17 back-out steps done"));
+  BOOST_TEST(Contains(out, "Forecast  back-out finish "));
+  BOOST_TEST(!Contains(out, "No-go"));
+  CheckFits(out, 80);
+  status["backout"]["by"] = "start";
+  status["backout"]["trigger"] = "BO-01";
+  BOOST_TEST(Contains(RenderStatus(status, Plain()), "(BO-01 started)"));
+}
+
 BOOST_AUTO_TEST_CASE(events_read_as_one_line_each) {
   const json fail{{"id", "dc/4"},
                   {"actor", "bob@dc"},

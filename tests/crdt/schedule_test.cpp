@@ -431,6 +431,15 @@ ScheduleInput BackoutPlan() {
   return in;
 }
 
+// BackoutPlan with a "back-out complete" milestone after A-BO that no forward task names.
+ScheduleInput WithEndMilestone(ScheduleInput in) {
+  TaskSpec end = Task("BO-END", 0, {Fs("A-BO")});
+  end.is_backout = true;
+  end.kind = TaskKind::kMilestone;
+  in.tasks.push_back(end);
+  return in;
+}
+
 std::vector<std::string> StepIds(const BackoutForecast& f) {
   std::vector<std::string> ids;
   for (const BackoutStep& s : f.steps) ids.push_back(s.task_id);
@@ -476,6 +485,101 @@ BOOST_AUTO_TEST_CASE(backout_at_the_gate_can_fall_outside_the_window) {
   BOOST_TEST(ForecastBackoutAtGate(in, "NOPE").status().code() == StatusCode::kNotFound);
 }
 
+BOOST_AUTO_TEST_CASE(a_failed_task_does_not_shrink_the_back_out_at_a_later_gate) {
+  // A failed: B is blocked, but the team would retry A and run B before the gate, so backing
+  // out at the gate undoes both.
+  ScheduleInput in = BackoutPlan();
+  in.progress.erase("B");
+  in.progress["A"] = Failed(0, 30);
+  in.now_ms = At(40);
+  BOOST_TEST(Get(Compute(in), "B").blocked);
+  Result<BackoutForecast> f = ForecastBackoutAtGate(in, "G");
+  BOOST_REQUIRE(f.ok());
+  BOOST_TEST(Min(f->start_ms) == 130);  // A retried 40..70, B 70..130.
+  BOOST_TEST(StepIds(*f) == (Ids{"B-BO", "A-BO"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_no_go_switches_the_runbook_to_backing_out) {
+  ScheduleInput in = WithEndMilestone(BackoutPlan());
+  in.window_end_ms = At(200);
+  in.progress["B"] = Done(30, 90);
+  in.gates["G"] = GateOutcome{false, At(90)};
+  in.now_ms = At(95);
+  Schedule s = Compute(in);
+  BOOST_TEST(s.backing_out);
+  BOOST_TEST(s.backout_trigger == "G");
+  BOOST_TEST(Min(s.backout_start_ms) == 90);
+  // C-BO undoes nothing (C never started): B-BO does not wait for it.
+  BOOST_TEST(!Get(s, "C-BO").needed);
+  BOOST_TEST(Get(s, "B-BO").needed);
+  BOOST_TEST(Get(s, "BO-END").needed);  // Named by no forward task: part of every back-out.
+  BOOST_TEST(ReadyTasks(s) == (Ids{"B-BO"}));
+  BOOST_TEST(Get(s, "C").blocked);
+  BOOST_TEST(Get(s, "C").blocked_by == "G");
+  // Planned from the no-go at 90, forecast from now (95).
+  BOOST_TEST(Min(Get(s, "B-BO").planned_start_ms) == 90);
+  BOOST_TEST(Get(s, "B-BO").late);
+  BOOST_TEST(Get(s, "B-BO").late_by_ms == 5 * kMin);
+  BOOST_TEST(Min(Get(s, "A-BO").earliest_start_ms) == 135);
+  BOOST_TEST(Min(s.forecast_finish_ms) == 155);
+  BOOST_TEST(s.slack_ms == 45 * kMin);
+  BOOST_TEST(!s.at_risk);
+  BOOST_TEST(s.critical_path == (Ids{"B-BO", "A-BO", "BO-END"}));
+  BOOST_TEST(s.delay_causes.empty());
+  BOOST_TEST(!Get(s, "A").critical);
+
+  // B-BO done: A-BO is next, late by what B-BO took over its plan.
+  in.progress["B-BO"] = Done(95, 140);
+  in.now_ms = At(141);
+  s = Compute(in);
+  BOOST_TEST(ReadyTasks(s) == (Ids{"A-BO"}));
+  BOOST_TEST(Min(s.forecast_finish_ms) == 161);
+  BOOST_TEST(s.critical_path == (Ids{"A-BO", "BO-END"}));
+
+  // The no-go withdrawn by a later go: the runbook goes forward again.
+  in.gates["G"] = GateOutcome{true, At(141)};
+  s = Compute(in);
+  BOOST_TEST(s.backing_out);  // B-BO has run: the back-out began.
+  BOOST_TEST(s.backout_trigger == "B-BO");
+  in.progress.erase("B-BO");
+  s = Compute(in);
+  BOOST_TEST(!s.backing_out);
+  BOOST_TEST(ReadyTasks(s) == (Ids{"C"}));
+  BOOST_TEST(!Get(s, "B-BO").needed);
+  BOOST_TEST(!Get(s, "BO-END").needed);
+}
+
+BOOST_AUTO_TEST_CASE(starting_a_back_out_task_backs_out_without_a_gate) {
+  ScheduleInput in = BackoutPlan();
+  in.progress.erase("B");  // A done at 30: B is ready.
+  in.now_ms = At(35);
+  BOOST_TEST(ReadyTasks(Compute(in)) == (Ids{"B"}));
+  in.progress["A-BO"] = Running(35);
+  in.now_ms = At(50);
+  Schedule s = Compute(in);
+  BOOST_TEST(s.backing_out);
+  BOOST_TEST(s.backout_trigger == "A-BO");
+  BOOST_TEST(Min(s.backout_start_ms) == 35);
+  BOOST_TEST(ReadyTasks(s).empty());  // B no longer starts; A-BO runs.
+  BOOST_TEST(!Get(s, "B").late);
+  BOOST_TEST(Min(s.forecast_finish_ms) == 55);
+  BOOST_TEST(s.critical_path == (Ids{"A-BO"}));
+}
+
+BOOST_AUTO_TEST_CASE(the_latest_no_go_that_still_backs_out_inside_the_window) {
+  ScheduleInput in = BackoutPlan();  // Now 60: B runs 30..90, the gate at 90, C 90..120.
+  in.window_end_ms = At(140);
+  // Backing out at t <= 90 undoes A and B (t+40, then +20): inside the window until t = 80.
+  // Later, C will have started as well, and its back-out comes first.
+  Result<int64_t> latest = LatestBackoutStart(in);
+  BOOST_REQUIRE(latest.ok());
+  BOOST_TEST(Min(*latest) == 80);
+  in.window_end_ms = At(110);  // Even now (60) the back-out ends at 120.
+  BOOST_TEST(*LatestBackoutStart(in) == kNoTime);
+  in.window_end_ms = kNoTime;
+  BOOST_TEST(*LatestBackoutStart(in) == kNoTime);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(schedule_incremental)
@@ -505,8 +609,13 @@ void CheckSame(const Schedule& got, const Schedule& want) {
       BOOST_TEST(g.blocked_by == w.blocked_by);
       BOOST_TEST(g.late_by_ms == w.late_by_ms);
       BOOST_TEST(g.over_by_ms == w.over_by_ms);
+      BOOST_TEST(g.needed == w.needed);
+      BOOST_TEST(g.planned_start_ms == w.planned_start_ms);
     }
   }
+  BOOST_TEST(got.backing_out == want.backing_out);
+  BOOST_TEST(got.backout_start_ms == want.backout_start_ms);
+  BOOST_TEST(got.backout_trigger == want.backout_trigger);
 }
 
 // CPM invariants: no negative float; the critical path is a chain of critical tasks, linked
@@ -530,7 +639,7 @@ void CheckInvariants(const Schedule& s, const ScheduleInput& in) {
   }
 }
 
-ScheduleInput RandomPlan(std::mt19937_64& rng, int n) {
+ScheduleInput RandomPlan(std::mt19937_64& rng, int n, bool with_backout) {
   ScheduleInput in;
   in.window_start_ms = At(0);
   in.window_end_ms = At(600);
@@ -551,17 +660,36 @@ ScheduleInput RandomPlan(std::mt19937_64& rng, int n) {
       }
     }
     if (i % 17 == 0) t.not_before_ms = At(duration(rng) * 3);
+    if (with_backout && i % 23 == 11) t.kind = TaskKind::kGate;
+    in.tasks.push_back(std::move(t));
+  }
+  // A back-out path: every fourth task has a back-out task, chained among themselves.
+  const int backouts = with_backout ? n / 4 : 0;
+  for (int i = 0; i < backouts; ++i) {
+    in.tasks[static_cast<size_t>(4 * i)].backout_task = "BO-" + std::to_string(i);
+    TaskSpec t = Task("BO-" + std::to_string(i), duration(rng));
+    t.is_backout = true;
+    if (i > 0) {
+      std::uniform_int_distribution<int> pick(std::max(0, i - 6), i - 1);
+      for (int k = npreds(rng); k > 0; --k) {
+        int ty = type(rng);
+        Dependency d = Fs("BO-" + std::to_string(pick(rng)), ty < 6 ? 0 : lag(rng));
+        if (ty >= 6) d.type = static_cast<DependencyType>(ty - 6);
+        t.predecessors.push_back(d);
+      }
+    }
     in.tasks.push_back(std::move(t));
   }
   return in;
 }
 }  // namespace
 
+// Odd seeds add gates' no-gos and a back-out path, which switch the runbook to backing out.
 BOOST_DATA_TEST_CASE(incremental_updates_equal_full_recomputation,
-                     boost::unit_test::data::xrange(1, 9), seed) {
+                     boost::unit_test::data::xrange(1, 13), seed) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     std::mt19937_64 rng(static_cast<uint64_t>(seed));
-    ScheduleInput in = RandomPlan(rng, 120);
+    ScheduleInput in = RandomPlan(rng, 120, seed % 2 == 1);
     Result<Scheduler> r = Scheduler::Create(in);
     BOOST_REQUIRE(r.ok());
     Scheduler& sc = r.value();
@@ -569,6 +697,7 @@ BOOST_DATA_TEST_CASE(incremental_updates_equal_full_recomputation,
     std::uniform_int_distribution<int> what(0, 9);
     std::uniform_int_distribution<int64_t> minutes(0, 90);
     int64_t now = 0;
+    int backing_out = 0;
     for (int step = 0; step < 60; ++step) {
       const std::string& id = in.tasks[task(rng)].id;
       TaskProgress p;
@@ -606,6 +735,11 @@ BOOST_DATA_TEST_CASE(incremental_updates_equal_full_recomputation,
         CheckSame(sc.schedule(), Compute(in));
         CheckInvariants(sc.schedule(), in);
       }
+      backing_out += sc.schedule().backing_out ? 1 : 0;
+    }
+    if (seed % 2 == 1) {  // Both modes were compared.
+      BOOST_TEST(backing_out > 0);
+      BOOST_TEST(backing_out < 60);
     }
   }
 }
