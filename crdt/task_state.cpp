@@ -825,22 +825,44 @@ void TaskState::DeriveReports(const Authority& authority, const Duty& duty) cons
 
 void TaskState::DeriveGate(const Authority& authority, const Duty& duty) const {
   const NameTable& names = *authority.names;
-  std::vector<size_t> gates;
+  std::vector<size_t> candidates;
+  bool any_decision = false;
   for (size_t i = 0; i < records_.size(); ++i) {
     const Record& r = records_[i];
-    if (BodyOf(r) != kGate || !MayDecide(authority, duty, r)) continue;
+    const bool decision = BodyOf(r) == kGate;
+    if (!decision && !WithdrawsDecision(i)) continue;
+    if (!MayDecide(authority, duty, r)) continue;
     d_->counted[i] = true;
-    gates.push_back(i);
+    candidates.push_back(i);
+    any_decision = any_decision || decision;
   }
-  if (gates.empty()) return;
-  for (size_t i : LiveOf(gates, names)) {
+  if (!any_decision) return;
+  // One register of decisions and withdrawals: a withdrawal hides what it superseded, and a
+  // decision made after it hides the withdrawal.
+  for (size_t i : LiveOf(candidates, names)) {
     const Record& r = records_[i];
+    if (BodyOf(r) != kGate) {
+      d_->live_withdrawals.push_back(IdOf(r, names));
+      continue;
+    }
     d_->live_gates.push_back(GateDecision{IdOf(r, names), HlcOf(r), names.Name(ActorOf(r)),
                                           r.kind == 1, EffectiveOf(r), TextOf(r)});
   }
   for (const GateDecision& g : d_->live_gates) {
     if (g.go != d_->live_gates.front().go) d_->gate_conflict = true;
   }
+  // A decision and a withdrawal made without knowing of each other.
+  if (!d_->live_gates.empty() && !d_->live_withdrawals.empty()) d_->gate_conflict = true;
+}
+
+bool TaskState::WithdrawsDecision(size_t i) const {
+  const Record& r = records_[i];
+  if (BodyOf(r) != kReported || static_cast<ReportKind>(r.kind) != ReportKind::kReset) return false;
+  auto [first, last] = SupRange(i);
+  for (size_t k = first; k < last; ++k) {
+    if (sups_[k] != kUnresolved && BodyOf(records_[sups_[k]]) == kGate) return true;
+  }
+  return false;
 }
 
 // ---- Views --------------------------------------------------------------------------------------
@@ -855,7 +877,7 @@ std::vector<EventId> TaskState::LiveReportIds() const {
 }
 
 std::vector<EventId> TaskState::LiveGateIds() const {
-  std::vector<EventId> ids;
+  std::vector<EventId> ids = d_->live_withdrawals;
   for (const GateDecision& g : d_->live_gates) ids.push_back(g.id);
   std::sort(ids.begin(), ids.end());
   return ids;

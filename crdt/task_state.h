@@ -337,6 +337,7 @@ class alignas(64) TaskState {
     return d_->live_gates.empty() ? nullptr : &d_->live_gates.front();
   }
   bool GateConflict() const { return d_->gate_conflict; }
+  // The live decisions and withdrawals: what a new decision (or withdrawal) supersedes.
   std::vector<EventId> LiveGateIds() const;
 
   // The notes that count, in (hlc, origin, seq) order. Built on each call from the records (a
@@ -439,6 +440,7 @@ class alignas(64) TaskState {
     int64_t actual_start_ms = kNoTime;
     int64_t actual_finish_ms = kNoTime;
     std::vector<GateDecision> live_gates;
+    std::vector<EventId> live_withdrawals;  // Resets that withdrew decisions, not superseded.
     bool gate_conflict = false;
     std::vector<Flag> flags;
     std::vector<bool> counted;  // Per record: did authorization let it count?
@@ -520,6 +522,9 @@ class alignas(64) TaskState {
   std::string WhyNot(const Authority& authority, const Duty& duty, const Record& r) const;
   void DeriveReports(const Authority& authority, const Duty& duty) const;
   void DeriveGate(const Authority& authority, const Duty& duty) const;
+  // A reset report that supersedes a gate decision: it withdraws the decision (if its site may
+  // decide the gate).
+  bool WithdrawsDecision(size_t i) const;
 
   // What Apply touches on every event comes first, within the object's first two cache lines.
   std::string id_;

@@ -417,7 +417,11 @@ int Report(const GlobalOptions& g, const ReportOptions& o) {
     const std::string expected = o.kind == "start"   ? "running"
                                  : o.kind == "reset" ? ""
                                                      : PastTense(o.kind);
-    if (!now.empty() && now != expected) {
+    const json withdrawn = reply->value("withdrawn", json());
+    if (withdrawn.is_object()) {
+      std::cout << "; its " << (withdrawn.value("go", false) ? "go" : "no-go") << " ("
+                << withdrawn.value("event", "?") << ") is withdrawn: the gate is undecided";
+    } else if (!now.empty() && now != expected) {
       std::cout << "; status now " << now;
     }
     std::cout << "\n";

@@ -629,7 +629,22 @@ void MarkForced(json& reply, bool force, const std::string& against) {
 Result<json> ClientService::Report(const client::Request& req, const std::string& os_user) {
   BATON_TRY(RequirePlan());
   BATON_ASSIGN_OR_RETURN(client::ReportArgs args, client::ParseReportArgs(req));
-  BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task, ReportableTask(args.task_id, "task"));
+  // A gate is decided, not reported; a reset withdraws its decision, as its deciders may.
+  const crdt::TaskState* probe = ledger_->projection().Task(args.task_id);
+  const bool gate = probe != nullptr && probe->exists() && !probe->removed() &&
+                    probe->spec().kind == crdt::TaskKind::kGate;
+  if (gate && args.kind != crdt::ReportKind::kReset) {
+    return Status::InvalidArgument(
+        "task \"" + args.task_id + "\" is a go/no-go gate: decide it with `baton gate " +
+        args.task_id + " go` (or no-go); `baton reset " + args.task_id + "` withdraws a decision");
+  }
+  BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task,
+                         ReportableTask(args.task_id, gate ? "gate" : "task"));
+  if (gate && task->GateWinner() == nullptr) {
+    // A decision made elsewhere and not yet here would not be withdrawn either.
+    return Status::InvalidArgument("gate \"" + args.task_id +
+                                   "\" has no decision to withdraw (at this site)");
+  }
   BATON_TRY(CheckNotFuture("report", args.effective_ms, ledger_->Now()));
   // A finish before the start it ends would give a negative actual duration.
   const bool finishes = args.kind == crdt::ReportKind::kDone ||
@@ -662,6 +677,13 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
   r.effective_ms = args.effective_ms;
   r.note = ForcedNote(args.force, args.reason, args.note);
   r.supersedes = task->LiveReportIds();
+  const crdt::GateDecision* decided = gate ? task->GateWinner() : nullptr;
+  json withdrawn;
+  if (decided != nullptr) {
+    withdrawn = {{"event", decided->id.ToString()}, {"go", decided->go}};
+    for (const crdt::EventId& g : task->LiveGateIds()) r.supersedes.push_back(g);
+    std::sort(r.supersedes.begin(), r.supersedes.end());
+  }
   BATON_ASSIGN_OR_RETURN(crdt::EventId id,
                          ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(r)}));
   const crdt::TaskState* after = ledger_->projection().Task(args.task_id);
@@ -670,6 +692,7 @@ Result<json> ClientService::Report(const client::Request& req, const std::string
              // The task's own status; readiness (a whole-plan pass) is left to queries.
              {"status", after != nullptr ? crdt::TaskStatusName(after->status()) : "pending"},
              {"conflict", after != nullptr && after->StatusConflict()}};
+  if (gate) reply["withdrawn"] = withdrawn;  // The decision the reset withdrew.
   MarkForced(reply, args.force, against);
   return reply;
 }

@@ -646,6 +646,69 @@ BOOST_AUTO_TEST_CASE(a_no_go_switches_the_runbook_to_backing_out) {
   BOOST_TEST(st["counts"]["ready"].get<int>() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-withdraw");
+  const std::string path = (dir / "plan.csv").string();
+  std::ofstream(path) << "ID,Task Name,Duration,Predecessors,Type\n"
+                      << "T-1,Freeze,30m,,\n"
+                      << "G-1,Go/no-go,0,T-1,gate\n"
+                      << "T-2,Migrate,1h,G-1,\n";
+  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00"});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  const auto ready = [&] {
+    auto r = Baton(site, {"ready", "--json"});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<std::string> ids;
+    const json rows = json::parse(r.out)["tasks"];
+    for (const auto& t : rows) ids.push_back(t["id"].get<std::string>());
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+  BOOST_REQUIRE(Baton(site, {"done", "T-1"}).exit_code == 0);
+  // A gate is decided, not started or done.
+  auto started = Baton(site, {"start", "G-1"});
+  BOOST_TEST(started.exit_code == 1, started.err);  // Invalid argument.
+  BOOST_TEST(
+      started.err.find("task \"G-1\" is a go/no-go gate: decide it with `baton gate G-1 go`") !=
+          std::string::npos,
+      started.err);
+  auto undecided = Baton(site, {"reset", "G-1"});
+  BOOST_TEST(undecided.exit_code == 1, undecided.err);  // Invalid argument.
+  BOOST_TEST(undecided.err.find("gate \"G-1\" has no decision to withdraw (at this site)") !=
+                 std::string::npos,
+             undecided.err);
+  auto go = Baton(site, {"gate", "G-1", "go"});
+  BOOST_REQUIRE_MESSAGE(go.exit_code == 0, go.err);
+  BOOST_TEST((ready() == Ids{"T-2"}));
+
+  // The reset withdraws the go: the gate is undecided again and T-2 waits for it.
+  auto reset = Baton(site, {"reset", "G-1"});
+  BOOST_REQUIRE_MESSAGE(reset.exit_code == 0, reset.err);
+  BOOST_TEST(reset.out.find("its go (hq/") != std::string::npos, reset.out);
+  BOOST_TEST(reset.out.find(") is withdrawn: the gate is undecided") != std::string::npos,
+             reset.out);
+  BOOST_TEST((ready() == Ids{"G-1"}));
+  auto shown = Baton(site, {"show", "G-1", "--json"});
+  BOOST_REQUIRE(shown.exit_code == 0);
+  BOOST_TEST(!json::parse(shown.out).contains("gate"), shown.out);
+
+  // A new decision stands alone, without a conflict.
+  BOOST_REQUIRE(Baton(site, {"gate", "G-1", "no-go"}).exit_code == 0);
+  shown = Baton(site, {"show", "G-1", "--json"});
+  BOOST_REQUIRE(shown.exit_code == 0);
+  const json g = json::parse(shown.out)["gate"];
+  BOOST_TEST(!g["go"].get<bool>());
+  BOOST_TEST(!g["conflict"].get<bool>());
+  auto st = Baton(site, {"status", "--json"});
+  BOOST_REQUIRE(st.exit_code == 0);
+  BOOST_TEST(json::parse(st.out)["mode"].get<std::string>() == "backing_out");
+  BOOST_REQUIRE(Baton(site, {"reset", "G-1"}).exit_code == 0);  // The no-go withdrawn too.
+  st = Baton(site, {"status", "--json"});
+  BOOST_TEST(json::parse(st.out)["mode"].get<std::string>() == "forward");
+}
+
 BOOST_AUTO_TEST_CASE(watch_board_follows_the_daemon_across_a_restart) {
   Site site("hq");
   site.Start();

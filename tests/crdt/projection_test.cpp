@@ -913,6 +913,48 @@ BOOST_AUTO_TEST_CASE(a_gate_that_names_deciders_is_decided_by_them_or_a_manager)
   BOOST_TEST((p.Task("G-1")->spec().deciders == std::vector<std::string>{"site-b", "risk"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision_and_a_later_decision_replaces_it) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "site-a");
+  gate.kind = TaskKind::kGate;
+  gate.deciders = {"site-b"};
+  d.plan.tasks.push_back(gate);
+  Event plan = log.Make("hq", 0, d);
+  Event go = log.Make("site-b", 1, GateDecided{"G-1", true, kNoTime, "", {}});
+  // site-a runs the gate but does not decide it: its reset does not withdraw the go.
+  Event not_decider = log.Make("site-a", 2, Rep("G-1", ReportKind::kReset, {go.id()}));
+  Event withdraw = log.Make("site-b", 3, Rep("G-1", ReportKind::kReset, {go.id()}));
+  {
+    Projection p = FoldInEveryOrder({plan, go, not_decider});
+    BOOST_TEST_REQUIRE(p.Task("G-1")->GateWinner() != nullptr);
+    BOOST_TEST(p.Task("G-1")->GateWinner()->go);
+  }
+  Projection p = FoldInEveryOrder({plan, go, not_decider, withdraw});
+  const TaskState* g = p.Task("G-1");
+  BOOST_TEST(g->GateWinner() == nullptr);
+  BOOST_TEST(!g->GateConflict());
+  BOOST_TEST((g->LiveGateIds() == std::vector<EventId>{withdraw.id()}));
+  BOOST_TEST(!Flagged(p, withdraw.id()));
+
+  // A decision that knew of the withdrawal replaces it.
+  Event nogo = log.Make("hq", 4, GateDecided{"G-1", false, kNoTime, "", {withdraw.id()}});
+  p = FoldInEveryOrder({plan, go, not_decider, withdraw, nogo});
+  g = p.Task("G-1");
+  BOOST_TEST_REQUIRE(g->GateWinner() != nullptr);
+  BOOST_TEST(!g->GateWinner()->go);
+  BOOST_TEST(!g->GateConflict());
+  BOOST_TEST((g->LiveGateIds() == std::vector<EventId>{nogo.id()}));
+
+  // One that did not (made concurrently, superseding the go only) stands beside it: a conflict.
+  Event concurrent = log.Make("site-b", 5, GateDecided{"G-1", false, kNoTime, "", {go.id()}});
+  p = FoldInEveryOrder({plan, go, withdraw, concurrent});
+  g = p.Task("G-1");
+  BOOST_TEST_REQUIRE(g->GateWinner() != nullptr);
+  BOOST_TEST(!g->GateWinner()->go);
+  BOOST_TEST(g->GateConflict());
+}
+
 BOOST_AUTO_TEST_CASE(a_site_enrolled_later_counts_only_from_its_enrolment) {
   Log log;
   PlanDefined d = BasicPlan();

@@ -534,7 +534,7 @@ BOOST_AUTO_TEST_CASE(restart_from_a_snapshot_gives_the_same_state_as_a_full_fold
       BOOST_REQUIRE(c.Call("report", json{{"task", task}, {"kind", "done"}}).ok());
     }
     BOOST_REQUIRE(c.Call("note", json{{"task", "T-3"}, {"text", "after the snapshot"}}).ok());
-    BOOST_REQUIRE(c.Call("report", json{{"task", "G-1"}, {"kind", "start"}}).ok());
+    BOOST_REQUIRE(c.Call("gate", json{{"task", "G-1"}, {"decision", "go"}}).ok());
     digest = (*c.Call("status", json{{"digest", true}}))["digest"].get<std::string>();
   }
   BOOST_TEST(site.Stop() == 0);
