@@ -317,6 +317,7 @@ const std::vector<OpSpec>& OpSpecs() {
         {"actor", S::kId},
         {"force", S::kBool},
         {"reason", S::kNote}}},
+      {"undo", {{"event", S::kId}, {"reason", S::kNote}, {"actor", S::kId}}},
       {"status", {{"digest", S::kBool}}},
       {"task", {{"task", S::kId}}},
       {"list", {{"team", S::kId}, {"site", S::kId}, {"status", S::kId}, {"late", S::kBool}}},
@@ -866,6 +867,38 @@ Result<GateArgs> ParseGateArgs(const Request& request) {
   BATON_ASSIGN_OR_RETURN(out.effective_ms, r.Time("at", crdt::kNoTime));
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   BATON_TRY(ReadForce(r, &out.force, &out.reason));
+  return out;
+}
+
+Result<crdt::EventId> ParseEventIdText(std::string_view text, std::string_view field) {
+  const size_t slash = text.rfind('/');
+  const std::string_view seq = slash == std::string_view::npos ? "" : text.substr(slash + 1);
+  uint64_t n = 0;
+  bool digits = !seq.empty() && seq.size() <= 19 && seq.front() != '0';
+  for (char c : seq) {
+    if (c < '0' || c > '9') {
+      digits = false;
+      break;
+    }
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (slash == 0 || !digits) {
+    return Status::InvalidArgument("field \"" + std::string(field) + "\": \"" + std::string(text) +
+                                   "\" is not an event id (SITE/SEQ, e.g. hq/57, as `baton show "
+                                   "TASK` lists them)");
+  }
+  return crdt::EventId{std::string(text.substr(0, slash)), n};
+}
+
+Result<UndoArgs> ParseUndoArgs(const Request& request) {
+  CheckOp(request, {"undo"});
+  ObjectReader r(request.args, "");
+  UndoArgs out;
+  BATON_ASSIGN_OR_RETURN(std::string event, r.NonEmptyString("event"));
+  BATON_ASSIGN_OR_RETURN(out.event, ParseEventIdText(event, "event"));
+  BATON_ASSIGN_OR_RETURN(out.reason, r.OptString("reason", kMaxNoteBytes));
+  if (out.reason.empty()) return Bad("reason", "is required: say why the event is undone");
+  BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   return out;
 }
 

@@ -152,6 +152,16 @@ struct GateArgs {
 };
 Result<GateArgs> ParseGateArgs(const Request& request);
 
+// undo {event, reason, actor?}: a correction of a report or gate decision still in force.
+struct UndoArgs {
+  crdt::EventId event;
+  std::string reason;  // Required: the correction says why.
+  std::string actor;
+};
+Result<UndoArgs> ParseUndoArgs(const Request& request);
+// "hq/57": an origin, a slash and a seq from 1; kInvalidArgument naming `field` otherwise.
+Result<crdt::EventId> ParseEventIdText(std::string_view text, std::string_view field);
+
 // plan.import {plan}
 struct PlanImportArgs {
   crdt::Plan plan;

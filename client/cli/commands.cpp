@@ -465,6 +465,32 @@ int Note(const GlobalOptions& g, const std::vector<std::string>& words) {
   return kExitOk;
 }
 
+int Undo(const GlobalOptions& g, const std::string& event, const std::string& reason) {
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  json args{{"event", event}, {"reason", reason}};
+  if (!g.actor.empty()) args["actor"] = g.actor;
+  auto reply = client->Call("undo", args);
+  if (!reply.ok()) return FailCommand("undo " + event, reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  const std::string task = reply->value("task", "?");
+  const json restored = reply->value("restored", json());
+  std::cout << event << " undone (event " << reply->value("event", "?") << "): ";
+  if (reply->contains("gate")) {
+    const json gate = reply->value("gate", json());
+    std::cout << "gate " << task << " "
+              << (gate.is_string() ? "is " + gate.get<std::string>() + " again" : "is undecided");
+  } else {
+    std::cout << task << " is " << reply->value("status", "?");
+  }
+  if (restored.is_string()) std::cout << ", as " << restored.get<std::string>() << " had it";
+  std::cout << "\n";
+  return kExitOk;
+}
+
 int Gate(const GlobalOptions& g, const GateOptions& o) {
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());

@@ -107,6 +107,9 @@ struct GateOptions {
 };
 int Gate(const GlobalOptions& g, const GateOptions& o);
 
+// `baton undo EVENT --reason TEXT`: a report or gate decision corrected.
+int Undo(const GlobalOptions& g, const std::string& event, const std::string& reason);
+
 // Queries. `op` is status, ready, late, blocked, critical or forecast.
 int Query(const GlobalOptions& g, const std::string& op);
 struct ListOptions {

@@ -223,6 +223,18 @@ int Run(int argc, char** argv) {
       "tasks of what was done become ready in their order, forward tasks stop, and\n"
       "the forecast is the back-out's finish (docs/client-protocol.md#backing-out).\n");
 
+  std::string undo_event, undo_reason;
+  CLI::App* undo = app.add_subcommand(
+      "undo", "Correct a report or gate decision: back to what it replaced, as a new event");
+  undo->add_option("EVENT", undo_event, "The event, as `baton show TASK` lists it (hq/57)")
+      ->required();
+  undo->add_option("--reason", undo_reason, "Why it is undone (recorded in the event)")->required();
+  undo->footer(Footer("baton undo hq/57 --reason \"done was reported on the wrong task\"") +
+               "\nA done undone makes the task running again since its start; a start undone, "
+               "pending;\na gate decision undone restores the one before it, or leaves the gate "
+               "undecided.\nOnly an event still in force is undone; nothing is deleted: the log "
+               "keeps both.\n");
+
   // ---- queries ----
   struct QueryCommand {
     const char* name;
@@ -309,6 +321,7 @@ int Run(int argc, char** argv) {
   }
   if (note->parsed()) return Note(g, note_words);
   if (gate_cmd->parsed()) return Gate(g, gate);
+  if (undo->parsed()) return Undo(g, undo_event, undo_reason);
   for (const auto& [sub, op] : queries) {
     if (sub->parsed()) return Query(g, op);
   }

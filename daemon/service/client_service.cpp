@@ -186,7 +186,7 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
                 {"now", ledger_->Now()}};
   }
   if (op == "plan.import" || op == "plan.amend" || op == "site.add" || op == "site.remove" ||
-      op == "report" || op == "note" || op == "gate") {
+      op == "report" || op == "note" || op == "gate" || op == "undo") {
     if (!writes_held_.empty()) return Status::Unavailable(writes_held_);
     Result<json> r = Status::InvalidArgument("unreachable");
     if (op == "plan.import") r = PlanImport(req, Actor(os_user, ""));
@@ -196,6 +196,7 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
     if (op == "report") r = Report(req, os_user);
     if (op == "note") r = Note(req, os_user);
     if (op == "gate") r = Gate(req, os_user);
+    if (op == "undo") r = Undo(req, os_user);
     *mutated = r.ok();
     return r;
   }
@@ -736,6 +737,90 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
                          ledger_->Stage(Draft{Actor(os_user, args.actor), std::move(g)}));
   json reply{{"event", id.ToString()}, {"gate", args.task_id}, {"go", args.go}};
   MarkForced(reply, args.force, against);
+  return reply;
+}
+
+Result<json> ClientService::Undo(const client::Request& req, const std::string& os_user) {
+  BATON_TRY(RequirePlan());
+  BATON_ASSIGN_OR_RETURN(client::UndoArgs args, client::ParseUndoArgs(req));
+  const std::string name = args.event.ToString();
+  auto found = ledger_->EventById(args.event);
+  if (!found.ok())
+    return Status::NotFound("event " + name + " is not at site " + ledger_->config().site);
+  const crdt::Event& e = *found;
+  const auto* report = std::get_if<crdt::TaskReported>(&e.body);
+  const auto* decision = std::get_if<crdt::GateDecided>(&e.body);
+  if (report == nullptr && decision == nullptr) {
+    return Status::InvalidArgument("event " + name + " is a " + crdt::BodyKindName(e.body) +
+                                   ": only reports and gate decisions are undone (the plan is "
+                                   "corrected with `baton plan amend`)");
+  }
+  const std::string& task_id = report != nullptr ? report->task_id : decision->task_id;
+  BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task,
+                         ReportableTask(task_id, decision != nullptr ? "gate" : "task"));
+  // Only what is in force: a superseded event's effect is gone already.
+  const std::vector<crdt::EventId> live =
+      decision != nullptr ? task->LiveGateIds() : task->LiveReportIds();
+  if (std::find(live.begin(), live.end(), args.event) == live.end()) {
+    std::string now;
+    for (const auto& id : live) now += (now.empty() ? "" : ", ") + id.ToString();
+    return Status::InvalidArgument("event " + name + " is no longer in force on " + task_id +
+                                   (now.empty() ? std::string() : " (" + now + " is)") +
+                                   "; undo what is, or report anew");
+  }
+  // What it replaced: the latest of the events of its register that it superseded.
+  const auto& superseded = report != nullptr ? report->supersedes : decision->supersedes;
+  std::optional<crdt::Event> previous;
+  for (const crdt::EventId& id : superseded) {
+    auto p = ledger_->EventById(id);
+    if (!p.ok()) continue;
+    const bool same = decision != nullptr ? std::holds_alternative<crdt::GateDecided>(p->body)
+                                          : std::holds_alternative<crdt::TaskReported>(p->body);
+    const auto key = [](const crdt::Event& x) {
+      return std::tie(x.hlc.wall_ms, x.hlc.logical, x.origin, x.seq);
+    };
+    if (same && (!previous || key(*p) > key(*previous))) previous = std::move(*p);
+  }
+  const std::string note = "undo of " + name + ": " + args.reason;
+  const std::string actor = Actor(os_user, args.actor);
+  const auto time_of = [](const crdt::Event& x, int64_t effective) {
+    return effective != crdt::kNoTime ? effective : x.hlc.wall_ms;
+  };
+  json reply{{"undone", name}, {"task", task_id}};
+  crdt::EventId id;
+  if (decision != nullptr && previous) {
+    const auto& p = std::get<crdt::GateDecided>(previous->body);
+    crdt::GateDecided g{task_id, p.go, time_of(*previous, p.effective_ms), note,
+                        task->LiveGateIds()};
+    BATON_ASSIGN_OR_RETURN(id, ledger_->Stage(Draft{actor, std::move(g)}));
+    reply["restored"] = previous->id().ToString();
+  } else {
+    crdt::TaskReported r;
+    r.task_id = task_id;
+    r.kind = crdt::ReportKind::kReset;
+    r.note = note;
+    r.supersedes = task->LiveReportIds();
+    if (decision != nullptr) {  // The first decision: the gate is undecided again.
+      for (const crdt::EventId& g : task->LiveGateIds()) r.supersedes.push_back(g);
+      std::sort(r.supersedes.begin(), r.supersedes.end());
+      reply["restored"] = nullptr;
+    } else if (previous) {  // The report it replaced, at its time.
+      const auto& p = std::get<crdt::TaskReported>(previous->body);
+      r.kind = p.kind;
+      r.effective_ms = time_of(*previous, p.effective_ms);
+      reply["restored"] = previous->id().ToString();
+    } else {
+      reply["restored"] = nullptr;  // The first report: back to pending.
+    }
+    BATON_ASSIGN_OR_RETURN(id, ledger_->Stage(Draft{actor, std::move(r)}));
+  }
+  reply["event"] = id.ToString();
+  const crdt::TaskState* after = ledger_->projection().Task(task_id);
+  if (decision != nullptr) {
+    const crdt::GateDecision* g = after != nullptr ? after->GateWinner() : nullptr;
+    reply["gate"] = g == nullptr ? json(nullptr) : json(g->go ? "go" : "no-go");
+  }
+  reply["status"] = after != nullptr ? crdt::TaskStatusName(after->status()) : "pending";
   return reply;
 }
 

@@ -72,6 +72,8 @@ class ClientService {
   Result<nlohmann::json> Report(const client::Request& req, const std::string& os_user);
   Result<nlohmann::json> Note(const client::Request& req, const std::string& os_user);
   Result<nlohmann::json> Gate(const client::Request& req, const std::string& os_user);
+  // A correction: the task (or gate) back to what the undone event replaced.
+  Result<nlohmann::json> Undo(const client::Request& req, const std::string& os_user);
   Result<nlohmann::json> StatusSummary(bool with_digest);
   Result<nlohmann::json> TaskDetail(const client::Request& req);
   Result<nlohmann::json> List(const client::Request& req, const std::string& filter);

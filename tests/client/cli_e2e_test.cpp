@@ -709,6 +709,87 @@ BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision) {
   BOOST_TEST(json::parse(st.out)["mode"].get<std::string>() == "forward");
 }
 
+BOOST_AUTO_TEST_CASE(undo_corrects_a_report_or_a_decision_with_a_new_event) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-undo");
+  const std::string path = (dir / "plan.csv").string();
+  std::ofstream(path) << "ID,Task Name,Duration,Predecessors,Type\n"
+                      << "T-1,Freeze,30m,,\n"
+                      << "G-1,Go/no-go,0,T-1,gate\n"
+                      << "G-2,Go/no-go 2,0,T-1,gate\n";
+  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00"});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  const auto event_of = [&](std::vector<std::string> args) {
+    args.push_back("--json");
+    auto r = Baton(site, args);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return json::parse(r.out)["event"].get<std::string>();
+  };
+  const auto task = [&](const std::string& id) {
+    auto r = Baton(site, {"show", id, "--json"});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return json::parse(r.out);
+  };
+  event_of({"start", "T-1", "--at", "2026-03-27 20:05"});
+  const int64_t started = task("T-1")["actual_start"].get<int64_t>();
+  const std::string done = event_of({"done", "T-1"});
+
+  // The done undone: T-1 runs again, since its start.
+  auto undone = Baton(site, {"undo", done, "--reason", "done was meant for T-2"});
+  BOOST_REQUIRE_MESSAGE(undone.exit_code == 0, undone.err);
+  BOOST_TEST(undone.out.find(done + " undone (event hq/") != std::string::npos, undone.out);
+  BOOST_TEST(undone.out.find("T-1 is running, as hq/") != std::string::npos, undone.out);
+  json t1 = task("T-1");
+  BOOST_TEST(t1["status"].get<std::string>() == "running");
+  BOOST_TEST(t1["actual_start"].get<int64_t>() == started);
+  BOOST_TEST(t1["live_reports"][0]["note"].get<std::string>() ==
+             "undo of " + done + ": done was meant for T-2");
+
+  // What is no longer in force, what is not a report, what is not here: refused, nothing written.
+  auto again = Baton(site, {"undo", done, "--reason", "twice"});
+  BOOST_TEST(again.exit_code == 1, again.err);  // Invalid argument.
+  BOOST_TEST(again.err.find("event " + done + " is no longer in force on T-1") != std::string::npos,
+             again.err);
+  auto plan = Baton(site, {"undo", "hq/1", "--reason", "wrong plan"});
+  BOOST_TEST(plan.exit_code == 1, plan.err);
+  BOOST_TEST(plan.err.find("event hq/1 is a plan_defined: only reports and gate decisions") !=
+                 std::string::npos,
+             plan.err);
+  auto absent = Baton(site, {"undo", "hq/999", "--reason", "typo"});
+  BOOST_TEST(absent.exit_code != 0);
+  BOOST_TEST(absent.err.find("event hq/999 is not at site hq") != std::string::npos, absent.err);
+  auto garbled = Baton(site, {"undo", "T-1", "--reason", "typo"});
+  BOOST_TEST(garbled.exit_code == 1, garbled.err);
+  BOOST_TEST(garbled.err.find("\"T-1\" is not an event id") != std::string::npos, garbled.err);
+  auto no_reason = Baton(site, {"undo", done});
+  BOOST_TEST(no_reason.exit_code != 0);
+  BOOST_TEST(no_reason.err.find("--reason") != std::string::npos, no_reason.err);
+  BOOST_TEST(task("T-1")["history"].size() == t1["history"].size());
+
+  // A decision undone restores the one it replaced; a gate's first one undone leaves it
+  // undecided.
+  BOOST_REQUIRE(Baton(site, {"done", "T-1"}).exit_code == 0);
+  const std::string go = event_of({"gate", "G-1", "go"});
+  const std::string nogo = event_of({"gate", "G-1", "no-go"});
+  auto back = Baton(site, {"undo", nogo, "--reason", "wrong gate"});
+  BOOST_REQUIRE_MESSAGE(back.exit_code == 0, back.err);
+  BOOST_TEST(back.out.find("gate G-1 is go again, as " + go + " had it") != std::string::npos,
+             back.out);
+  json g1 = task("G-1");
+  BOOST_TEST(g1["gate"]["go"].get<bool>());
+  const std::string restored = g1["gate"]["event"].get<std::string>();
+  auto first = Baton(site, {"undo", restored, "--reason", "not decided yet"});
+  BOOST_REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  // The restoring go replaced the no-go: undoing it brings the no-go back, as a register does.
+  BOOST_TEST(first.out.find("gate G-1 is no-go again") != std::string::npos, first.out);
+  const std::string only = event_of({"gate", "G-2", "go"});
+  auto undecided = Baton(site, {"undo", only, "--reason", "decided too early"});
+  BOOST_REQUIRE_MESSAGE(undecided.exit_code == 0, undecided.err);
+  BOOST_TEST(undecided.out.find("gate G-2 is undecided") != std::string::npos, undecided.out);
+  BOOST_TEST(!task("G-2").contains("gate"));
+}
+
 BOOST_AUTO_TEST_CASE(watch_board_follows_the_daemon_across_a_restart) {
   Site site("hq");
   site.Start();
