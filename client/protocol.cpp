@@ -3,6 +3,7 @@
 #include "client/protocol.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -868,6 +869,83 @@ Result<GateArgs> ParseGateArgs(const Request& request) {
   BATON_ASSIGN_OR_RETURN(out.actor, r.OptString("actor"));
   BATON_TRY(ReadForce(r, &out.force, &out.reason));
   return out;
+}
+
+namespace {
+
+// Insertions, deletions, substitutions and transpositions of neighbours.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// Lower case, leading zeros of every number dropped: "T-042" and "t-42" read alike.
+std::string Folded(std::string_view word) {
+  const auto digit = [&](size_t i) { return i < word.size() && word[i] >= '0' && word[i] <= '9'; };
+  std::string out;
+  bool leading = true;  // In a number, before its first digit other than 0.
+  for (size_t i = 0; i < word.size(); ++i) {
+    const char c = word[i];
+    if (!digit(i)) {
+      leading = true;
+    } else if (c == '0' && leading && digit(i + 1)) {
+      continue;  // A leading zero; a number that is all zeros keeps its last.
+    } else {
+      leading = false;
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Suggestions(std::string_view word,
+                                     const std::vector<std::string>& candidates, size_t max) {
+  const std::string folded = Folded(word);
+  const size_t reach = word.size() >= 6 ? 2 : 1;
+  std::vector<std::pair<size_t, std::string>> ranked;
+  for (const std::string& c : candidates) {
+    if (c == word) return {};  // Not a typo.
+    const std::string fc = Folded(c);
+    size_t rank = 0;
+    if (fc == folded) {
+      rank = 0;
+    } else if (const size_t d = EditDistance(folded, fc); d <= reach) {
+      rank = d;
+    } else if (word.size() >= 3 && fc.rfind(folded, 0) == 0) {
+      rank = reach + 1;
+    } else {
+      continue;
+    }
+    ranked.emplace_back(rank, c);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> out;
+  for (const auto& [rank, c] : ranked) {
+    // The same word but for case or zeros leaves no doubt: the near misses are not offered.
+    if (out.size() == max || (rank > 0 && ranked.front().first == 0)) break;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string DidYouMean(const std::vector<std::string>& suggestions) {
+  if (suggestions.empty()) return "";
+  std::string out = " (did you mean ";
+  for (size_t k = 0; k < suggestions.size(); ++k) out += (k == 0 ? "" : " or ") + suggestions[k];
+  return out + "?)";
 }
 
 Result<crdt::EventId> ParseEventIdText(std::string_view text, std::string_view field) {

@@ -159,6 +159,14 @@ struct UndoArgs {
   std::string actor;
 };
 Result<UndoArgs> ParseUndoArgs(const Request& request);
+// The candidates a mistyped `word` probably meant, nearest first, at most `max`: the same but for
+// case or leading zeros in numbers (T-42, t-042 for T-042), within an edit distance of 1 (2 for
+// words of 6 or more), or starting with it (3 characters or more).
+std::vector<std::string> Suggestions(std::string_view word,
+                                     const std::vector<std::string>& candidates, size_t max = 3);
+// " (did you mean T-042?)", " (did you mean start or status?)", or "" without suggestions.
+std::string DidYouMean(const std::vector<std::string>& suggestions);
+
 // "hq/57": an origin, a slash and a seq from 1; kInvalidArgument naming `field` otherwise.
 Result<crdt::EventId> ParseEventIdText(std::string_view text, std::string_view field);
 

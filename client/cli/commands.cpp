@@ -2,13 +2,17 @@
 // one catch-all for bugs.
 #include "client/cli/commands.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -43,14 +47,27 @@ std::string Env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
+bool g_json_errors = false;
+
+// An error: "PREFIX: MESSAGE" on stderr, and with --json also {"error": {"code", "message"}} on
+// stdout, where a script reads the results.
+void PrintError(const std::string& prefix, const char* code, const std::string& message) {
+  std::cerr << prefix << ": " << message << "\n";
+  if (g_json_errors) {
+    std::cout << json{{"error", {{"code", code}, {"message", message}}}}.dump(
+                     2, ' ', false, json::error_handler_t::replace)
+              << "\n";
+  }
+}
+
 int Fail(const Status& s) {
-  std::cerr << "baton: " << s.message() << "\n";
+  PrintError("baton", ErrorCodeName(s.code()), s.message());
   return ExitCodeFor(s);
 }
 
 // "baton start T-090: T-088 is not done yet; ...": the command in front of the daemon's error.
 int FailCommand(const std::string& command, const Status& s) {
-  std::cerr << "baton " << command << ": " << s.message() << "\n";
+  PrintError("baton " + command, ErrorCodeName(s.code()), s.message());
   return ExitCodeFor(s);
 }
 
@@ -66,11 +83,6 @@ void PrintForced(const json& reply) {
   }
 }
 
-int Usage(const std::string& message) {
-  std::cerr << "baton: " << message << "\n";
-  return kExitUsage;
-}
-
 void PrintJson(const json& j) {
   std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
@@ -81,10 +93,40 @@ std::string Join(const std::vector<std::string>& words) {
   return out;
 }
 
+// Whether something accepts connections on the unix socket at `path`; true when that cannot be
+// told (a path too long for a probe), so that the client's own timeout decides.
+bool Listening(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return true;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  const int err = errno;
+  close(fd);
+  return rc == 0 || (err != ECONNREFUSED && err != ENOENT);
+}
+
 Result<Client> ConnectTo(const GlobalOptions& g) {
   BATON_ASSIGN_OR_RETURN(
       std::string endpoint,
       ResolveEndpoint(g.endpoint, g.data, Env("BATON_ENDPOINT"), Env("BATON_DATA")));
+  // Nobody listens on the socket (none, or one left by a daemon that stopped): say so at once
+  // rather than after the timeout.
+  if (endpoint.rfind("ipc://", 0) == 0) {
+    const std::string path = endpoint.substr(6);
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) {
+      return Status::Unavailable("no batond is running at " + endpoint + " (no directory " + dir +
+                                 ": check --data or $BATON_DATA)");
+    }
+    if (!Listening(path)) {
+      return Status::Unavailable("no batond is running at " + endpoint +
+                                 " (start it with `batond run --data " + dir + "`)");
+    }
+  }
   ClientOptions options;
   options.timeout_ms = g.timeout_ms;
   const std::string curve_file = g.curve_file.empty() ? Env("BATON_CURVE_FILE") : g.curve_file;
@@ -150,6 +192,13 @@ int Print(const GlobalOptions& g, Client& client, const Result<json>& result, Re
 }
 
 }  // namespace
+
+void SetJsonErrors(bool on) { g_json_errors = on; }
+
+int Usage(const std::string& message) {
+  PrintError("baton", "usage", message);
+  return kExitUsage;
+}
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {

@@ -110,6 +110,12 @@ int Gate(const GlobalOptions& g, const GateOptions& o);
 // `baton undo EVENT --reason TEXT`: a report or gate decision corrected.
 int Undo(const GlobalOptions& g, const std::string& event, const std::string& reason);
 
+// With --json, errors are JSON on stdout too: {"error": {"code", "message"}} (the exit code
+// as without).
+void SetJsonErrors(bool on);
+// "baton: MESSAGE" on stderr (JSON with --json); the usage exit code.
+int Usage(const std::string& message);
+
 // Queries. `op` is status, ready, late, blocked, critical or forecast.
 int Query(const GlobalOptions& g, const std::string& op);
 struct ListOptions {

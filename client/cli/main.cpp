@@ -1,12 +1,15 @@
 // baton: the command-line front-end of a site's batond. Declares the command line (CLI11) and
 // hands parsed values to client/cli/commands.h; exit codes are listed in `baton --help`.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <exception>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "client/cli/commands.h"
+#include "client/protocol.h"
 
 namespace baton::client::cli {
 namespace {
@@ -20,7 +23,38 @@ constexpr const char* kExitCodes =
     "     against the plan without --force)\n"
     "  4  internal error (a bug or a malformed reply)\n";
 
-std::string Footer(const std::string& example) { return "\nExample:\n  " + example + "\n"; }
+// Every command's help ends with its example and the options every command takes.
+std::string Footer(const std::string& example) {
+  return "\nExample:\n  " + example +
+         "\n\nEvery command also takes: --data DIR | --endpoint URL (the daemon), --as NAME,\n"
+         "--json, --no-color, --timeout MS, --curve-file FILE (see `baton --help`).\n";
+}
+
+// After a parse error: the first word that is neither an option, an option's value nor a
+// command, answered with the nearest commands ("did you mean status?"); "" if there is none.
+std::string UnknownCommand(const CLI::App& app, int argc, char** argv) {
+  std::set<std::string> with_value;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_items_expected_min() > 0) {
+      for (const std::string& n : o->get_lnames()) with_value.insert("--" + n);
+    }
+  }
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(sub->get_name());
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.rfind("-", 0) == 0) {
+      if (with_value.count(word) != 0) ++i;  // Its value follows.
+      continue;
+    }
+    if (std::find(commands.begin(), commands.end(), word) != commands.end()) return "";
+    return "unknown command \"" + word + "\"" + DidYouMean(Suggestions(word, commands)) +
+           "; `baton --help` lists the commands";
+  }
+  return "";
+}
 
 // --force and --reason of a report or gate decision: the daemon refuses what contradicts the plan
 // as its site knows it (predecessors not done, a time lock, a task already done) unless forced.
@@ -42,8 +76,8 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(std::string("\nThe daemon: --data DIR (its data directory; ipc://DIR/batond.sock) or "
                          "--endpoint URL, else $BATON_DATA or $BATON_ENDPOINT.\nTimes (--at) are "
-                         "read in the runbook's time zone: 02:10, \"2026-03-28 02:10\", or ISO "
-                         "8601 with an offset.\n\nExample:\n"
+                         "read in the runbook's time zone: 02:10, \"2026-03-28 02:10\", ISO "
+                         "8601 with an offset, or before now: -10m, \"1h 30m ago\".\n\nExample:\n"
                          "  export BATON_DATA=/var/lib/baton/hq\n"
                          "  baton plan import plan.csv --tz Europe/Berlin --window-start "
                          "\"2026-03-27 20:00\" --window-end \"2026-03-30 06:00\"\n"
@@ -196,7 +230,7 @@ int Run(int argc, char** argv) {
     sub->add_option("NOTE", opts.words, "Note (for fail: the reason), instead of --note");
     sub->add_option("--note", opts.note, "A remark, or the reason for a failure");
     sub->add_option("--at", opts.at,
-                    "When it really happened: 02:10, \"2026-03-28 02:10\" or ISO 8601");
+                    "When it really happened: 02:10, \"2026-03-28 02:10\", ISO 8601, or -10m");
     AddForce(sub, opts.force, opts.reason);
     sub->footer(Footer(rc.example));
   }
@@ -305,9 +339,16 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+        SetJsonErrors(g.json);
+        return Usage(unknown);
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  SetJsonErrors(g.json);
 
   if (plan_import->parsed()) return PlanImport(g, import);
   if (plan_show->parsed()) return PlanShow(g);

@@ -145,6 +145,53 @@ std::string FormatTime(int64_t utc_ms, const std::string& tz, TimeStyle style) {
   return date::format(pattern, date::make_zoned(zone, t));
 }
 
+namespace {
+
+// "10m", "1h 30m", "1h30m", "90s", "2d": a sum of whole numbers with units; nullopt otherwise.
+std::optional<int64_t> RelativeSpan(std::string_view text) {
+  int64_t total = 0;
+  bool any = false;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ') {
+      ++i;
+      continue;
+    }
+    int64_t n = 0;
+    size_t digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 6) {
+      n = n * 10 + (text[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || i >= text.size()) return std::nullopt;
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 'd':
+        unit = 86'400'000;
+        break;
+      case 'h':
+        unit = 3'600'000;
+        break;
+      case 'm':
+        unit = 60'000;
+        break;
+      case 's':
+        unit = 1'000;
+        break;
+      default:
+        return std::nullopt;
+    }
+    ++i;
+    total += n * unit;
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return total;
+}
+
+}  // namespace
+
 Result<int64_t> ParseAtTime(std::string_view raw, const std::string& tz, int64_t now_ms,
                             std::string_view option) {
   const std::string what = std::string(option) + " " + Quote(raw);
@@ -154,6 +201,18 @@ Result<int64_t> ParseAtTime(std::string_view raw, const std::string& tz, int64_t
   }
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
     text.remove_suffix(1);
+  }
+  // "-10m", "-1h 30m", "10m ago": that long before now.
+  const bool ago = text.size() > 4 && text.substr(text.size() - 4) == " ago";
+  if ((!text.empty() && text.front() == '-') || ago) {
+    std::string_view span = ago ? text.substr(0, text.size() - 4) : text.substr(1);
+    auto ms = RelativeSpan(span);
+    if (!ms) {
+      return Status::InvalidArgument(what +
+                                     ": expected a span before now such as -10m, -1h 30m or "
+                                     "\"2h ago\" (units d, h, m, s)");
+    }
+    return now_ms - *ms;
   }
   const date::time_zone* zone = FindZone(tz);
   if (zone == nullptr) {

@@ -28,7 +28,8 @@ std::string FormatTime(int64_t utc_ms, const std::string& tz, TimeStyle style = 
 // The value of `--at`, as epoch ms. Accepted:
 //   "02:10" / "2:10"          today in `tz`, or the most recent such time not after `now_ms`;
 //   "2026-03-28 02:10[:ss]"   local time in `tz` (also with a 'T' between date and time);
-//   "2026-03-28T02:10:00Z", "...+01:00"   ISO 8601 with an offset.
+//   "2026-03-28T02:10:00Z", "...+01:00"   ISO 8601 with an offset;
+//   "-10m", "-1h 30m", "2h ago"   that long before `now_ms` (units d, h, m, s).
 // kInvalidArgument names the text: a local time that does not exist in `tz` (clocks jump) or
 // happens twice (clocks go back; then an offset is needed), or an unknown zone. `option` names
 // the option in messages.

@@ -1,7 +1,10 @@
 // See daemon/service/board.h and docs/client-protocol.md (result shapes).
 #include "daemon/service/board.h"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -151,6 +154,15 @@ bool Board::BackingOut(const crdt::Projection& projection) {
   return backing_out;
 }
 
+Status Board::NotInPlan(const crdt::Projection& projection, const std::string& noun,
+                        const std::string& id) {
+  std::vector<std::string> ids;
+  projection.ForEachTask([&](const crdt::TaskState& t) { ids.push_back(t.id()); });
+  std::sort(ids.begin(), ids.end());
+  return Status::NotFound(noun + " \"" + id + "\" is not in the plan" +
+                          client::DidYouMean(client::Suggestions(id, ids)));
+}
+
 json Board::TaskRow(const crdt::TaskSpec& spec, const crdt::TaskSchedule* s) const {
   const auto& proj = proj_;
   const crdt::TaskState* st = proj.Task(spec.id);
@@ -298,7 +310,7 @@ Result<json> Board::Task(const std::string& task_id) {
   const auto& proj = proj_;
   const crdt::TaskState* st = proj.Task(task_id);
   if (st == nullptr || !st->exists()) {
-    return Status::NotFound("task \"" + task_id + "\" is not in the plan");
+    return NotInPlan(proj, "task", task_id);
   }
   BATON_ASSIGN_OR_RETURN(crdt::Schedule s, Schedule());
   json out = TaskRow(st->spec(), s.Find(task_id));
@@ -351,8 +363,49 @@ Result<json> Board::Task(const std::string& task_id) {
   return out;
 }
 
+namespace {
+
+// `given`, spelled as the plan spells it (case aside); kInvalidArgument naming the known ones
+// and the likely one otherwise.
+Result<std::string> OneOf(const std::string& noun, const std::string& given,
+                          const std::set<std::string>& known) {
+  for (const std::string& k : known) {
+    if (k.size() == given.size() &&
+        std::equal(k.begin(), k.end(), given.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return k;
+    }
+  }
+  const std::vector<std::string> all(known.begin(), known.end());
+  std::string list;
+  for (const std::string& k : all) list += (list.empty() ? "" : ", ") + k;
+  return Status::InvalidArgument("no " + noun + " \"" + given + "\" in the plan" +
+                                 client::DidYouMean(client::Suggestions(given, all)) + "; its " +
+                                 noun + "s: " + (list.empty() ? "none" : list));
+}
+
+}  // namespace
+
 Result<json> Board::List(client::ListArgs args, const std::string& filter) {
   BATON_TRY(RequirePlan());
+  if (args.team || args.site) {
+    const crdt::Plan plan = proj_.CurrentPlan();
+    std::set<std::string> teams(plan.teams.begin(), plan.teams.end());
+    std::set<std::string> sites;
+    for (const auto& s : plan.sites) sites.insert(s.id);
+    for (const auto& t : plan.tasks) {
+      if (!t.team.empty()) teams.insert(t.team);
+      if (!t.site.empty()) sites.insert(t.site);
+    }
+    if (args.team) {
+      BATON_ASSIGN_OR_RETURN(*args.team, OneOf("team", *args.team, teams));
+    }
+    if (args.site) {
+      BATON_ASSIGN_OR_RETURN(*args.site, OneOf("site", *args.site, sites));
+    }
+  }
   if (filter == "mine" && !args.site && !args.team) args.site = site_;
   BATON_ASSIGN_OR_RETURN(crdt::Schedule s, Schedule());
   const auto& proj = proj_;

@@ -44,6 +44,10 @@ class Board {
   // Whether the schedule of `projection` would be backing out (crdt::BeginsBackout), without
   // computing it: one pass over the tasks.
   static bool BackingOut(const crdt::Projection& projection);
+  // kNotFound "NOUN \"T-0042\" is not in the plan (did you mean T-042?)": the tasks of the
+  // plan a typo probably meant.
+  static Status NotInPlan(const crdt::Projection& projection, const std::string& noun,
+                          const std::string& id);
 
   // kNotFound "no plan has been imported at site X (...)" before a plan.
   Status RequirePlan() const;

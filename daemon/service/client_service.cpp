@@ -350,7 +350,7 @@ Result<const crdt::TaskState*> ClientService::ReportableTask(const std::string& 
                                                              const char* noun) const {
   const crdt::TaskState* task = ledger_->projection().Task(id);
   if (task == nullptr || !task->exists() || task->removed()) {
-    return Status::NotFound(std::string(noun) + " \"" + id + "\" is not in the plan");
+    return Board::NotInPlan(ledger_->projection(), noun, id);
   }
   BATON_TRY(MayReportOn(task->spec(), std::string_view(noun) == "gate"));
   return task;
@@ -704,8 +704,14 @@ Result<json> ClientService::Note(const client::Request& req, const std::string& 
   if (!args.task_id.empty()) {
     const crdt::TaskState* task = ledger_->projection().Task(args.task_id);
     if (task == nullptr || !task->exists()) {
-      return Status::NotFound("task \"" + args.task_id + "\" is not in the plan");
+      return Board::NotInPlan(ledger_->projection(), "task", args.task_id);
     }
+  } else if (const crdt::TaskState* t = ledger_->projection().Task(args.text);
+             t != nullptr && t->exists() && !t->removed()) {
+    // `baton note T-045` without the text: not a note on the runbook that reads "T-045".
+    return Status::InvalidArgument("the note's text \"" + args.text +
+                                   "\" is a task id: give the text after it (`baton note " +
+                                   args.text + " TEXT`)");
   }
   crdt::NoteAdded n{args.task_id, args.text};
   BATON_ASSIGN_OR_RETURN(crdt::EventId id,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -451,9 +452,79 @@ BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   BOOST_TEST(json::parse(shown.out)["history"].size() == 2u, shown.out);  // Listing + start.
 
   site.Stop();
+  // No daemon: said at once, not after the 5 s timeout.
+  const auto t0 = std::chrono::steady_clock::now();
   auto absent = Baton(site, {"status"});
+  const auto waited = std::chrono::steady_clock::now() - t0;
   BOOST_TEST(absent.exit_code == 2);
-  BOOST_TEST(absent.err.find("batond") != std::string::npos, absent.err);
+  BOOST_TEST(absent.err.find("no batond is running at ipc://") != std::string::npos, absent.err);
+  BOOST_TEST(absent.err.find("start it with `batond run --data ") != std::string::npos, absent.err);
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() < 2000);
+}
+
+BOOST_AUTO_TEST_CASE(typos_get_help) {
+  Site site("hq");
+  site.Start();
+  BOOST_REQUIRE(Baton(site, ImportExample()).exit_code == 0);
+  // Task ids: a near miss names the task meant.
+  auto shown = Baton(site, {"show", "T-42"});
+  BOOST_TEST(shown.exit_code == 3);
+  BOOST_TEST(
+      shown.err.find("task \"T-42\" is not in the plan (did you mean T-042?)") != std::string::npos,
+      shown.err);
+  auto report = Baton(site, {"start", "t-0001"});
+  BOOST_TEST(report.err.find("(did you mean T-001?)") != std::string::npos, report.err);
+  // Commands.
+  auto command = Baton(site, {"statsu"});
+  BOOST_TEST(command.exit_code == 1);
+  BOOST_TEST(
+      command.err.find("unknown command \"statsu\" (did you mean status?)") != std::string::npos,
+      command.err);
+  // Teams and sites: any case; an unknown one lists those of the plan.
+  auto dba = Baton(site, {"ls", "--team", "DBA", "--json"});
+  BOOST_REQUIRE_MESSAGE(dba.exit_code == 0, dba.err);
+  const json rows = json::parse(dba.out)["tasks"];
+  BOOST_TEST(rows.size() > 5u);
+  for (const auto& r : rows) BOOST_TEST(r["team"].get<std::string>() == "dba");
+  auto team = Baton(site, {"ls", "--team", "dbaa"});
+  BOOST_TEST(team.exit_code == 1);
+  BOOST_TEST(team.err.find("no team \"dbaa\" in the plan (did you mean dba?); its teams: app, "
+                           "dba, mgmt,") != std::string::npos,
+             team.err);
+  auto where = Baton(site, {"mine", "--site", "dc-west"});
+  BOOST_TEST(where.exit_code == 1);
+  BOOST_TEST(where.err.find("no site \"dc-west\" in the plan (did you mean dc-east?)") !=
+                 std::string::npos,
+             where.err);
+  // A note without its text is not a note on the runbook that reads "T-045".
+  const auto events = [&] {
+    auto st = Baton(site, {"status", "--json"});
+    return json::parse(st.out)["events"].get<int>();
+  };
+  const int before = events();
+  auto note = Baton(site, {"note", "T-045"});
+  BOOST_TEST(note.exit_code == 1);
+  BOOST_TEST(note.err.find("the note's text \"T-045\" is a task id: give the text after it") !=
+                 std::string::npos,
+             note.err);
+  BOOST_TEST(events() == before);
+  // --json: errors are JSON too, with the same exit code.
+  auto as_json = Baton(site, {"show", "T-42", "--json"});
+  BOOST_TEST(as_json.exit_code == 3);
+  const json error = json::parse(as_json.out)["error"];
+  BOOST_TEST(error["code"].get<std::string>() == "not_found");
+  BOOST_TEST(error["message"].get<std::string>().find("did you mean T-042?") != std::string::npos);
+  // Relative times.
+  auto st = Baton(site, {"status", "--json"});
+  const int64_t now = json::parse(st.out)["forecast"]["now"].get<int64_t>();
+  BOOST_REQUIRE(Baton(site, {"start", "T-001", "--at", "-10m"}).exit_code == 0);
+  auto t1 = Baton(site, {"show", "T-001", "--json"});
+  const int64_t started = json::parse(t1.out)["actual_start"].get<int64_t>();
+  BOOST_TEST(started <= now - 10 * 60000 + 5000);
+  BOOST_TEST(started >= now - 10 * 60000 - 60000);
+  // Every command's help names the options every command takes.
+  auto help = Baton(site, {"start", "--help"});
+  BOOST_TEST(help.out.find("Every command also takes: --data DIR") != std::string::npos, help.out);
 }
 
 BOOST_AUTO_TEST_CASE(reports_that_contradict_the_plan_are_refused_unless_forced) {

@@ -122,6 +122,22 @@ BOOST_AUTO_TEST_CASE(a_bare_time_in_the_repeated_hour_takes_the_latest_past_inst
   BOOST_TEST(*between == Iso("2026-10-25T00:30:00Z"));  // 02:30 CEST.
 }
 
+BOOST_AUTO_TEST_CASE(a_span_before_now_is_a_relative_time) {
+  const int64_t now = Iso("2026-03-28T03:00:00Z");
+  BOOST_TEST(*ParseAtTime("-10m", "Europe/Berlin", now) == now - 10 * kMinute);
+  BOOST_TEST(*ParseAtTime("-1h 30m", "Europe/Berlin", now) == now - 90 * kMinute);
+  BOOST_TEST(*ParseAtTime("-1h30m", "Europe/Berlin", now) == now - 90 * kMinute);
+  BOOST_TEST(*ParseAtTime("2h ago", "Europe/Berlin", now) == now - 2 * kHour);
+  BOOST_TEST(*ParseAtTime("-90s", "UTC", now) == now - 90'000);
+  for (const char* bad : {"-", "-10", "-10x", "-m", "x ago", "-1h -5m"}) {
+    BOOST_TEST_CONTEXT("text " << bad) {
+      auto r = ParseAtTime(bad, "Europe/Berlin", now);
+      BOOST_TEST(!r.ok());
+      if (!r.ok()) BOOST_TEST(Contains(r.status().message(), "such as -10m"));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bad_times_and_zones_are_refused) {
   for (const char* bad :
        {"25:00", "2:1", "tomorrow", "2026-13-01 10:00", "2026-02-30 10:00", "02:10 pm", ""}) {

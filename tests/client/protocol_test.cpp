@@ -78,6 +78,39 @@ crdt::Plan RandomPlan(uint32_t seed) {
 
 BOOST_AUTO_TEST_SUITE(ProtocolTest)
 
+BOOST_AUTO_TEST_CASE(typos_are_answered_with_the_words_meant) {
+  const std::vector<std::string> ids{"T-001", "T-002", "T-042", "T-420", "BO-01"};
+  using Ids = std::vector<std::string>;
+  // Case and leading zeros: only that one.
+  BOOST_TEST((Suggestions("t-42", ids) == Ids{"T-042"}));
+  BOOST_TEST((Suggestions("T-0042", ids) == Ids{"T-042"}));
+  BOOST_TEST((Suggestions("bo-1", ids) == Ids{"BO-01"}));
+  // One edit away, nearest first, at most three.
+  BOOST_TEST((Suggestions("T-043", ids) == Ids{"T-042"}));
+  BOOST_TEST(Suggestions("T-4", ids, 1).size() == 1u);  // At most as many as asked for.
+  BOOST_TEST(Suggestions("Z-999", ids).empty());
+  BOOST_TEST(Suggestions("T-042", ids).empty());  // Itself is not a typo.
+  const std::vector<std::string> commands{"start", "status", "show", "skip"};
+  BOOST_TEST((Suggestions("statsu", commands) == Ids{"status"}));
+  BOOST_TEST((Suggestions("stat", commands) == Ids{"start", "status"}));
+  BOOST_TEST(DidYouMean({"start", "status"}) == " (did you mean start or status?)");
+  BOOST_TEST(DidYouMean({}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(event_ids_read_as_site_slash_seq) {
+  auto id = ParseEventIdText("vendor-de/57", "event");
+  BOOST_REQUIRE(id.ok());
+  BOOST_TEST(id->origin == "vendor-de");
+  BOOST_TEST(id->seq == 57u);
+  for (const char* bad : {"T-1", "/5", "hq/", "hq/0", "hq/05", "hq/x", "hq/99999999999999999999"}) {
+    BOOST_TEST_CONTEXT("text " << bad) {
+      auto r = ParseEventIdText(bad, "event");
+      BOOST_TEST(!r.ok());
+      if (!r.ok()) BOOST_TEST(r.status().message().find("is not an event id") != std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_valid_report_request_parses_into_typed_args) {
   Request req = MustParse(R"({"v":1,"id":"c-1","op":"report","task":"T-042","kind":"done",)"
                           R"("note":"all green","at":"2024-05-18T02:10:00Z","actor":"Alice"})");
