@@ -724,7 +724,16 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
   BATON_ASSIGN_OR_RETURN(client::GateArgs args, client::ParseGateArgs(req));
   BATON_ASSIGN_OR_RETURN(const crdt::TaskState* task, ReportableTask(args.task_id, "gate"));
   if (task->spec().kind != crdt::TaskKind::kGate) {
-    return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate");
+    std::vector<std::string> gates;
+    ledger_->projection().ForEachTask([&](const crdt::TaskState& t) {
+      if (t.spec().kind == crdt::TaskKind::kGate && !t.spec().is_backout) gates.push_back(t.id());
+    });
+    std::sort(gates.begin(), gates.end());
+    std::string list;
+    for (const std::string& g : gates) list += (list.empty() ? "" : ", ") + g;
+    return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate (" +
+                                   (gates.empty() ? "the plan has none" : "the plan's: " + list) +
+                                   ")");
   }
   BATON_TRY(CheckNotFuture("gate", args.effective_ms, ledger_->Now()));
   const std::string against =

@@ -432,6 +432,9 @@ BOOST_AUTO_TEST_CASE(refusals_and_absences_have_their_own_exit_codes) {
   BOOST_TEST(unknown.err.find("T-999") != std::string::npos, unknown.err);
   auto not_gate = Baton(site, {"gate", "T-002", "go"});
   BOOST_TEST(not_gate.exit_code == 1, not_gate.err);
+  BOOST_TEST(not_gate.err.find("task \"T-002\" is not a go/no-go gate (the plan's: T-041, T-070, "
+                               "T-125)") != std::string::npos,
+             not_gate.err);
   auto bad_at = Baton(site, {"done", "T-001", "--at", "yesterday-ish"});
   BOOST_TEST(bad_at.exit_code == 1, bad_at.err);
   BOOST_TEST(bad_at.err.find("--at") != std::string::npos, bad_at.err);
