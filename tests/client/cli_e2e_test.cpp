@@ -100,6 +100,33 @@ std::string TaskFacts(const Site& site) {
   return facts;
 }
 
+// Imports `csv` (written to a file in `dir`) at `site`, with the window start and `extra`.
+void ImportCsv(const Site& site, const testing::TempDir& dir, const std::string& csv,
+               std::vector<std::string> extra = {}) {
+  const std::string path = (dir / "plan.csv").string();
+  std::ofstream(path) << csv;
+  std::vector<std::string> args{"plan", "import", path, "--window-start", "2026-03-27 20:00"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto imported = Baton(site, args);
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+}
+
+// The ids `baton ready` lists.
+std::vector<std::string> ReadyIds(const Site& site) {
+  auto r = Baton(site, {"ready", "--json"});
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::vector<std::string> ids;
+  const json rows = json::parse(r.out)["tasks"];
+  for (const auto& t : rows) ids.push_back(t["id"].get<std::string>());
+  return ids;
+}
+
+json StatusJson(const Site& site) {
+  auto st = Baton(site, {"status", "--json"});
+  BOOST_REQUIRE_MESSAGE(st.exit_code == 0, st.err);
+  return json::parse(st.out);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_end_to_end)
@@ -622,33 +649,20 @@ BOOST_AUTO_TEST_CASE(a_no_go_switches_the_runbook_to_backing_out) {
   Site site("hq");
   site.Start();
   testing::TempDir dir("baton-backout");
-  const std::string path = (dir / "plan.csv").string();
-  std::ofstream(path) << "ID,Phase,Task Name,Duration,Predecessors,Type,Back-out Task\n"
-                      << "T-1,freeze,Freeze,30m,,,BO-2\n"
-                      << "T-2,migrate,Migrate,1h,T-1,,BO-1\n"
-                      << "T-3,migrate,Convert archives,1h,T-1,,BO-3\n"
-                      << "G-1,go-live,Go/no-go,0,\"T-2,T-3\",gate,\n"
-                      << "T-4,go-live,Open the doors,30m,G-1,,\n"
-                      << "BO-3,back-out,Drop converted archives,20m,,,\n"
-                      << "BO-1,back-out,Undo the migration,40m,BO-3,,\n"
-                      << "BO-2,back-out,Lift the freeze,20m,BO-1,,\n"
-                      << "BO-9,back-out,Back-out complete,0,BO-2,milestone,\n";
-  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00",
-                               "--window-end", "2026-03-28 08:00", "--rebase", "now"});
-  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
-  const auto status = [&] {
-    auto st = Baton(site, {"status", "--json"});
-    BOOST_REQUIRE_MESSAGE(st.exit_code == 0, st.err);
-    return json::parse(st.out);
-  };
-  const auto ready = [&] {
-    auto r = Baton(site, {"ready", "--json"});
-    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    std::vector<std::string> ids;
-    const json rows = json::parse(r.out)["tasks"];
-    for (const auto& t : rows) ids.push_back(t["id"].get<std::string>());
-    return ids;
-  };
+  ImportCsv(site, dir,
+            "ID,Phase,Task Name,Duration,Predecessors,Type,Back-out Task\n"
+            "T-1,freeze,Freeze,30m,,,BO-2\n"
+            "T-2,migrate,Migrate,1h,T-1,,BO-1\n"
+            "T-3,migrate,Convert archives,1h,T-1,,BO-3\n"
+            "G-1,go-live,Go/no-go,0,\"T-2,T-3\",gate,\n"
+            "T-4,go-live,Open the doors,30m,G-1,,\n"
+            "BO-3,back-out,Drop converted archives,20m,,,\n"
+            "BO-1,back-out,Undo the migration,40m,BO-3,,\n"
+            "BO-2,back-out,Lift the freeze,20m,BO-1,,\n"
+            "BO-9,back-out,Back-out complete,0,BO-2,milestone,\n",
+            {"--window-end", "2026-03-28 08:00", "--rebase", "now"});
+  const auto status = [&] { return StatusJson(site); };
+  const auto ready = [&] { return ReadyIds(site); };
   using Ids = std::vector<std::string>;
 
   // Going forward: the board says by when a no-go still backs out inside the window, and a
@@ -724,21 +738,12 @@ BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision) {
   Site site("hq");
   site.Start();
   testing::TempDir dir("baton-withdraw");
-  const std::string path = (dir / "plan.csv").string();
-  std::ofstream(path) << "ID,Task Name,Duration,Predecessors,Type\n"
-                      << "T-1,Freeze,30m,,\n"
-                      << "G-1,Go/no-go,0,T-1,gate\n"
-                      << "T-2,Migrate,1h,G-1,\n";
-  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00"});
-  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
-  const auto ready = [&] {
-    auto r = Baton(site, {"ready", "--json"});
-    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    std::vector<std::string> ids;
-    const json rows = json::parse(r.out)["tasks"];
-    for (const auto& t : rows) ids.push_back(t["id"].get<std::string>());
-    return ids;
-  };
+  ImportCsv(site, dir,
+            "ID,Task Name,Duration,Predecessors,Type\n"
+            "T-1,Freeze,30m,,\n"
+            "G-1,Go/no-go,0,T-1,gate\n"
+            "T-2,Migrate,1h,G-1,\n");
+  const auto ready = [&] { return ReadyIds(site); };
   using Ids = std::vector<std::string>;
   BOOST_REQUIRE(Baton(site, {"done", "T-1"}).exit_code == 0);
   // A gate is decided, not started or done.
@@ -775,25 +780,20 @@ BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision) {
   const json g = json::parse(shown.out)["gate"];
   BOOST_TEST(!g["go"].get<bool>());
   BOOST_TEST(!g["conflict"].get<bool>());
-  auto st = Baton(site, {"status", "--json"});
-  BOOST_REQUIRE(st.exit_code == 0);
-  BOOST_TEST(json::parse(st.out)["mode"].get<std::string>() == "backing_out");
+  BOOST_TEST(StatusJson(site)["mode"].get<std::string>() == "backing_out");
   BOOST_REQUIRE(Baton(site, {"reset", "G-1"}).exit_code == 0);  // The no-go withdrawn too.
-  st = Baton(site, {"status", "--json"});
-  BOOST_TEST(json::parse(st.out)["mode"].get<std::string>() == "forward");
+  BOOST_TEST(StatusJson(site)["mode"].get<std::string>() == "forward");
 }
 
 BOOST_AUTO_TEST_CASE(undo_corrects_a_report_or_a_decision_with_a_new_event) {
   Site site("hq");
   site.Start();
   testing::TempDir dir("baton-undo");
-  const std::string path = (dir / "plan.csv").string();
-  std::ofstream(path) << "ID,Task Name,Duration,Predecessors,Type\n"
-                      << "T-1,Freeze,30m,,\n"
-                      << "G-1,Go/no-go,0,T-1,gate\n"
-                      << "G-2,Go/no-go 2,0,T-1,gate\n";
-  auto imported = Baton(site, {"plan", "import", path, "--window-start", "2026-03-27 20:00"});
-  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  ImportCsv(site, dir,
+            "ID,Task Name,Duration,Predecessors,Type\n"
+            "T-1,Freeze,30m,,\n"
+            "G-1,Go/no-go,0,T-1,gate\n"
+            "G-2,Go/no-go 2,0,T-1,gate\n");
   const auto event_of = [&](std::vector<std::string> args) {
     args.push_back("--json");
     auto r = Baton(site, args);

@@ -648,17 +648,20 @@ ScheduleInput RandomPlan(std::mt19937_64& rng, int n, bool with_backout) {
   std::uniform_int_distribution<int64_t> lag(-10, 20);
   std::uniform_int_distribution<int> npreds(0, 3);
   std::uniform_int_distribution<int> type(0, 9);
+  // Up to three predecessors among PREFIX-j for j in [i - window, i), of every type.
+  const auto add_predecessors = [&](TaskSpec& t, const std::string& prefix, int i, int window) {
+    if (i == 0) return;
+    std::uniform_int_distribution<int> pick(std::max(0, i - window), i - 1);
+    for (int k = npreds(rng); k > 0; --k) {
+      int ty = type(rng);
+      Dependency d = Fs(prefix + std::to_string(pick(rng)), ty < 6 ? 0 : lag(rng));
+      if (ty >= 6) d.type = static_cast<DependencyType>(ty - 6);
+      t.predecessors.push_back(d);
+    }
+  };
   for (int i = 0; i < n; ++i) {
     TaskSpec t = Task("T-" + std::to_string(i), duration(rng));
-    if (i > 0) {
-      std::uniform_int_distribution<int> pick(std::max(0, i - 20), i - 1);
-      for (int k = npreds(rng); k > 0; --k) {
-        int ty = type(rng);
-        Dependency d = Fs("T-" + std::to_string(pick(rng)), ty < 6 ? 0 : lag(rng));
-        if (ty >= 6) d.type = static_cast<DependencyType>(ty - 6);
-        t.predecessors.push_back(d);
-      }
-    }
+    add_predecessors(t, "T-", i, 20);
     if (i % 17 == 0) t.not_before_ms = At(duration(rng) * 3);
     if (with_backout && i % 23 == 11) t.kind = TaskKind::kGate;
     in.tasks.push_back(std::move(t));
@@ -669,15 +672,7 @@ ScheduleInput RandomPlan(std::mt19937_64& rng, int n, bool with_backout) {
     in.tasks[static_cast<size_t>(4 * i)].backout_task = "BO-" + std::to_string(i);
     TaskSpec t = Task("BO-" + std::to_string(i), duration(rng));
     t.is_backout = true;
-    if (i > 0) {
-      std::uniform_int_distribution<int> pick(std::max(0, i - 6), i - 1);
-      for (int k = npreds(rng); k > 0; --k) {
-        int ty = type(rng);
-        Dependency d = Fs("BO-" + std::to_string(pick(rng)), ty < 6 ? 0 : lag(rng));
-        if (ty >= 6) d.type = static_cast<DependencyType>(ty - 6);
-        t.predecessors.push_back(d);
-      }
-    }
+    add_predecessors(t, "BO-", i, 6);
     in.tasks.push_back(std::move(t));
   }
   return in;
