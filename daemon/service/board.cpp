@@ -45,6 +45,11 @@ crdt::Progress ProgressOf(crdt::TaskStatus s) {
   }
 }
 
+// The decision a gate's winner stands for, at its effective time (else when it was made).
+crdt::GateOutcome OutcomeOf(const crdt::GateDecision& g) {
+  return crdt::GateOutcome{g.go, g.effective_ms != crdt::kNoTime ? g.effective_ms : g.hlc.wall_ms};
+}
+
 // The status people see: the projection's (pending, running, done, failed, skipped) refined
 // by the schedule, which knows readiness (dependency types, lags, time locks) and blockage.
 // Back-out tasks are "ready" only while the runbook is backing out and the back-out needs them.
@@ -134,10 +139,7 @@ crdt::ScheduleInput Board::MakeScheduleInput() const {
     p.actual_start_ms = st->actual_start_ms();
     p.actual_finish_ms = st->actual_finish_ms();
     if (p.status != crdt::Progress::kNotStarted) in.progress[t.id] = p;
-    if (const auto* g = st->GateWinner()) {
-      in.gates[t.id] = crdt::GateOutcome{
-          g->go, g->effective_ms != crdt::kNoTime ? g->effective_ms : g->hlc.wall_ms};
-    }
+    if (const auto* g = st->GateWinner()) in.gates[t.id] = OutcomeOf(*g);
   }
   return in;
 }
@@ -147,7 +149,7 @@ bool Board::BackingOut(const crdt::Projection& projection) {
   projection.ForEachTask([&](const crdt::TaskState& t) {
     const crdt::TaskSpec& spec = t.spec();
     crdt::Progress p = ProgressOf(t.status());
-    if (const auto* g = t.GateWinner()) p = g->go ? crdt::Progress::kDone : crdt::Progress::kFailed;
+    if (const auto* g = t.GateWinner()) p = crdt::GateProgress(OutcomeOf(*g), crdt::kNoTime).status;
     backing_out =
         backing_out || crdt::BeginsBackout(spec.is_backout, spec.kind == crdt::TaskKind::kGate, p);
   });

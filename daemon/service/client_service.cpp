@@ -729,11 +729,9 @@ Result<json> ClientService::Gate(const client::Request& req, const std::string& 
       if (t.spec().kind == crdt::TaskKind::kGate && !t.spec().is_backout) gates.push_back(t.id());
     });
     std::sort(gates.begin(), gates.end());
-    std::string list;
-    for (const std::string& g : gates) list += (list.empty() ? "" : ", ") + g;
-    return Status::InvalidArgument("task \"" + args.task_id + "\" is not a go/no-go gate (" +
-                                   (gates.empty() ? "the plan has none" : "the plan's: " + list) +
-                                   ")");
+    return Status::InvalidArgument(
+        "task \"" + args.task_id + "\" is not a go/no-go gate (" +
+        (gates.empty() ? "the plan has none" : "the plan's: " + Join(gates, ", ")) + ")");
   }
   BATON_TRY(CheckNotFuture("gate", args.effective_ms, ledger_->Now()));
   const std::string against =
@@ -777,8 +775,9 @@ Result<json> ClientService::Undo(const client::Request& req, const std::string& 
   const std::vector<crdt::EventId> live =
       decision != nullptr ? task->LiveGateIds() : task->LiveReportIds();
   if (std::find(live.begin(), live.end(), args.event) == live.end()) {
-    std::string now;
-    for (const auto& id : live) now += (now.empty() ? "" : ", ") + id.ToString();
+    std::vector<std::string> in_force;
+    for (const auto& id : live) in_force.push_back(id.ToString());
+    const std::string now = Join(in_force, ", ");
     return Status::InvalidArgument("event " + name + " is no longer in force on " + task_id +
                                    (now.empty() ? std::string() : " (" + now + " is)") +
                                    "; undo what is, or report anew");
