@@ -355,7 +355,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
         BATON_CHECK(v.event.id() == generated[i].id());
         if (arrival + i + 1 <= snapshot_at) Apply(snap_projection, v.event);
         batch.push_back(
-            store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
+            store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope), 0});
       }
       if (Status s = (*store)->Append(std::move(batch)); !s.ok()) Fail("appending", s);
       arrival += generated.size();

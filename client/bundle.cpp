@@ -94,11 +94,13 @@ Result<Header> ParseHeader(const std::string& body, const std::string& where) {
   }
   const auto version = j.find("version");
   if (version == j.end() || !version->is_number_integer() ||
-      version->get<int>() != kFormatVersion) {
+      version->get<int>() < kOldestFormatVersion || version->get<int>() > kFormatVersion) {
     return Status::InvalidArgument(
         where + ": bundle format version " + (version == j.end() ? "missing" : version->dump()) +
-        "; this baton-audit reads version " + std::to_string(kFormatVersion));
+        "; this baton-audit reads versions " + std::to_string(kOldestFormatVersion) + " to " +
+        std::to_string(kFormatVersion));
   }
+  h.version = version->get<int>();
   BATON_TRY(GetString(j, "site", where, &h.site));
   BATON_TRY(GetString(j, "runbook", where, &h.runbook_id));
   BATON_TRY(GetString(j, "exported_by", where, &h.exported_by));
@@ -132,7 +134,7 @@ bool OnlyFields(const json& j, std::initializer_list<const char*> allowed, const
 }
 
 // The manifest's fields; a problem (not an error: the events may still be verified) if malformed.
-bool ParseManifest(const std::string& body, Manifest* m, std::string* problem) {
+bool ParseManifest(const std::string& body, int version, Manifest* m, std::string* problem) {
   const json j = ParseShallow(body);
   const auto count = [&](const char* field, uint64_t* out) {
     auto it = j.find(field);
@@ -179,7 +181,11 @@ bool ParseManifest(const std::string& body, Manifest* m, std::string* problem) {
     RosterSite site;
     const std::string at = "the manifest's roster entry " + std::to_string(m->roster.size() + 1);
     Status read = s.is_object() ? Status::Ok() : Status::InvalidArgument(at + " is not an object");
-    if (read.ok() && !OnlyFields(s, {"id", "name", "role", "key", "endpoint"}, at, problem)) {
+    const bool v2 = version >= 2;
+    if (read.ok() &&
+        !(v2 ? OnlyFields(s, {"id", "name", "role", "key", "endpoint", "teams", "removed"}, at,
+                          problem)
+             : OnlyFields(s, {"id", "name", "role", "key", "endpoint"}, at, problem))) {
       return false;
     }
     if (read.ok()) read = GetString(s, "id", at, &site.id);
@@ -187,6 +193,19 @@ bool ParseManifest(const std::string& body, Manifest* m, std::string* problem) {
     if (read.ok()) read = GetString(s, "role", at, &site.role);
     if (read.ok()) read = GetKey(s, "key", at, &site.public_key);
     if (read.ok()) read = GetString(s, "endpoint", at, &site.endpoint);
+    if (read.ok() && v2) {
+      const auto teams = s.find("teams");
+      const auto removed = s.find("removed");
+      if (teams == s.end() || !teams->is_array() ||
+          !std::all_of(teams->begin(), teams->end(), [](const json& t) { return t.is_string(); })) {
+        read = Status::InvalidArgument(at + ": field \"teams\" missing or not an array of strings");
+      } else if (removed == s.end() || !removed->is_boolean()) {
+        read = Status::InvalidArgument(at + ": field \"removed\" missing or not true/false");
+      } else {
+        site.teams = teams->get<std::vector<std::string>>();
+        site.removed = removed->get<bool>();
+      }
+    }
     if (!read.ok()) {
       *problem = read.message();
       return false;
@@ -252,7 +271,9 @@ std::string ManifestJson(const Manifest& m) {
                       {"name", s.name},
                       {"role", s.role},
                       {"key", identity::ToHex(s.public_key)},
-                      {"endpoint", s.endpoint}});
+                      {"endpoint", s.endpoint},
+                      {"teams", s.teams},
+                      {"removed", s.removed}});
   }
   json heads = json::object();
   for (const auto& [origin, head] : m.heads) {
@@ -418,7 +439,9 @@ Result<Contents> Read(const std::filesystem::path& path) {
       c.has_manifest = true;
       manifest_at = at;
       std::string problem;
-      if (!ParseManifest(body, &c.manifest, &problem)) c.problems.push_back(problem);
+      if (!ParseManifest(body, c.header.version, &c.manifest, &problem)) {
+        c.problems.push_back(problem);
+      }
     } else if (kind == 'H') {
       c.problems.push_back("a second header at " + where);
     } else {

@@ -30,7 +30,8 @@ namespace baton::bundle {
 
 inline constexpr char kMagic[] = "BATONBDL";  // 8 bytes, no terminator in the file.
 inline constexpr size_t kMagicSize = 8;
-inline constexpr int kFormatVersion = 1;
+inline constexpr int kFormatVersion = 2;  // 2: roster entries carry teams and removed.
+inline constexpr int kOldestFormatVersion = 1;
 // A record's body is at most this long (an event envelope is far smaller; a header with a large
 // roster or a manifest with many origins fits easily).
 inline constexpr uint32_t kMaxRecordBytes = 64u << 20;
@@ -41,6 +42,10 @@ struct RosterSite {
   std::string role;        // "manager", "site" or "read-only".
   std::string public_key;  // Raw Ed25519 key (32 bytes).
   std::string endpoint;
+  std::vector<std::string> teams;  // Teams the roster gives the site (format 2).
+  // No longer on the roster: listed for its key, which verifies what it signed (format 2).
+  bool removed = false;
+  friend bool operator==(const RosterSite&, const RosterSite&) = default;
 };
 
 struct Header {

@@ -268,6 +268,8 @@ Result<std::vector<bundle::RosterSite>> BundleRoster(const json& last, const std
     site.name = s.value("name", "");
     site.role = s.value("role", "");
     site.endpoint = s.value("endpoint", "");
+    site.teams = s.value("teams", std::vector<std::string>{});
+    site.removed = s.value("removed", false);
     BATON_ASSIGN_OR_RETURN(site.public_key, bundle::DecodeHex(s.value("key", "")));
     out.push_back(std::move(site));
   }

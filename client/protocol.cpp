@@ -299,6 +299,12 @@ const std::vector<OpSpec>& OpSpecs() {
         {"role", S::kId},
         {"endpoint", S::kTitle},
         {"teams", S::kArray}}},
+      {"site.edit",
+       {{"site", S::kId},
+        {"name", S::kTitle},
+        {"role", S::kId},
+        {"endpoint", S::kTitle},
+        {"teams", S::kArray}}},
       {"site.remove", {{"site", S::kId}}},
       {"site.list", {}},
       {"report",
@@ -321,7 +327,12 @@ const std::vector<OpSpec>& OpSpecs() {
       {"undo", {{"event", S::kId}, {"reason", S::kNote}, {"actor", S::kId}}},
       {"status", {{"digest", S::kBool}}},
       {"task", {{"task", S::kId}}},
-      {"list", {{"team", S::kId}, {"site", S::kId}, {"status", S::kId}, {"late", S::kBool}}},
+      {"list",
+       {{"team", S::kId},
+        {"site", S::kId},
+        {"phase", S::kTitle},
+        {"status", S::kId},
+        {"late", S::kBool}}},
       {"ready", {}},
       {"mine", {{"team", S::kId}, {"site", S::kId}}},
       {"late", {}},
@@ -522,6 +533,9 @@ Result<crdt::TaskPatch> TaskPatchFromJson(const ObjectReader& r) {
   }
   if (const json* p = r.Get("predecessors")) {
     BATON_ASSIGN_OR_RETURN(patch.predecessors, DependenciesFromJson(*p, r.PathOf("predecessors")));
+  }
+  if (const json* d = r.Get("deciders")) {  // [] clears them: the gate's site and team decide.
+    BATON_ASSIGN_OR_RETURN(patch.deciders, NamesFromJson(*d, r.PathOf("deciders"), kMaxPlanSites));
   }
   return patch;
 }
@@ -1035,8 +1049,9 @@ Result<PlanAmendArgs> ParsePlanAmendArgs(const Request& request) {
       const json& entry = (*change)[i];
       BATON_TRY(ExpectObject(entry, path));
       ObjectReader e(entry, path);
-      BATON_TRY(e.OnlyKeys({"task", "title", "phase", "team", "site", "planned_start_ms",
-                            "not_before_ms", "duration_ms", "predecessors", "backout_task"}));
+      BATON_TRY(
+          e.OnlyKeys({"task", "title", "phase", "team", "site", "planned_start_ms", "not_before_ms",
+                      "duration_ms", "predecessors", "backout_task", "deciders"}));
       TaskChange tc;
       BATON_ASSIGN_OR_RETURN(tc.task_id, e.NonEmptyString("task"));
       BATON_ASSIGN_OR_RETURN(tc.patch, TaskPatchFromJson(e));
@@ -1084,6 +1099,19 @@ Result<crdt::SiteId> SiteIdOf(const ObjectReader& r) {
   return id;
 }
 
+// The optional "endpoint" member: empty, or a peer endpoint tcp://HOST:PORT.
+Result<std::string> PeerEndpointOf(const ObjectReader& r) {
+  BATON_ASSIGN_OR_RETURN(std::string endpoint, r.OptString("endpoint", kMaxTitleBytes));
+  if (endpoint.empty()) return endpoint;
+  const size_t colon = endpoint.rfind(':');
+  const bool tcp = endpoint.rfind("tcp://", 0) == 0 && colon > 6 && colon + 1 < endpoint.size() &&
+                   std::all_of(endpoint.begin() + static_cast<long>(colon) + 1, endpoint.end(),
+                               [](char c) { return c >= '0' && c <= '9'; });
+  if (!tcp)
+    return Bad("endpoint", Show(json(endpoint)) + " is not a peer endpoint tcp://HOST:PORT");
+  return endpoint;
+}
+
 }  // namespace
 
 Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
@@ -1105,19 +1133,33 @@ Result<SiteAddArgs> ParseSiteAddArgs(const Request& request) {
   if (const json* role = r.Get("role")) {
     BATON_ASSIGN_OR_RETURN(site.role, FromWord(*role, "role", kSiteRoles));
   }
-  BATON_ASSIGN_OR_RETURN(site.endpoint, r.OptString("endpoint", kMaxTitleBytes));
+  BATON_ASSIGN_OR_RETURN(site.endpoint, PeerEndpointOf(r));
   if (const json* teams = r.Get("teams")) {
     BATON_ASSIGN_OR_RETURN(site.teams, NamesFromJson(*teams, "teams", kMaxPlanTeams));
   }
-  if (!site.endpoint.empty()) {
-    const size_t colon = site.endpoint.rfind(':');
-    const bool tcp = site.endpoint.rfind("tcp://", 0) == 0 && colon > 6 &&
-                     colon + 1 < site.endpoint.size() &&
-                     std::all_of(site.endpoint.begin() + static_cast<long>(colon) + 1,
-                                 site.endpoint.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!tcp) {
-      return Bad("endpoint", Show(json(site.endpoint)) + " is not a peer endpoint tcp://HOST:PORT");
-    }
+  return out;
+}
+
+Result<SiteEditArgs> ParseSiteEditArgs(const Request& request) {
+  CheckOp(request, {"site.edit"});
+  ObjectReader r(request.args, "");
+  SiteEditArgs out;
+  BATON_ASSIGN_OR_RETURN(out.site, SiteIdOf(r));
+  if (r.Get("name") != nullptr) {
+    BATON_ASSIGN_OR_RETURN(out.name, r.OptString("name", kMaxTitleBytes));
+  }
+  if (const json* role = r.Get("role")) {
+    BATON_ASSIGN_OR_RETURN(out.role, FromWord(*role, "role", kSiteRoles));
+  }
+  if (r.Get("endpoint") != nullptr) {
+    BATON_ASSIGN_OR_RETURN(out.endpoint, PeerEndpointOf(r));
+  }
+  if (const json* teams = r.Get("teams")) {
+    BATON_ASSIGN_OR_RETURN(out.teams, NamesFromJson(*teams, "teams", kMaxPlanTeams));
+  }
+  if (!out.name && !out.role && !out.endpoint && !out.teams) {
+    return Status::InvalidArgument(
+        "site.edit: nothing to change (give name, role, endpoint or teams)");
   }
   return out;
 }
@@ -1147,6 +1189,9 @@ Result<ListArgs> ParseListArgs(const Request& request) {
   ListArgs out;
   BATON_ASSIGN_OR_RETURN(out.team, r.MaybeString("team"));
   BATON_ASSIGN_OR_RETURN(out.site, r.MaybeString("site"));
+  if (request.op == "list") {
+    BATON_ASSIGN_OR_RETURN(out.phase, r.MaybeString("phase", kMaxTitleBytes));
+  }
   if (const json* status = r.Get("status")) {
     BATON_ASSIGN_OR_RETURN(int ignored, FromWord(*status, "status", kTaskStatuses));
     static_cast<void>(ignored);
@@ -1255,6 +1300,7 @@ json ToJson(const crdt::TaskPatch& patch) {
     for (const auto& dep : *patch.predecessors) out["predecessors"].push_back(ToJson(dep));
   }
   if (patch.backout_task) out["backout_task"] = *patch.backout_task;
+  if (patch.deciders) out["deciders"] = *patch.deciders;
   return out;
 }
 

@@ -202,6 +202,16 @@ struct SiteAddArgs {
 };
 Result<SiteAddArgs> ParseSiteAddArgs(const Request& request);
 
+// site.edit {site, name?, role?, endpoint?, teams?}: an enrolled site changed in place (its key
+// stays; to change the key, remove and add it). Unset members are unchanged; teams [] clears.
+struct SiteEditArgs {
+  crdt::SiteId site;
+  std::optional<std::string> name, endpoint;
+  std::optional<crdt::SiteRole> role;
+  std::optional<std::vector<std::string>> teams;
+};
+Result<SiteEditArgs> ParseSiteEditArgs(const Request& request);
+
 // site.remove {site}. (site.list takes no arguments.)
 struct SiteRemoveArgs {
   crdt::SiteId site;
@@ -220,7 +230,7 @@ Result<TaskArgs> ParseTaskArgs(const Request& request);
 
 // list {team?, site?, status?, late?}; mine {team?, site?} uses the same struct.
 struct ListArgs {
-  std::optional<std::string> team, site;
+  std::optional<std::string> team, site, phase;
   std::optional<std::string> status;  // pending|ready|running|done|failed|skipped|blocked
   bool late_only = false;
 };

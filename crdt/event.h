@@ -31,11 +31,12 @@ inline constexpr int64_t kMaxTimeMs = 4102444800000;
 inline constexpr int64_t kMaxDurationMs = int64_t{366} * 24 * 3600 * 1000;
 
 // The payload format version (docs/event-format.md#10-versioning) in which Cereal archives read
-// and write the fields that came with it (SiteInfo::teams, TaskSpec::deciders). The event
+// and write the fields that came with it (2: SiteInfo::teams, TaskSpec::deciders; 3:
+// PlanDefined::fences, TaskPatch::deciders). The event
 // codec sets it around each event it encodes or decodes; every other archive (snapshots) uses
 // the newest, with every field.
 namespace format {
-inline constexpr uint16_t kNewest = 2;
+inline constexpr uint16_t kNewest = 3;
 inline thread_local uint16_t current = kNewest;
 // Sets `current` for its lifetime.
 class Scope {
@@ -155,14 +156,30 @@ struct Plan {
 
 // ---- Bodies ---------------------------------------------------------------------------------
 
+// A site a roster change removes, with the last seq of its chain the remover held (format 3).
+// The site keeps its key: its events up to `seq` are judged as of when they were made, its
+// later ones as of the removal at the earliest, whatever clock they carry.
+struct Fence {
+  SiteId site;
+  uint64_t seq = 0;
+
+  friend bool operator==(const Fence&, const Fence&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(site, seq);
+  }
+};
+
 // The plan as imported. Sets the runbook header (name, timezone, window, roster, teams) and
 // adds or replaces every listed task. Tasks not listed are left alone (use TaskRemoved).
 struct PlanDefined {
   Plan plan;
   std::vector<EventId> supersedes;  // Earlier header values this import replaces.
+  std::vector<Fence> fences;        // Sites this roster change removes (format 3).
   template <class Archive>
   void serialize(Archive& ar) {
     ar(plan, supersedes);
+    if (format::current >= 3) ar(fences);
   }
 };
 
@@ -192,11 +209,13 @@ struct TaskPatch {
   std::optional<int64_t> planned_start_ms, not_before_ms, duration_ms;
   std::optional<std::vector<Dependency>> predecessors;
   std::optional<std::string> backout_task;
+  std::optional<std::vector<std::string>> deciders;  // A gate's deciders (format 3); [] clears.
 
   template <class Archive>
   void serialize(Archive& ar) {
     ar(title, phase, team, site, planned_start_ms, not_before_ms, duration_ms, predecessors,
        backout_task);
+    if (format::current >= 3) ar(deciders);
   }
 };
 

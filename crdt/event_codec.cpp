@@ -186,6 +186,12 @@ uint64_t ReadLe64(std::string_view bytes, size_t at) {
 }  // namespace codec_detail
 
 uint16_t FormatVersionOf(const Event& e) {
+  if (const auto* d = std::get_if<PlanDefined>(&e.body); d != nullptr && !d->fences.empty()) {
+    return 3;
+  }
+  if (const auto* c = std::get_if<TaskChanged>(&e.body); c != nullptr && c->patch.deciders) {
+    return 3;
+  }
   const auto names_deciders = [](const TaskSpec& t) { return !t.deciders.empty(); };
   const bool v2 = std::visit(
       [&](const auto& b) {

@@ -23,7 +23,7 @@ namespace baton::crdt {
 namespace {
 
 constexpr char kSnapshotMagic[8] = {'B', 'T', 'N', 'S', 'N', 'A', 'P', '1'};
-constexpr uint32_t kSnapshotVersion = 3;  // 2: compact task records; 3: teams, deciders.
+constexpr uint32_t kSnapshotVersion = 4;  // 2: compact task records; 3: teams, deciders; 4: fences.
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 14695981039346656037ULL;
@@ -148,6 +148,7 @@ Status Projection::Apply(const Event& e) {
           stripped.plan = b.plan;
           stripped.plan.tasks.clear();
           stripped.supersedes = b.supersedes;
+          stripped.fences = b.fences;
           plan_records_.push_back(PlanRecord{e.id(), e.hlc, e.actor, std::move(stripped)});
           header_dirty_ = true;
           // One listing per task id (the last one: a later line corrects an earlier one), so
@@ -289,6 +290,15 @@ const Projection::HeaderState& Projection::Header() const {
     h.window_end.Put(r->id, r->hlc, d.plan.window_end_ms, d.supersedes);
     h.roster.Put(r->id, r->hlc, d.plan.sites, d.supersedes);
     h.teams.Put(r->id, r->hlc, d.plan.teams, d.supersedes);
+    for (const SiteInfo& s : d.plan.sites) {
+      if (!s.public_key.empty()) h.named[s.id] = s;
+    }
+    for (const Fence& f : d.fences) {
+      const uint32_t name = names_->Intern(f.site);
+      if (next.fences.size() <= name) next.fences.resize(name + 1);
+      next.fences[name].push_back(
+          Authority::Fence{f.seq, OrderKey{r->hlc, names_->Intern(r->id.origin), r->id.seq}});
+    }
     // The roster in force from this plan on: what every later event is judged against.
     std::vector<uint8_t> roles = RolesOf(h.roster.Winner(), *names_);
     std::vector<std::vector<std::string>> teams = TeamsOf(h.roster.Winner(), *names_);
@@ -332,7 +342,7 @@ const Projection::HeaderState& Projection::Header() const {
   std::sort(plans.begin(), plans.end());
   next.plans = std::move(plans);
   if (next.epochs != authority_.epochs || next.plans != authority_.plans ||
-      authority_.names == nullptr) {
+      next.fences != authority_.fences || authority_.names == nullptr) {
     ++auth_epoch_;
   }
   authority_ = std::move(next);
@@ -466,6 +476,23 @@ const SiteInfo* Projection::RosterEntry(std::string_view site) const {
     if (s.id == site) found = &s;
   }
   return found;
+}
+
+std::string Projection::SignerKey(std::string_view site) const {
+  if (const SiteInfo* entry = RosterEntry(site); entry != nullptr && !entry->public_key.empty()) {
+    return entry->public_key;
+  }
+  const auto& named = Header().named;
+  const auto it = named.find(site);
+  return it == named.end() ? std::string() : it->second.public_key;
+}
+
+std::vector<SiteInfo> Projection::FormerSites() const {
+  std::vector<SiteInfo> former;
+  for (const auto& [id, site] : Header().named) {
+    if (RosterEntry(id) == nullptr) former.push_back(site);
+  }
+  return former;
 }
 
 std::vector<Flag> Projection::flags() const {

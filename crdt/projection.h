@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -92,6 +93,13 @@ class Projection {
   bool HeaderConflict() const;  // Any header register with more than one live value.
   // The winning roster's entry for `site`; nullptr if not on it.
   const SiteInfo* RosterEntry(std::string_view site) const;
+  // The key that verifies `site`'s signatures: the winning roster's, or for a site no longer on
+  // it, the last key a counted roster gave it (its events from before the removal still verify;
+  // what they may change is judged as of each event). Empty if no counted roster named a key.
+  std::string SignerKey(std::string_view site) const;
+  // The sites a counted roster named that the winning roster no longer does (removed), each as
+  // last named, sorted by id.
+  std::vector<SiteInfo> FormerSites() const;
   // Notes on the runbook as a whole (NoteAdded with an empty task id), in (hlc, id) order.
   const GSet<Note>& notes() const { return Header().notes; }
 
@@ -132,6 +140,8 @@ class Projection {
     MvRegister<std::vector<std::string>> teams;
     GSet<Note> notes;
     std::vector<Flag> flags;
+    // Every site a counted roster named, as the last one named it.
+    std::map<SiteId, SiteInfo, std::less<>> named;
   };
 
   struct NameHash {

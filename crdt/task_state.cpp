@@ -115,8 +115,10 @@ bool CopyPatchField(const TaskPatch& p, int field, TaskSpec& to) {
       return p.predecessors && (to.predecessors = *p.predecessors, true);
     case kBackoutTask:
       return p.backout_task && (to.backout_task = *p.backout_task, true);
+    case kDeciders:
+      return p.deciders && (to.deciders = *p.deciders, true);
     default:
-      return false;  // kind, is_backout and deciders come from adds and listings only.
+      return false;  // kind and is_backout come from adds and listings only.
   }
 }
 
@@ -140,6 +142,8 @@ bool PatchSets(const TaskPatch& p, int field) {
       return p.predecessors.has_value();
     case kBackoutTask:
       return p.backout_task.has_value();
+    case kDeciders:
+      return p.deciders.has_value();
     default:
       return false;
   }
@@ -670,7 +674,8 @@ TaskState::Duty TaskState::DutyOf(const Authority& authority) const {
   for (size_t i = 0; i < records_.size() && !names_deciders; ++i) {
     const uint8_t body = BodyOf(records_[i]);
     names_deciders =
-        (body == kAdded || body == kListing) && !specs_[records_[i].payload].deciders.empty();
+        ((body == kAdded || body == kListing) && !specs_[records_[i].payload].deciders.empty()) ||
+        (body == kChanged && patches_[records_[i].payload].deciders.has_value());
   }
   if (names_deciders) duty.deciders = FieldHistory(kDeciders, names);
   return duty;
@@ -697,10 +702,10 @@ const std::vector<std::string>& TaskState::DecidersAt(const Duty& duty, const Or
                                                       const NameTable& names) const {
   static const std::vector<std::string> kNone;
   const FieldStep* step = StepAt(duty.deciders, at, names);
-  // Only adds and listings set the field (a patch cannot), so the winner is one of them.
-  return step == nullptr || step->winner == kUnresolved
-             ? kNone
-             : specs_[records_[step->winner].payload].deciders;
+  if (step == nullptr || step->winner == kUnresolved) return kNone;
+  const Record& winner = records_[step->winner];
+  return BodyOf(winner) == kChanged ? *patches_[winner.payload].deciders
+                                    : specs_[winner.payload].deciders;
 }
 
 bool TaskState::MayReport(const Authority& authority, const Duty& duty, const Record& r) const {

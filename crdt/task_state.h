@@ -185,6 +185,15 @@ struct Authority {
     friend bool operator==(const Epoch&, const Epoch&) = default;
   };
   std::vector<Epoch> epochs;  // Sorted by start; consecutive epochs differ in roles or teams.
+  // A removal's fence (PlanDefined::fences): the site's events past `seq` are judged as of the
+  // removal at `at` at the earliest, so a removed site cannot count by stamping new events with
+  // an old clock.
+  struct Fence {
+    uint64_t seq = 0;
+    OrderKey at;
+    friend bool operator==(const Fence&, const Fence&) = default;
+  };
+  std::vector<std::vector<Fence>> fences;  // By interned name; usually empty.
   // PlanDefined events that counted (their task listings count too), sorted.
   std::vector<RecordId> plans;
   std::shared_ptr<const NameTable> names;  // Never null when deriving.
@@ -200,14 +209,32 @@ struct Authority {
     });
     return after == epochs.begin() ? nullptr : &*std::prev(after);
   }
+  // The epoch an event of site `name` at `at` is judged by: EpochAt, unless a fence of the site
+  // that `at` passes lies after it: then the epoch in force at that fence (the removal's own).
+  const Epoch* EpochFor(uint32_t name, const OrderKey& at) const {
+    const OrderKey* fenced = nullptr;
+    if (name < fences.size()) {
+      for (const Fence& f : fences[name]) {
+        if (at.seq > f.seq && OrderKey::Less(at, f.at, *names) &&
+            (fenced == nullptr || OrderKey::Less(*fenced, f.at, *names))) {
+          fenced = &f.at;
+        }
+      }
+    }
+    if (fenced == nullptr) return EpochAt(at);
+    auto after = std::partition_point(epochs.begin(), epochs.end(), [&](const Epoch& e) {
+      return !OrderKey::Less(*fenced, e.start, *names);
+    });
+    return after == epochs.begin() ? nullptr : &*std::prev(after);
+  }
   uint8_t RoleAt(uint32_t name, const OrderKey& at) const {
-    const Epoch* epoch = EpochAt(at);
+    const Epoch* epoch = EpochFor(name, at);
     return epoch != nullptr && name < epoch->roles.size() ? epoch->roles[name] : kNone;
   }
   // The teams of site `name` as of `at`; empty if none.
   const std::vector<std::string>& TeamsAt(uint32_t name, const OrderKey& at) const {
     static const std::vector<std::string> kNoTeams;
-    const Epoch* epoch = EpochAt(at);
+    const Epoch* epoch = EpochFor(name, at);
     return epoch != nullptr && name < epoch->teams.size() ? epoch->teams[name] : kNoTeams;
   }
 };

@@ -477,6 +477,7 @@ Result<crdt::EventId> Ledger::Stage(Draft draft) {
   crdt::EventId id = built[0].event.id();
   unstored_[id] = built[0].hash;
   staged_.push_back(std::move(built[0]));
+  staged_at_.push_back(wall);
   return id;
 }
 
@@ -521,11 +522,13 @@ bool Ledger::Submit(bool received_too) {
   const auto taken = received_.begin() + static_cast<ptrdiff_t>(take);
   std::move(received_.begin(), taken, std::back_inserter(batch));
   received_.erase(received_.begin(), taken);
-  for (auto& v : staged_) {
-    batch.push_back(
-        store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash, std::move(v.envelope)});
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    auto& v = staged_[i];
+    batch.push_back(store::StoredEvent{v.event.id(), v.event.prev_hash, v.hash,
+                                       std::move(v.envelope), staged_at_[i]});
   }
   staged_.clear();
+  staged_at_.clear();
   in_flight_ids_.clear();
   for (const auto& e : batch) in_flight_ids_.push_back(e.id);
   in_flight_ticket_ = next_ticket_++;
@@ -582,6 +585,7 @@ Status Ledger::Rollback() {
   // The pending events were folded but not stored: fold again what the log holds, and go on
   // from the stored chain heads. The clock keeps its timestamps (it only has to rise).
   staged_.clear();
+  staged_at_.clear();
   received_.clear();
   unstored_.clear();
   unsigned_staged_ = 0;
@@ -616,13 +620,20 @@ std::optional<std::string> Ledger::KeyOf(const crdt::SiteId& origin) const {
   return entry->public_key;
 }
 
+std::optional<std::string> Ledger::SignerKeyOf(const crdt::SiteId& origin) const {
+  if (auto key = KeyOf(origin)) return key;
+  std::string key = projection_.SignerKey(origin);
+  if (key.size() != identity::kPublicKeySize) return std::nullopt;
+  return key;
+}
+
 void Ledger::EnsureVerifier() {
   const std::string runbook = store_->runbook_id();
   if (verifier_ || runbook.empty()) return;
   // A key miss is remembered so that the event waits for the amendment that enrols its origin
   // instead of being rejected.
   verifier_.emplace(runbook, [this](const crdt::SiteId& origin) {
-    auto key = KeyOf(origin);
+    auto key = SignerKeyOf(origin);
     if (!key) lookup_missed_ = true;
     return key;
   });
@@ -722,7 +733,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
         const crdt::Hash hash = identity::HashPayload(se->payload);
         if (held_hash && *held_hash != hash) {
           // Evidence only if the origin signed it: a peer could make up any bytes.
-          const auto key = KeyOf(e->origin);
+          const auto key = SignerKeyOf(e->origin);
           if (se->signature.empty() || !key ||
               !identity::Verify(se->payload, se->signature, *key)) {
             ++r.rejected;
@@ -731,7 +742,7 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
                     " differs from the stored one and carries no valid signature of its origin");
             continue;
           }
-          store::StoredEvent evidence{e->id(), e->prev_hash, hash, std::string(envelope)};
+          store::StoredEvent evidence{e->id(), e->prev_hash, hash, std::string(envelope), 0};
           BATON_TRY(store_->RecordFork(evidence));
           ++r.forks;
           ++fork_count_;
@@ -771,7 +782,8 @@ Result<IngestResult> Ledger::IngestOnce(const std::vector<std::string_view>& env
     BATON_TRY(projection_.Apply(e).WithContext("folding received event " + e.id().ToString()));
     // Stored with the next group; the envelope is not needed past the store.
     unstored_[e.id()] = v.hash;
-    received_.push_back(store::StoredEvent{e.id(), e.prev_hash, v.hash, std::move(v.envelope)});
+    received_.push_back(
+        store::StoredEvent{e.id(), e.prev_hash, v.hash, std::move(v.envelope), now});
     if (e.origin == config_.site) {
       r.own_events = true;
       writer_->SetHead(e.seq, v.hash);

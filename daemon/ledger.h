@@ -152,9 +152,14 @@ class Ledger {
   // What is durably stored: the chain heads of the store as a version vector (the projection's
   // also counts the pending events). What the peers are told and sent.
   const crdt::VersionVector& durable_vector() const { return durable_vv_; }
-  // The Ed25519 key that signs `origin`'s events (the trust anchor's from the config, this
-  // site's own, the others' from the roster in force), or nullopt while it has none.
+  // The Ed25519 key of `origin` as a peer (the trust anchor's from the config, this site's own,
+  // the others' from the roster in force), or nullopt while it has none: whom the transport
+  // admits and dials. A removed site has none.
   std::optional<std::string> KeyOf(const crdt::SiteId& origin) const;
+  // The key that verifies `origin`'s signatures: KeyOf, or for a site removed from the roster
+  // the last key the roster gave it, so that its events made before the removal (and relayed
+  // late) verify and are judged as of when they were made instead of waiting forever.
+  std::optional<std::string> SignerKeyOf(const crdt::SiteId& origin) const;
   // Forks recorded in this log (evidence kept), and events rejected since start, per origin.
   uint64_t fork_count() const { return fork_count_; }
   const std::map<crdt::SiteId, uint64_t>& rejected_by_origin() const { return rejected_; }
@@ -262,6 +267,7 @@ class Ledger {
   crdt::HybridClock hlc_;
   crdt::Projection projection_;
   std::vector<identity::VerifiedEvent> staged_;  // This site's pending events, in order.
+  std::vector<int64_t> staged_at_;               // When each was staged (its arrival time).
   std::vector<store::StoredEvent> received_;     // Verified pending events from peers.
   size_t unsigned_staged_ = 0;                   // Staged events after the last signed one.
   // Hashes of the pending and in-flight events, by id (forks against them are found too).

@@ -17,7 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "client/cli/render.h"
@@ -246,6 +248,7 @@ int PlanImport(const GlobalOptions& g, const PlanImportOptions& o) {
   options.window_end = o.window_end;
   options.day_first = !o.month_first;
   options.source_name = o.file;
+  options.encoding = o.encoding;
   for (const auto& spec : o.columns) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
@@ -307,7 +310,8 @@ int PlanShow(const GlobalOptions& g) {
 
 int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
   json args = json::object();
-  json changes = json::array();
+  // One change per task, whichever options name it.
+  std::map<std::string, json> by_task;
   for (const auto& spec : o.durations) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -315,15 +319,31 @@ int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o) {
     }
     auto ms = tools::ParseDurationMs(spec.substr(eq + 1));
     if (!ms.ok()) return Usage("--duration " + spec.substr(0, eq) + ": " + ms.status().message());
-    changes.push_back({{"task", spec.substr(0, eq)}, {"duration_ms", *ms}});
+    by_task[spec.substr(0, eq)]["duration_ms"] = *ms;
+  }
+  for (const auto& spec : o.deciders) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Usage("--deciders \"" + spec +
+                   "\": expected GATE=WHO,WHO (site ids or teams), e.g. G-1=vendor-de,dba, or "
+                   "GATE= to clear them");
+    }
+    json who = json::array();
+    for (const std::string& name : tools::SplitNames(spec.substr(eq + 1))) who.push_back(name);
+    by_task[spec.substr(0, eq)]["deciders"] = who;
+  }
+  json changes = json::array();
+  for (auto& [task, change] : by_task) {
+    change["task"] = task;
+    changes.push_back(std::move(change));
   }
   if (!changes.empty()) args["task_change"] = changes;
   if (!o.removes.empty()) args["task_remove"] = o.removes;
   if (!o.name.empty()) args["name"] = o.name;
   if (args.empty() && o.window_end.empty() && o.add_csv.empty()) {
     return Usage(
-        "plan amend: nothing to change (give --add-csv, --duration, --remove, --window-end or "
-        "--name)");
+        "plan amend: nothing to change (give --add-csv, --duration, --deciders, --remove, "
+        "--window-end or --name)");
   }
   auto client = ConnectTo(g);
   if (!client.ok()) return Fail(client.status());
@@ -395,6 +415,35 @@ int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o) {
   }
   std::cout << "site " << o.site << (reply->value("enrolled", false) ? " enrolled" : " added")
             << " as " << reply->value("role", o.role) << " (event " << reply->value("event", "?")
+            << ")\n";
+  return kExitOk;
+}
+
+int SiteEdit(const GlobalOptions& g, const SiteEditOptions& o) {
+  if (o.no_teams && !o.teams.empty()) return Usage("site edit: --team and --no-teams conflict");
+  json args{{"site", o.site}};
+  if (!o.name.empty()) args["name"] = o.name;
+  if (!o.role.empty()) args["role"] = o.role;
+  if (!o.endpoint.empty()) args["endpoint"] = o.endpoint;
+  if (!o.teams.empty()) args["teams"] = o.teams;
+  if (o.no_teams) args["teams"] = json::array();
+  if (args.size() == 1) {
+    return Usage("site edit " + o.site +
+                 ": nothing to change (give --name, --role, --endpoint, --team or --no-teams)");
+  }
+  auto client = ConnectTo(g);
+  if (!client.ok()) return Fail(client.status());
+  auto reply = client->Call("site.edit", args);
+  if (!reply.ok()) return Fail(reply.status());
+  if (g.json) {
+    PrintJson(*reply);
+    return kExitOk;
+  }
+  std::string teams;
+  for (const auto& t : (*reply)["teams"])
+    teams += (teams.empty() ? "" : ", ") + t.get<std::string>();
+  std::cout << "site " << o.site << " now " << reply->value("role", "?") << ", teams "
+            << (teams.empty() ? "(none)" : teams) << " (event " << reply->value("event", "?")
             << ")\n";
   return kExitOk;
 }
@@ -604,6 +653,7 @@ int List(const GlobalOptions& g, const ListOptions& o) {
   json args = json::object();
   if (!o.team.empty()) args["team"] = o.team;
   if (!o.site.empty()) args["site"] = o.site;
+  if (!o.phase.empty()) args["phase"] = o.phase;
   if (!o.status.empty()) args["status"] = o.status;
   if (o.late) args["late"] = true;
   auto client = ConnectTo(g);
@@ -699,6 +749,40 @@ class Board {
     auto s = client_->Call("status");
     if (!s.ok()) return s.status();
     status_ = std::move(*s);
+    return Narrow();
+  }
+
+  // With --team/--site/--phase: the board's lists keep only the tasks `list` gives for them
+  // (matched by the daemon, in any case; an unknown team, site or phase is its error).
+  Status Narrow() {
+    json args = json::object();
+    std::string only;
+    for (const auto& [key, value] : {std::pair{"team", &o_.team}, std::pair{"site", &o_.site},
+                                     std::pair{"phase", &o_.phase}}) {
+      if (value->empty()) continue;
+      args[key] = *value;
+      only += (only.empty() ? "" : ", ") + std::string(key) + " " + *value;
+    }
+    if (args.empty() || status_.value("runbook", json::object()).value("id", "").empty()) {
+      return Status::Ok();
+    }
+    auto listed = client_->Call("list", args);
+    if (!listed.ok()) return listed.status();
+    std::set<std::string> ids;
+    for (const auto& row : listed->value("tasks", json::array())) ids.insert(row.value("id", ""));
+    const auto kept = [&](const json& item) {
+      return ids.count(item.is_string() ? item.get<std::string>() : item.value("id", "")) > 0;
+    };
+    for (const char* list : {"running", "late", "chase", "near_critical", "ready"}) {
+      json& items = status_[list];
+      if (!items.is_array()) continue;
+      json narrowed = json::array();
+      for (const auto& item : items) {
+        if (kept(item)) narrowed.push_back(item);
+      }
+      items = std::move(narrowed);
+    }
+    status_["only"] = only;
     return Status::Ok();
   }
 
@@ -707,6 +791,8 @@ class Board {
     std::deque<std::string> lines;
     for (const auto& e : recent_) lines.push_back(DescribeEvent(e, v));
     std::string frame = RenderBoard(status_, lines, banner_, v);
+    // Redrawn in place, the frame must not scroll: the top (header, forecast, banner) stays.
+    if (clear_) frame = FitHeight(frame, TerminalHeight());
     if (clear_) {
       std::string painted = "\x1b[H";
       size_t pos = 0;

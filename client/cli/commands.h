@@ -52,6 +52,7 @@ struct PlanImportOptions {
   bool month_first = false;
   std::vector<std::string> columns;  // "field=Header".
   std::string rebase;                // "now" or a time: move the plan so its window starts then.
+  std::string encoding = "utf-8";    // Or windows-1252 (Excel's plain CSV).
 };
 int PlanImport(const GlobalOptions& g, const PlanImportOptions& o);
 int PlanShow(const GlobalOptions& g);
@@ -62,6 +63,7 @@ struct PlanAmendOptions {
   std::string window_end;              // --at formats, in the runbook's zone.
   std::string name;
   std::string add_csv;  // New tasks, in the import's CSV format; may name existing tasks.
+  std::vector<std::string> deciders;  // "G-1=vendor-de,dba"; "G-1=" clears them.
 };
 int PlanAmend(const GlobalOptions& g, const PlanAmendOptions& o);
 
@@ -76,6 +78,14 @@ struct SiteAddOptions {
   std::vector<std::string> teams;  // Teams whose tasks the site may report on.
 };
 int SiteAdd(const GlobalOptions& g, const SiteAddOptions& o);
+// Unset (empty, no --no-teams) options leave the field as it is.
+struct SiteEditOptions {
+  std::string site;
+  std::string name, role, endpoint;
+  std::vector<std::string> teams;
+  bool no_teams = false;  // The site is in no team any more.
+};
+int SiteEdit(const GlobalOptions& g, const SiteEditOptions& o);
 int SiteRemove(const GlobalOptions& g, const std::string& site);
 int SiteList(const GlobalOptions& g);
 // `baton sites`: the peer links of the site and how far behind each is.
@@ -119,7 +129,7 @@ int Usage(const std::string& message);
 // Queries. `op` is status, ready, late, blocked, critical or forecast.
 int Query(const GlobalOptions& g, const std::string& op);
 struct ListOptions {
-  std::string team, site, status;
+  std::string team, site, phase, status;
   bool late = false;
 };
 int List(const GlobalOptions& g, const ListOptions& o);
@@ -132,6 +142,8 @@ struct WatchOptions {
   bool once = false;      // One frame, then exit.
   bool no_clear = false;  // Frames one after another (logs, tests).
   int recent = 8;         // Events shown.
+  // Only the tasks of this team, site or phase in the board's task lists (any case).
+  std::string team, site, phase;
 };
 // The live board: redrawn on every event and each second; survives daemon restarts (resumes the
 // watch from the last cursor). Runs until SIGINT/SIGTERM (exit 0) unless `once`.

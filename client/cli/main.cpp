@@ -121,6 +121,11 @@ int Run(int argc, char** argv) {
       ->excludes(day_first_flag);
   plan_import->add_option("--column", import.columns,
                           "Header of a field, e.g. --column \"duration=Est. time\" (repeatable)");
+  plan_import
+      ->add_option("--encoding", import.encoding,
+                   "utf-8 (default; invalid bytes are refused at line:column) or windows-1252 "
+                   "(Excel's plain CSV on Windows, also latin-1)")
+      ->default_val("utf-8");
   plan_import->add_option("--rebase", import.rebase,
                           "Move the plan so its window starts at this time (\"now\", \"20:00\", "
                           "\"2026-12-04 20:00\"): rehearse a run book before its weekend");
@@ -131,8 +136,8 @@ int Run(int argc, char** argv) {
   plan_show->footer(Footer("baton plan show --data ./data/hq"));
   PlanAmendOptions amend;
   CLI::App* plan_amend = plan->add_subcommand("amend",
-                                              "Add tasks, change durations, remove tasks, "
-                                              "move the window end");
+                                              "Add tasks, change durations or a gate's "
+                                              "deciders, remove tasks, move the window end");
   plan_amend->add_option("--add-csv", amend.add_csv,
                          "CSV of new tasks (import format; may depend on existing tasks)");
   plan_amend->add_option("--duration", amend.durations, "TASK=DURATION, e.g. T-042=45m")
@@ -142,9 +147,15 @@ int Run(int argc, char** argv) {
   plan_amend->add_option("--window-end", amend.window_end,
                          "New window end (\"2026-03-30 08:00\", runbook time zone)");
   plan_amend->add_option("--name", amend.name, "New runbook name");
+  plan_amend
+      ->add_option("--deciders", amend.deciders,
+                   "GATE=WHO,WHO: who decides the gate besides the managers (site ids or "
+                   "teams); GATE= leaves it to the gate's site and team again")
+      ->type_name("GATE=LIST");
   plan_amend->footer(
       Footer("baton plan amend --duration T-042=45m --remove T-050 "
-             "--window-end \"2026-03-30 08:00\"\n  baton plan amend --add-csv extra-tasks.csv"));
+             "--window-end \"2026-03-30 08:00\"\n  baton plan amend --add-csv extra-tasks.csv\n"
+             "  baton plan amend --deciders G-1=vendor-de,dba"));
 
   // ---- links ----
   CLI::App* sites = app.add_subcommand(
@@ -189,8 +200,27 @@ int Run(int argc, char** argv) {
              "      --endpoint tcp://vendor-de.example:7101 --team dba") +
       "\nThe key and the whole command are printed by `batond init` at the new site. A site "
       "the plan\nlists (a task's site) without a key is enrolled in place; one already enrolled "
-      "is refused:\nremove it first to change its key, role, teams or endpoint. With --team "
-      "dba the site\nreports on every task of team dba, wherever it runs.\n");
+      "is refused:\n`baton site edit` changes its role, teams, name or endpoint; to change its "
+      "key, remove\nit and add it again. With --team dba the site reports on every task of team "
+      "dba,\nwherever it runs.\n");
+  SiteEditOptions site_edit;
+  CLI::App* site_edit_cmd = site->add_subcommand(
+      "edit", "Change an enrolled site's role, teams, name or endpoint in place (not its key)");
+  site_edit_cmd->add_option("ID", site_edit.site, "The site's id")->required();
+  site_edit_cmd->add_option("--name", site_edit.name, "New human name");
+  site_edit_cmd->add_option("--role", site_edit.role, "manager, site or observer")
+      ->check(CLI::IsMember({"manager", "site", "observer"}));
+  site_edit_cmd
+      ->add_option("--team", site_edit.teams,
+                   "The site's teams from now on (repeat for several; replaces the list)")
+      ->type_name("TEAM");
+  site_edit_cmd->add_flag("--no-teams", site_edit.no_teams, "The site is in no team any more");
+  site_edit_cmd->add_option("--endpoint", site_edit.endpoint, "tcp://HOST:PORT")->type_name("URL");
+  site_edit_cmd->footer(
+      Footer("baton site edit dc-east --team dba --team storage\n  baton site edit v2 --role "
+             "observer") +
+      "\nWhat the site reported before the edit keeps counting as it did: each report is "
+      "judged by\nthe roster as it stood when it was made. The trust anchor stays a manager.\n");
   std::string site_remove;
   CLI::App* site_remove_cmd =
       site->add_subcommand("remove", "Take a site off the roster (not the trust anchor)");
@@ -198,8 +228,9 @@ int Run(int argc, char** argv) {
   site_remove_cmd->add_option("ID", site_remove, "The site's id")->required();
   site_remove_cmd->footer(Footer("baton site remove vendor-de") +
                           "\nIts tasks stay in the plan; reports it makes afterwards are kept "
-                          "but flagged.\nThe trust anchor and the last manager cannot be "
-                          "removed.\n");
+                          "but flagged\n(whatever clock they carry: the removal fences its "
+                          "chain at what this site holds).\nThe trust anchor and the last "
+                          "manager cannot be removed.\n");
   CLI::App* site_ls = site->add_subcommand("ls", "The roster: id, name, role, key, endpoint");
   site_ls->alias("list");
   site_ls->footer(Footer("baton site ls        (--json for the whole keys)"));
@@ -296,6 +327,7 @@ int Run(int argc, char** argv) {
   CLI::App* ls = app.add_subcommand("ls", "List tasks, optionally filtered");
   ls->add_option("--team", list.team, "Only this owner team");
   ls->add_option("--site", list.site, "Only tasks executed at this site");
+  ls->add_option("--phase", list.phase, "Only tasks of this phase");
   ls->add_option("--status", list.status, "Only this status")
       ->check(
           CLI::IsMember({"pending", "ready", "running", "done", "failed", "skipped", "blocked"}));
@@ -334,7 +366,15 @@ int Run(int argc, char** argv) {
   watch_cmd->add_option("--recent", watch.recent, "How many recent events to show")
       ->check(CLI::Range(0, 100))
       ->default_val(8);
-  watch_cmd->footer(Footer("baton watch        (Ctrl-C to stop; survives a batond restart)"));
+  watch_cmd->add_option("--team", watch.team, "Only this team's tasks in the lists");
+  watch_cmd->add_option("--site", watch.site, "Only the tasks executed at this site");
+  watch_cmd->add_option("--phase", watch.phase, "Only the tasks of this phase");
+  watch_cmd->footer(
+      Footer("baton watch        (Ctrl-C to stop; survives a batond restart)\n"
+             "  baton watch --team dba --phase migrate") +
+      "\nThe header, the forecast and a lost-link banner stay at the top; on a short terminal "
+      "the\nlists are cut at the bottom. The filters narrow the lists (running, late, chase, "
+      "ready);\nthe header and the forecast stay the whole runbook's.\n");
 
   try {
     app.parse(argc, argv);
@@ -354,6 +394,7 @@ int Run(int argc, char** argv) {
   if (plan_show->parsed()) return PlanShow(g);
   if (plan_amend->parsed()) return PlanAmend(g, amend);
   if (site_add_cmd->parsed()) return SiteAdd(g, site_add);
+  if (site_edit_cmd->parsed()) return SiteEdit(g, site_edit);
   if (site_remove_cmd->parsed()) return SiteRemove(g, site_remove);
   if (site_ls->parsed()) return SiteList(g);
   if (sites->parsed()) return Sites(g);

@@ -313,6 +313,18 @@ int TerminalWidth() {
   return 0;
 }
 
+int TerminalHeight() {
+  if (const char* lines = std::getenv("LINES")) {
+    const int n = std::atoi(lines);
+    if (n > 0) return n;
+  }
+  winsize ws{};
+  if (isatty(STDOUT_FILENO) == 1 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+    return ws.ws_row;
+  }
+  return 0;
+}
+
 Color StatusColor(std::string_view status) {
   if (status == "running") return Color::kYellow;
   if (status == "done") return Color::kGreen;

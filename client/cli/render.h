@@ -50,6 +50,8 @@ struct Style {
 bool ColorWanted(bool no_color_flag);
 // $COLUMNS if a positive number, else the terminal's width (ioctl on stdout), else 0 (unlimited).
 int TerminalWidth();
+// Rows of the terminal on stdout ($LINES, else the tty's size); 0 when unknown or not a tty.
+int TerminalHeight();
 
 // The colour that a task status is shown in ("running" yellow, "failed" red, ...).
 Color StatusColor(std::string_view status);

@@ -2,6 +2,7 @@
 #include "client/cli/views.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "crdt/event.h"
@@ -165,6 +166,53 @@ std::string LateTable(const json& rows, const ViewOptions& o) {
               {Remarks(r), Color::kRed}});
   }
   return t.Render(o.width, o.style);
+}
+
+// Whom to call now (status.chase): least float first, with the site to ring.
+std::string ChaseTable(const json& rows, const ViewOptions& o, size_t max_rows) {
+  Table t({{"ID"}, {"TITLE", false, true}, {"TEAM"}, {"CALL"}, {"FLOAT", true}, {"WHY"}});
+  for (size_t i = 0; i < rows.size() && i < max_rows; ++i) {
+    const json& r = rows[i];
+    const int64_t float_ms = Int(r, "float_ms");
+    const std::string why = Bool(r, "running_over")
+                                ? "running " + FormatDuration(Int(r, "over_by_ms")) + " over"
+                                : "not started, " + FormatDuration(Int(r, "late_by_ms")) + " late";
+    t.AddRow({{Str(r, "id"), Color::kBold},
+              {Str(r, "title")},
+              {Str(r, "team")},
+              {Str(r, "site_name")},
+              {float_ms <= 0 ? "none" : FormatDuration(float_ms),
+               float_ms <= 0 ? Color::kRed : Color::kNone},
+              {why, Color::kRed}});
+  }
+  std::string out = t.Render(o.width, o.style);
+  if (rows.size() > max_rows) {
+    out += "  ... and " + std::to_string(rows.size() - max_rows) + " more (baton status)\n";
+  }
+  return out;
+}
+
+// The chains one slip away from the critical path (status.near_critical), on one line.
+std::string NearCriticalLine(const json& rows, const ViewOptions& o) {
+  if (rows.empty()) return "";
+  std::string line = "Near-critical (float <= 30m): ";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    line += (i ? ", " : "") + Str(rows[i], "id") + " " + FormatDuration(Int(rows[i], "float_ms"));
+  }
+  return o.style.Paint(Fit(line, o), Color::kYellow) + "\n";
+}
+
+// The chase panel and the near-critical line, after the late tasks.
+std::string ChasePanel(const json& status, const ViewOptions& o, size_t max_rows) {
+  std::string out;
+  const json& chase = Arr(status, "chase");
+  if (!chase.empty()) {
+    out += "\n" + o.style.Paint("Chase now (" + std::to_string(chase.size()) + ")", Color::kRed) +
+           "\n" + ChaseTable(chase, o, max_rows);
+  }
+  const std::string near = NearCriticalLine(Arr(status, "near_critical"), o);
+  if (!near.empty()) out += (chase.empty() ? "\n" : "") + near;
+  return out;
 }
 
 std::string CountsLine(const json& status, const ViewOptions& o) {
@@ -351,6 +399,7 @@ std::string RenderStatus(const json& status, const ViewOptions& o) {
   if (!running.empty()) out += RunningTable(running, o);
   out += "\n" + Heading("Late (" + std::to_string(late.size()) + ")", o);
   if (!late.empty()) out += LateTable(late, o);
+  out += ChasePanel(status, o, SIZE_MAX);
   const json& ready = Arr(status, "ready");
   out += "\n" + Heading("Ready (" + std::to_string(ready.size()) + ")", o);
   if (!ready.empty()) out += Join(ready) + "\n";
@@ -761,12 +810,28 @@ std::string DescribeEvent(const json& e, const ViewOptions& o) {
          Str(e, "actor") + ", " + Str(e, "id") + ")";
 }
 
+std::string FitHeight(const std::string& frame, int height) {
+  if (height < 2) return frame;
+  std::vector<size_t> ends;  // Offset past each line's newline.
+  for (size_t pos = frame.find('\n'); pos != std::string::npos; pos = frame.find('\n', pos + 1)) {
+    ends.push_back(pos + 1);
+  }
+  const auto rows = static_cast<size_t>(height);
+  if (ends.size() <= rows) return frame;
+  const size_t kept = rows - 1;
+  return frame.substr(0, ends[kept - 1]) + "... " + std::to_string(ends.size() - kept) +
+         " more lines: a taller terminal, or baton watch --team/--site/--phase\n";
+}
+
 std::string RenderBoard(const json& status, const std::deque<std::string>& recent,
                         const std::string& banner, const ViewOptions& o) {
   std::string out;
   if (!banner.empty()) out += o.style.Paint(banner, Color::kInverse) + "\n";
   out += Summary(status, o);
   out += o.style.Paint("now " + When(o.now_ms, o), Color::kDim) + "\n";
+  if (const std::string only = Str(status, "only"); !only.empty()) {
+    out += o.style.Paint(Fit("Lists below: only " + only, o), Color::kCyan) + "\n";
+  }
   if (!Str(Member(status, "runbook"), "id").empty()) {
     const json& running = Arr(status, "running");
     out += "\n" + Heading("Running (" + std::to_string(running.size()) + ")", o);
@@ -782,6 +847,8 @@ std::string RenderBoard(const json& status, const std::deque<std::string>& recen
         out += "  ... and " + std::to_string(late.size() - kMaxLateRows) + " more (baton late)\n";
       }
     }
+    constexpr size_t kMaxChaseRows = 6;
+    out += ChasePanel(status, o, kMaxChaseRows);
     const json& ready = Arr(status, "ready");
     out += "\n" + Heading("Ready (" + std::to_string(ready.size()) + ")", o);
     if (!ready.empty()) {

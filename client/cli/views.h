@@ -54,6 +54,9 @@ std::string DescribeEvent(const nlohmann::json& event, const ViewOptions& o);
 // One frame of `baton watch`: progress, forecast, running (elapsed vs plan, at o.now_ms), late
 // (highlighted), ready tasks and the recent events (newest last). `banner` (e.g.
 // "reconnecting...") is shown on top when not empty.
+// `frame` cut to `height` lines (0: as is): the top stays (banner, header, forecast), the lines
+// that do not fit go, and the last line says how many and how to see them.
+std::string FitHeight(const std::string& frame, int height);
 std::string RenderBoard(const nlohmann::json& status, const std::deque<std::string>& recent,
                         const std::string& banner, const ViewOptions& o);
 

@@ -205,7 +205,10 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
   if (link.redial_after_ms == kFirstRedialMs) {
     spdlog::info("peer {}: dialling {}", link.site, link.endpoint);
   }
+  // Usually dropped (no connection yet: ZMQ_IMMEDIATE); the handshake then says it again.
+  const uint64_t bytes_before = link.bytes_sent;
   SayHello(link, now_ms);
+  link.dial_hello_sent = link.bytes_sent > bytes_before;
   return true;
 }
 
@@ -251,7 +254,10 @@ void Replicator::DrainLinkMonitor(Link& link, int64_t now_ms) {
     }
     up = up || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
   }
-  if (up && link.session.state() == PeerState::kConnecting) SayHello(link, now_ms);
+  if (up && link.session.state() == PeerState::kConnecting && !link.dial_hello_sent) {
+    SayHello(link, now_ms);
+  }
+  if (up) link.dial_hello_sent = false;  // A later handshake (a reconnect) says Hello again.
 }
 
 void Replicator::DrainMonitor() {

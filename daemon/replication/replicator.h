@@ -93,6 +93,9 @@ class Replicator {
     // Dialer: when the socket was opened, and how long to wait for an answer before opening a
     // new one (a refused CURVE handshake is not retried by libzmq; the roster may have changed).
     int64_t dialled_ms = 0;
+    // The Hello said when dialling reached the socket (the handshake had already completed):
+    // the handshake's own Hello would start a second conversation, and a full resend.
+    bool dial_hello_sent = false;
     int64_t redial_after_ms = 2000;
     PeerSession session;
     uint64_t events_sent = 0, events_received = 0, bytes_sent = 0, bytes_received = 0;

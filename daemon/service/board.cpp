@@ -82,6 +82,14 @@ json BackoutOf(const crdt::Schedule& s) {
               {"by", trigger != nullptr && !trigger->backout ? "no_go" : "start"}};
 }
 
+// A chain with this little float is one slip from the critical path: the board names it.
+constexpr int64_t kNearCriticalMs = 30 * 60 * 1000;
+
+// How far behind a late or overrunning task is: the larger of its late start and its overrun.
+int64_t BehindMs(const json& row) {
+  return std::max(row.value("late_by_ms", int64_t{0}), row.value("over_by_ms", int64_t{0}));
+}
+
 using ScheduleIndex = std::unordered_map<std::string_view, const crdt::TaskSchedule*>;
 
 // Schedule::Find is linear; queries over every task look them up through this index.
@@ -250,6 +258,13 @@ Result<json> Board::Summary() {
   json conflicts = json::array();
   json running = json::array();
   json late = json::array();
+  json chase = json::array();
+  json near_critical = json::array();
+  // Whom to call: the site's name on the roster (the task's site id when it has none).
+  std::map<std::string, std::string> site_names;
+  if (const auto* roster = proj.roster().Winner()) {
+    for (const auto& site : roster->value) site_names[site.id] = site.name;
+  }
   for (const auto& t : plan.tasks) {
     const crdt::TaskSchedule* sched = Lookup(index, t.id);
     if (sched != nullptr && sched->status == crdt::Progress::kRunning) {
@@ -257,6 +272,18 @@ Result<json> Board::Summary() {
     }
     if (sched != nullptr && (IsLate(*sched) || IsOver(*sched))) late.push_back(TaskRow(t, sched));
     const std::string shown = ShownStatus(proj, t, sched);
+    if (sched != nullptr && ((shown == "ready" && IsLate(*sched)) || IsOver(*sched))) {
+      // Due and not started, or running past its plan: someone has to be asked.
+      json row = TaskRow(t, sched);
+      const auto name = site_names.find(t.site);
+      row["site_name"] = name != site_names.end() && !name->second.empty() ? name->second : t.site;
+      row["why"] = IsOver(*sched) ? "running over" : "ready, not started";
+      chase.push_back(std::move(row));
+    }
+    if (sched != nullptr && !sched->critical && sched->total_float_ms <= kNearCriticalMs &&
+        (shown == "pending" || shown == "ready" || shown == "running")) {
+      near_critical.push_back({{"id", t.id}, {"float_ms", sched->total_float_ms}});
+    }
     const bool finishes = shown == "done" || shown == "skipped";
     if (t.is_backout) {
       // Counted while the back-out needs them, apart from the forward plan's total.
@@ -286,7 +313,19 @@ Result<json> Board::Summary() {
   result["anomalies"] = AnomaliesJson(Anomalies(proj, plan.tasks));
   result["forecast"] = ForecastJson(s);
   result["running"] = running;
+  // Furthest behind first; least float first (ties: furthest behind).
+  const auto by_behind = [](const json& a, const json& b) { return BehindMs(a) > BehindMs(b); };
+  std::stable_sort(late.begin(), late.end(), by_behind);
+  std::stable_sort(chase.begin(), chase.end(), [&](const json& a, const json& b) {
+    const int64_t fa = a.value("float_ms", int64_t{0}), fb = b.value("float_ms", int64_t{0});
+    return fa != fb ? fa < fb : by_behind(a, b);
+  });
+  std::stable_sort(near_critical.begin(), near_critical.end(), [](const json& a, const json& b) {
+    return a["float_ms"].get<int64_t>() < b["float_ms"].get<int64_t>();
+  });
   result["late"] = late;
+  result["chase"] = chase;
+  result["near_critical"] = near_critical;
   json ready = json::array();
   for (const auto& id : crdt::ReadyTasks(s)) ready.push_back(id);
   result["ready"] = ready;
@@ -392,14 +431,18 @@ Result<std::string> OneOf(const std::string& noun, const std::string& given,
 
 Result<json> Board::List(client::ListArgs args, const std::string& filter) {
   BATON_TRY(RequirePlan());
-  if (args.team || args.site) {
+  if (args.team || args.site || args.phase) {
     const crdt::Plan plan = proj_.CurrentPlan();
     std::set<std::string> teams(plan.teams.begin(), plan.teams.end());
-    std::set<std::string> sites;
+    std::set<std::string> sites, phases;
     for (const auto& s : plan.sites) sites.insert(s.id);
     for (const auto& t : plan.tasks) {
       if (!t.team.empty()) teams.insert(t.team);
       if (!t.site.empty()) sites.insert(t.site);
+      if (!t.phase.empty()) phases.insert(t.phase);
+    }
+    if (args.phase) {
+      BATON_ASSIGN_OR_RETURN(*args.phase, OneOf("phase", *args.phase, phases));
     }
     if (args.team) {
       BATON_ASSIGN_OR_RETURN(*args.team, OneOf("team", *args.team, teams));
@@ -418,6 +461,7 @@ Result<json> Board::List(client::ListArgs args, const std::string& filter) {
     const std::string status = ShownStatus(proj, t, ts);
     if (args.team && t.team != *args.team) continue;
     if (args.site && t.site != *args.site) continue;
+    if (args.phase && t.phase != *args.phase) continue;
     if (args.status && status != *args.status) continue;
     const bool late = ts != nullptr && (IsLate(*ts) || IsOver(*ts));
     if ((args.late_only || filter == "late") && !late) continue;

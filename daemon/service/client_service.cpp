@@ -185,13 +185,14 @@ Result<json> ClientService::Dispatch(const client::Request& req, const std::stri
                 {"cursor", ledger_->last_arrival()},
                 {"now", ledger_->Now()}};
   }
-  if (op == "plan.import" || op == "plan.amend" || op == "site.add" || op == "site.remove" ||
-      op == "report" || op == "note" || op == "gate" || op == "undo") {
+  if (op == "plan.import" || op == "plan.amend" || op == "site.add" || op == "site.edit" ||
+      op == "site.remove" || op == "report" || op == "note" || op == "gate" || op == "undo") {
     if (!writes_held_.empty()) return Status::Unavailable(writes_held_);
     Result<json> r = Status::InvalidArgument("unreachable");
     if (op == "plan.import") r = PlanImport(req, Actor(os_user, ""));
     if (op == "plan.amend") r = PlanAmend(req, Actor(os_user, ""));
     if (op == "site.add") r = SiteAdd(req, Actor(os_user, ""));
+    if (op == "site.edit") r = SiteEdit(req, Actor(os_user, ""));
     if (op == "site.remove") r = SiteRemove(req, Actor(os_user, ""));
     if (op == "report") r = Report(req, os_user);
     if (op == "note") r = Note(req, os_user);
@@ -296,7 +297,8 @@ std::vector<crdt::EventId> ClientService::HeaderLiveIds() const {
 }
 
 Result<crdt::EventId> ClientService::StageRoster(std::vector<crdt::SiteInfo> sites,
-                                                 const std::string& actor) {
+                                                 const std::string& actor,
+                                                 std::vector<crdt::Fence> fences) {
   const auto& proj = ledger_->projection();
   crdt::PlanDefined def;
   crdt::Plan& plan = def.plan;
@@ -312,6 +314,7 @@ Result<crdt::EventId> ClientService::StageRoster(std::vector<crdt::SiteInfo> sit
             [](const crdt::SiteInfo& a, const crdt::SiteInfo& b) { return a.id < b.id; });
   plan.sites = std::move(sites);
   def.supersedes = HeaderLiveIds();
+  def.fences = std::move(fences);
   return ledger_->Stage(Draft{actor, std::move(def)});
 }
 
@@ -458,6 +461,7 @@ Result<json> ClientService::PlanAmend(const client::Request& req, const std::str
         if (c.patch.duration_ms) t.duration_ms = *c.patch.duration_ms;
         if (c.patch.predecessors) t.predecessors = *c.patch.predecessors;
         if (c.patch.backout_task) t.backout_task = *c.patch.backout_task;
+        if (c.patch.deciders) t.deciders = *c.patch.deciders;
       }
     }
     std::erase_if(after.tasks, [&](const crdt::TaskSpec& t) {
@@ -512,12 +516,12 @@ Result<json> ClientService::SiteAdd(const client::Request& req, const std::strin
     }
   }
   if (listed != nullptr && !listed->public_key.empty()) {
-    return Status::Rejected("site.add: site \"" + site.id + "\" is already on the roster (" +
-                            client::SiteRoleName(listed->role) + ", key " +
-                            identity::ToHex(listed->public_key).substr(0, 16) +
-                            "...); to change its key, role or endpoint, remove it first (`baton "
-                            "site remove " +
-                            site.id + "`), then add it again");
+    return Status::Rejected(
+        "site.add: site \"" + site.id + "\" is already on the roster (" +
+        client::SiteRoleName(listed->role) + ", key " +
+        identity::ToHex(listed->public_key).substr(0, 16) +
+        "...); to change its role, teams, name or endpoint use `baton site edit " + site.id +
+        "`; to change its key, remove it (`baton site remove " + site.id + "`), then add it again");
   }
   const bool enrolled = listed != nullptr;
   if (enrolled) {
@@ -537,6 +541,51 @@ Result<json> ClientService::SiteAdd(const client::Request& req, const std::strin
               {"role", client::SiteRoleName(site.role)},
               {"teams", site.teams},
               {"enrolled", enrolled}};
+}
+
+Result<json> ClientService::SiteEdit(const client::Request& req, const std::string& actor) {
+  BATON_TRY(RequireRoster());
+  BATON_TRY(MayAmendPlan());
+  BATON_ASSIGN_OR_RETURN(client::SiteEditArgs args, client::ParseSiteEditArgs(req));
+  std::vector<crdt::SiteInfo> roster = ledger_->projection().roster().Winner()->value;
+  const auto it = std::find_if(roster.begin(), roster.end(),
+                               [&](const crdt::SiteInfo& s) { return s.id == args.site; });
+  if (it == roster.end() || it->public_key.empty()) {
+    return Status::NotFound("site.edit: site \"" + args.site + "\" is not " +
+                            (it == roster.end() ? "on the roster" : "enrolled yet") +
+                            " (enrol it with `baton site add " + args.site + " --key HEX`)");
+  }
+  crdt::SiteInfo& site = *it;
+  const crdt::SiteInfo before = site;
+  if (args.name) site.name = args.name->empty() ? site.id : *args.name;
+  if (args.endpoint) site.endpoint = *args.endpoint;
+  if (args.teams) site.teams = *args.teams;
+  if (args.role) site.role = *args.role;
+  if (site == before) {
+    return Status::InvalidArgument("site.edit: site \"" + args.site +
+                                   "\" already has that name, role, endpoint and teams");
+  }
+  if (site.role != crdt::SiteRole::kManager && before.role == crdt::SiteRole::kManager) {
+    if (site.id == ledger_->config().trust_site) {
+      return Status::Rejected("site.edit: site \"" + site.id +
+                              "\" is the trust anchor: it stays a manager");
+    }
+    if (std::none_of(roster.begin(), roster.end(),
+                     [](const crdt::SiteInfo& s) { return s.role == crdt::SiteRole::kManager; })) {
+      return Status::Rejected("site.edit: site \"" + site.id +
+                              "\" is the last manager on the roster: add another manager first");
+    }
+  }
+  // In place, without a fence: the site's events keep counting as they did, judged as of each
+  // by the roster then in force (the edit is one more roster change).
+  json result{{"site", site.id},
+              {"name", site.name},
+              {"role", client::SiteRoleName(site.role)},
+              {"endpoint", site.endpoint},
+              {"teams", site.teams}};
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id, StageRoster(std::move(roster), actor));
+  result["event"] = id.ToString();
+  return result;
 }
 
 Result<json> ClientService::SiteRemove(const client::Request& req, const std::string& actor) {
@@ -567,8 +616,15 @@ Result<json> ClientService::SiteRemove(const client::Request& req, const std::st
   for (const auto& task_id : proj.TaskIds()) {
     if (proj.Task(task_id)->spec().site == args.site) ++assigned;
   }
-  BATON_ASSIGN_OR_RETURN(crdt::EventId id, StageRoster(std::move(roster), actor));
-  return json{{"event", id.ToString()}, {"site", args.site}, {"assigned_tasks", assigned}};
+  // Its chain is fenced at what this site holds of it: what it makes later does not count,
+  // whatever clock it stamps (docs/replication.md#removing-a-site).
+  const uint64_t fence = proj.version_vector().Seen(args.site);
+  BATON_ASSIGN_OR_RETURN(crdt::EventId id,
+                         StageRoster(std::move(roster), actor, {crdt::Fence{args.site, fence}}));
+  return json{{"event", id.ToString()},
+              {"site", args.site},
+              {"assigned_tasks", assigned},
+              {"fenced_at", fence}};
 }
 
 Result<json> ClientService::SiteList() const {
@@ -980,6 +1036,16 @@ Result<json> ClientService::Export(const client::Request& req) {
     out["digest"] = ledger_->StateDigest();
     BATON_ASSIGN_OR_RETURN(json roster, SiteList());
     out["trust"] = roster["trust"];
+    // Removed sites too, for their keys: they verify what those sites signed.
+    for (const crdt::SiteInfo& s : ledger_->projection().FormerSites()) {
+      roster["sites"].push_back({{"id", s.id},
+                                 {"name", s.name},
+                                 {"role", client::SiteRoleName(s.role)},
+                                 {"key", identity::ToHex(s.public_key)},
+                                 {"endpoint", s.endpoint},
+                                 {"teams", s.teams},
+                                 {"removed", true}});
+    }
     out["roster"] = roster["sites"];
     std::vector<store::StoredEvent> forks;
     BATON_TRY(ledger_->store().ScanForks(&forks));

@@ -67,6 +67,7 @@ class ClientService {
   Result<nlohmann::json> PlanImport(const client::Request& req, const std::string& actor);
   Result<nlohmann::json> PlanAmend(const client::Request& req, const std::string& actor);
   Result<nlohmann::json> SiteAdd(const client::Request& req, const std::string& actor);
+  Result<nlohmann::json> SiteEdit(const client::Request& req, const std::string& actor);
   Result<nlohmann::json> SiteRemove(const client::Request& req, const std::string& actor);
   Result<nlohmann::json> SiteList() const;
   Result<nlohmann::json> Report(const client::Request& req, const std::string& os_user);
@@ -99,7 +100,8 @@ class ClientService {
   std::vector<crdt::EventId> HeaderLiveIds() const;
   // Stages a roster change: a PlanDefined with the current header, `sites` (sorted by id) and
   // no tasks, superseding HeaderLiveIds(). The tasks are untouched.
-  Result<crdt::EventId> StageRoster(std::vector<crdt::SiteInfo> sites, const std::string& actor);
+  Result<crdt::EventId> StageRoster(std::vector<crdt::SiteInfo> sites, const std::string& actor,
+                                    std::vector<crdt::Fence> fences = {});
   // The board of the ledger's projection at `now_ms`; LiveBoard: now, with the cached schedule.
   Board BoardAt(int64_t now_ms);
   Result<Board> LiveBoard();

@@ -830,12 +830,13 @@ void EventStore::Impl::CommitGroup(const std::vector<AppendRequest*>& group) {
                       rocksdb::SliceParts(value, 4));
       }
       ++arrival;
+      const int64_t arrived_ms = event.arrived_ms != 0 ? event.arrived_ms : now_ms;
       if (run_open && event.id.origin == run.id.origin && event.id.seq == run.id.seq + run.count &&
-          run.count < 0xffffffffu) {
+          run.count < 0xffffffffu && run.arrived_ms == arrived_ms) {
         ++run.count;
       } else {
         flush_run();
-        run = ArrivalRun{arrival, event.id, 1, now_ms};
+        run = ArrivalRun{arrival, event.id, 1, arrived_ms};
         run_key = key;
         run_open = true;
       }

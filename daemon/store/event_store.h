@@ -36,6 +36,9 @@ struct StoredEvent {
   crdt::Hash prev_hash{};  // Hash of the origin's event id.seq - 1 (zero for seq 1).
   crdt::Hash hash{};       // Hash of this event's payload; the next event's prev_hash.
   std::string envelope;    // The event's bytes exactly as signed and sent.
+  // When this site took the event (folded it, so that boards showed it), for the arrival index;
+  // 0: when it is written. Not part of the stored event; read back as 0.
+  int64_t arrived_ms = 0;
 
   friend bool operator==(const StoredEvent&, const StoredEvent&) = default;
 };

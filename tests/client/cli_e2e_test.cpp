@@ -233,6 +233,50 @@ BOOST_AUTO_TEST_CASE(the_manager_enrols_lists_and_removes_a_site) {
   auto again = Baton(hq, std::vector<std::string>(enrol.begin() + 1, enrol.end()));
   BOOST_TEST(again.exit_code == 3);
   BOOST_TEST(again.err.find("already on the roster") != std::string::npos, again.err);
+  BOOST_TEST(again.err.find("use `baton site edit v2`") != std::string::npos, again.err);
+
+  // Edited in place: teams replaced, then cleared; the role; its key stays.
+  const auto site_json = [&](const std::string& id) {
+    const json all = json::parse(Baton(hq, {"site", "ls", "--json"}).out);
+    for (const auto& s : all["sites"]) {
+      if (s["id"] == id) return s;
+    }
+    return json();
+  };
+  auto edited = Baton(hq, {"site", "edit", "dc-east", "--team", "storage", "--name", "DC East"});
+  BOOST_REQUIRE_MESSAGE(edited.exit_code == 0, edited.err);
+  BOOST_TEST(
+      edited.out.find("site dc-east now site, teams storage (event hq/") != std::string::npos,
+      edited.out);
+  json dc_now = site_json("dc-east");
+  BOOST_TEST(dc_now["teams"] == json::array({"storage"}), dc_now.dump());
+  BOOST_TEST(dc_now["name"] == "DC East");
+  BOOST_TEST(dc_now["key"] == TrimmedFile(dir.str() + "/dc-east/identity/site.pub"));
+  BOOST_REQUIRE(
+      Baton(hq, {"site", "edit", "dc-east", "--no-teams", "--role", "observer"}).exit_code == 0);
+  dc_now = site_json("dc-east");
+  BOOST_TEST(dc_now["teams"] == json::array(), dc_now.dump());
+  BOOST_TEST(dc_now["role"] == "observer");
+  const int events_now = json::parse(Baton(hq, {"status", "--json"}).out)["events"];
+  auto same = Baton(hq, {"site", "edit", "dc-east", "--role", "observer"});
+  BOOST_TEST(same.exit_code == 1);
+  BOOST_TEST(same.err.find("already has that name, role, endpoint and teams") != std::string::npos,
+             same.err);
+  auto demote_anchor = Baton(hq, {"site", "edit", "hq", "--role", "site"});
+  BOOST_TEST(demote_anchor.exit_code == 3);
+  BOOST_TEST(demote_anchor.err.find("is the trust anchor: it stays a manager") != std::string::npos,
+             demote_anchor.err);
+  auto nothing = Baton(hq, {"site", "edit", "dc-east"});
+  BOOST_TEST(nothing.exit_code == 1);
+  BOOST_TEST(nothing.err.find("nothing to change") != std::string::npos, nothing.err);
+  auto stranger = Baton(hq, {"site", "edit", "nowhere", "--role", "site"});
+  BOOST_TEST(stranger.exit_code == 3);
+  BOOST_TEST(stranger.err.find("is not on the roster") != std::string::npos, stranger.err);
+  auto bad_endpoint = Baton(hq, {"site", "edit", "dc-east", "--endpoint", "udp://x"});
+  BOOST_TEST(bad_endpoint.exit_code == 1);
+  BOOST_TEST(bad_endpoint.err.find("is not a peer endpoint") != std::string::npos,
+             bad_endpoint.err);
+  BOOST_TEST(json::parse(Baton(hq, {"status", "--json"}).out)["events"] == events_now);
   auto bad_key = Baton(hq, {"site", "add", "v3", "--key", "abcd"});
   BOOST_TEST(bad_key.exit_code == 1);
   BOOST_TEST(bad_key.err.find("field \"key\": expected the site's Ed25519 public key as 64 hex "
@@ -417,6 +461,30 @@ BOOST_AUTO_TEST_CASE(a_gate_names_its_deciders_in_the_plan_file) {
              shown.out);
   const json spec = json::parse(Baton(site, {"show", "G-1", "--json"}).out)["spec"];
   BOOST_TEST(spec["deciders"] == json::array({"dba", "vendor-de"}), spec.dump());
+
+  // The deciders changed by an amendment, checked like an import's; nothing written when bad.
+  const int events_before = json::parse(Baton(site, {"status", "--json"}).out)["events"];
+  auto bad = Baton(site, {"plan", "amend", "--deciders", "G-1=dba,riks"});
+  BOOST_TEST(bad.exit_code == 1);
+  BOOST_TEST(bad.err.find("decider \"riks\" is neither a site of the roster nor a team") !=
+                 std::string::npos,
+             bad.err);
+  auto on_task = Baton(site, {"plan", "amend", "--deciders", "T-2=dba"});
+  BOOST_TEST(on_task.exit_code == 1);
+  BOOST_TEST(on_task.err.find("deciders are for gates only") != std::string::npos, on_task.err);
+  BOOST_TEST(json::parse(Baton(site, {"status", "--json"}).out)["events"] == events_before);
+  auto amended =
+      Baton(site, {"plan", "amend", "--deciders", "G-1=vendor-de", "--duration", "G-1=20m"});
+  BOOST_REQUIRE_MESSAGE(amended.exit_code == 0, amended.err);
+  const json after = json::parse(Baton(site, {"show", "G-1", "--json"}).out);
+  BOOST_TEST(after["spec"]["deciders"] == json::array({"vendor-de"}), after.dump());
+  BOOST_TEST(after["duration_ms"].get<int64_t>() == 20 * 60000);
+  auto cleared = Baton(site, {"plan", "amend", "--deciders", "G-1="});
+  BOOST_REQUIRE_MESSAGE(cleared.exit_code == 0, cleared.err);
+  BOOST_TEST(Baton(site, {"show", "G-1"}).out.find("decided by:") == std::string::npos);
+  auto malformed = Baton(site, {"plan", "amend", "--deciders", "G-1"});
+  BOOST_TEST(malformed.exit_code == 1);
+  BOOST_TEST(malformed.err.find("expected GATE=WHO,WHO") != std::string::npos, malformed.err);
   // hq is a manager: it decides any gate.
   auto go = Baton(site, {"done", "T-1"});
   BOOST_TEST(go.exit_code == 0, go.err);
@@ -643,6 +711,128 @@ BOOST_AUTO_TEST_CASE(reports_that_contradict_the_plan_are_refused_unless_forced)
   BOOST_REQUIRE(Baton(site, {"done", "T-3"}).exit_code == 0);
   auto gate = Baton(site, {"gate", "G-1", "go"});
   BOOST_TEST(gate.exit_code == 0, gate.err);
+}
+
+// What is not a usable CSV is refused before anything reaches the daemon: a header with no
+// rows (which would import nothing and move the window), bytes that are not UTF-8 (unless the
+// encoding is given), a binary file; planned starts without --window-start are kept.
+BOOST_AUTO_TEST_CASE(a_plan_file_is_read_as_text_or_refused_before_anything_is_imported) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-bytes");
+  const auto file = [&](const std::string& name, const std::string& bytes) {
+    const std::string path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  };
+  const auto import = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> all{"plan", "import"};
+    all.insert(all.end(), args.begin(), args.end());
+    return Baton(site, all);
+  };
+  auto header_only = import({file("empty.csv", "ID,Title,Duration\n")});
+  BOOST_TEST(header_only.exit_code == 1);
+  BOOST_TEST(header_only.err.find("empty.csv:2: no task rows") != std::string::npos,
+             header_only.err);
+  auto latin1 = import({file("latin1.csv", "ID,Title,Duration\nT-1,Caf\xE9,30m\n")});
+  BOOST_TEST(latin1.exit_code == 1);
+  BOOST_TEST(latin1.err.find("latin1.csv:2:8: invalid UTF-8 (byte 0xE9)") != std::string::npos,
+             latin1.err);
+  auto binary = import({file("plan.xlsx.csv", std::string("PK\x03\x04\x00\x00", 6))});
+  BOOST_TEST(binary.exit_code == 1);
+  BOOST_TEST(binary.err.find("this is not a text file") != std::string::npos, binary.err);
+  BOOST_TEST(json::parse(Baton(site, {"status", "--json"}).out)["events"].get<int>() == 0);
+
+  auto converted = import({file("latin1.csv",
+                                "ID,Title,Duration,Planned Start\n"
+                                "T-1,Caf\xE9,30m,2026-03-28 02:00\n"),
+                           "--encoding", "windows-1252", "--tz", "Europe/Berlin"});
+  BOOST_REQUIRE_MESSAGE(converted.exit_code == 0, converted.err);
+  BOOST_TEST(converted.err.find("no --window-start given: the window starts at the earliest "
+                                "planned start") != std::string::npos,
+             converted.err);
+  const json shown = json::parse(Baton(site, {"show", "T-1", "--json"}).out);
+  BOOST_TEST(shown["title"] == "Caf\xC3\xA9", shown.dump());
+  BOOST_TEST(shown["planned_start"].get<int64_t>() == 1774659600000);  // 02:00 CET = 01:00Z.
+}
+
+// The board says whom to chase: due tasks not started and tasks running over, least float
+// first, with the site to call; the near-critical chain; late tasks furthest behind first.
+BOOST_AUTO_TEST_CASE(the_board_says_whom_to_chase) {
+  Site site("hq");
+  site.Start();
+  testing::TempDir dir("baton-chase");
+  // The window started in March: every task is due. D runs beside E with 15 minutes of float.
+  ImportCsv(site, dir,
+            "ID,Title,Team,Site,Duration,Predecessors,Phase\n"
+            "A,Stop the apps,ops,hq,30m,,prepare\n"
+            "C,Drain the queues,ops,hq,10m,,prepare\n"
+            "D,Copy the configs,dba,hq,45m,A,migrate\n"
+            "E,Migrate the data,dba,hq,60m,A,migrate\n"
+            "F,Open the gates,ops,hq,10m,\"D,E\",open\n");
+  BOOST_REQUIRE(Baton(site, {"start", "C", "--at", "-1h"}).exit_code == 0);  // 50m over.
+  const json st = StatusJson(site);
+  const json chase = st["chase"];
+  BOOST_TEST_REQUIRE(chase.size() == 2u, st.dump(1));
+  BOOST_TEST(chase[0]["id"] == "A");  // Critical, no float: first.
+  BOOST_TEST(chase[0]["why"] == "ready, not started");
+  BOOST_TEST(chase[1]["id"] == "C");
+  BOOST_TEST(chase[1]["why"] == "running over");
+  BOOST_TEST(chase[0]["float_ms"].get<int64_t>() <= chase[1]["float_ms"].get<int64_t>());
+  // The site to call, by its roster name.
+  std::string hq_name;
+  const json sites = json::parse(Baton(site, {"site", "ls", "--json"}).out)["sites"];
+  for (const auto& s : sites) {
+    if (s["id"] == "hq") hq_name = s["name"];
+  }
+  BOOST_TEST(!hq_name.empty());
+  BOOST_TEST(chase[0]["site_name"] == hq_name);
+  BOOST_TEST(chase[0]["team"] == "ops");
+  const json near = st["near_critical"];
+  BOOST_TEST_REQUIRE(near.size() == 1u, st.dump(1));
+  BOOST_TEST(near[0]["id"] == "D");
+  BOOST_TEST(near[0]["float_ms"].get<int64_t>() == 15 * 60000);
+  // Late: furthest behind first.
+  const json late = st["late"];
+  BOOST_TEST_REQUIRE(late.size() == 5u, st.dump(1));
+  BOOST_TEST(late[0]["id"] == "A");
+  BOOST_TEST(late[4]["id"] == "C");
+  const auto behind = [](const json& r) {
+    return std::max(r["late_by_ms"].get<int64_t>(), r["over_by_ms"].get<int64_t>());
+  };
+  for (size_t i = 1; i < late.size(); ++i) BOOST_TEST(behind(late[i - 1]) >= behind(late[i]));
+
+  const auto board = Baton(site, {"status"});
+  BOOST_TEST(board.out.find("Chase now (2)") != std::string::npos, board.out);
+  BOOST_TEST(board.out.find("Near-critical (float <= 30m): D 15m") != std::string::npos, board.out);
+  // The lists narrowed to a team or a phase (any case); the header stays the runbook's.
+  const auto watched = Baton(site, {"watch", "--once", "--team", "DBA"});
+  BOOST_REQUIRE_MESSAGE(watched.exit_code == 0, watched.err);
+  BOOST_TEST(watched.out.find("Lists below: only team DBA") != std::string::npos, watched.out);
+  BOOST_TEST(watched.out.find("Migrate the data") != std::string::npos, watched.out);
+  BOOST_TEST(watched.out.find("Stop the apps") == std::string::npos, watched.out);
+  BOOST_TEST(watched.out.find("Chase now") == std::string::npos, watched.out);  // A, C: ops.
+  BOOST_TEST(watched.out.find("0/5 done or skipped") != std::string::npos, watched.out);
+  const auto by_phase = Baton(site, {"ls", "--phase", "MIGRATE", "--json"});
+  BOOST_REQUIRE_MESSAGE(by_phase.exit_code == 0, by_phase.err);
+  std::vector<std::string> migrate;
+  const json phase_rows = json::parse(by_phase.out)["tasks"];
+  for (const auto& t : phase_rows) migrate.push_back(t["id"]);
+  BOOST_TEST((migrate == std::vector<std::string>{"D", "E"}));
+  const auto no_team = Baton(site, {"watch", "--once", "--team", "dbas"});
+  BOOST_TEST(no_team.exit_code == 1);
+  BOOST_TEST(
+      no_team.err.find("no team \"dbas\" in the plan (did you mean dba?)") != std::string::npos,
+      no_team.err);
+  const auto no_phase = Baton(site, {"ls", "--phase", "cutover"});
+  BOOST_TEST(no_phase.exit_code == 1);
+  BOOST_TEST(no_phase.err.find("its phases: migrate, open, prepare") != std::string::npos,
+             no_phase.err);
+
+  // Started and done: nothing left to chase on A, and C is done.
+  BOOST_REQUIRE(Baton(site, {"start", "A"}).exit_code == 0);
+  BOOST_REQUIRE(Baton(site, {"done", "C"}).exit_code == 0);
+  BOOST_TEST(StatusJson(site)["chase"].empty(), StatusJson(site).dump(1));
 }
 
 BOOST_AUTO_TEST_CASE(a_no_go_switches_the_runbook_to_backing_out) {

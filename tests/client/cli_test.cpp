@@ -1,6 +1,7 @@
 // The `baton` CLI without a daemon: durations, --at parsing across time zones and DST, tables
 // that fit the terminal, colour on/off, the views of status/task/board results, and the choice
 // of endpoint and exit code.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -496,6 +497,63 @@ BOOST_AUTO_TEST_CASE(while_backing_out_the_first_line_says_so) {
   status["backout"]["by"] = "start";
   status["backout"]["trigger"] = "BO-01";
   BOOST_TEST(Contains(RenderStatus(status, Plain()), "(BO-01 started)"));
+}
+
+BOOST_AUTO_TEST_CASE(the_chase_panel_names_whom_to_call_least_float_first) {
+  json status = StatusReply(2 * kHour);
+  json due = Row("T-050", "ready");
+  due["late"] = true;
+  due["late_by_ms"] = 20 * kMinute;
+  due["site_name"] = "Vendor DE (Munich)";
+  due["why"] = "ready, not started";
+  json over = Row("T-042", "running");
+  over["critical"] = false;
+  over["float_ms"] = 25 * kMinute;
+  over["running_over"] = true;
+  over["over_by_ms"] = 45 * kMinute;
+  over["site_name"] = "HQ";
+  over["why"] = "running over";
+  status["chase"] = {due, over};
+  status["near_critical"] = {{{"id", "T-061"}, {"float_ms", 18 * kMinute}}};
+  const std::string out = RenderStatus(status, Plain());
+  BOOST_TEST(Contains(out, "Chase now (2)"), out);
+  BOOST_TEST(Contains(out, "Vendor DE (Munich)"), out);
+  BOOST_TEST(Contains(out, "not started, 20m late"), out);
+  BOOST_TEST(Contains(out, "running 45m over"), out);
+  BOOST_TEST(Contains(out, "none"), out);  // T-050 has no float left.
+  BOOST_TEST(out.find("T-050", out.find("Chase now")) < out.find("T-042", out.find("Chase now")),
+             out);
+  BOOST_TEST(Contains(out, "Near-critical (float <= 30m): T-061 18m"), out);
+  // On the board at 80 columns: every line fits, the panel keeps its rows short.
+  ViewOptions o = Plain();
+  o.width = 80;
+  for (int i = 0; i < 10; ++i) status["chase"].push_back(due);
+  const std::string board = RenderBoard(status, {}, "", o);
+  BOOST_TEST(Contains(board, "Chase now (12)"), board);
+  BOOST_TEST(Contains(board, "... and 6 more"), board);
+  CheckFits(board, 80);
+  // Nothing to chase, nothing near-critical: no panel.
+  status.erase("chase");
+  status.erase("near_critical");
+  BOOST_TEST(!Contains(RenderStatus(status, Plain()), "Chase now"));
+}
+
+BOOST_AUTO_TEST_CASE(a_board_taller_than_the_terminal_keeps_its_top) {
+  json status = StatusReply(2 * kHour);
+  for (int i = 0; i < 30; ++i) status["late"].push_back(status["late"][0]);
+  std::deque<std::string> recent(8, "hq/1 plan imported");
+  ViewOptions o = Plain();
+  o.width = 80;
+  const std::string board = RenderBoard(status, recent, "link to hq lost: reconnecting", o);
+  const std::string fitted = FitHeight(board, 24);
+  BOOST_TEST(std::count(fitted.begin(), fitted.end(), '\n') == 24);
+  BOOST_TEST(fitted.rfind("link to hq lost: reconnecting\n", 0) == 0u, fitted);
+  BOOST_TEST(Contains(fitted, "Core banking cut-over"));
+  BOOST_TEST(Contains(fitted, "Forecast"), fitted);
+  BOOST_TEST(Contains(fitted, "more lines: a taller terminal, or baton watch --team"), fitted);
+  CheckFits(fitted, 80);
+  BOOST_TEST(FitHeight(board, 0) == board);  // Height unknown: as is.
+  BOOST_TEST(FitHeight("a\nb\n", 24) == "a\nb\n");
 }
 
 BOOST_AUTO_TEST_CASE(events_read_as_one_line_each) {

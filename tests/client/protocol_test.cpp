@@ -548,7 +548,7 @@ BOOST_AUTO_TEST_CASE(events_of_every_body_kind_become_json) {
   patch.title = "new title";
   patch.planned_start_ms = crdt::kNoTime;
   const std::vector<std::pair<crdt::Body, std::string>> cases = {
-      {crdt::PlanDefined{RandomPlan(1), {crdt::EventId{"hq", 3}}}, "plan_defined"},
+      {crdt::PlanDefined{RandomPlan(1), {crdt::EventId{"hq", 3}}, {}}, "plan_defined"},
       {crdt::PlanAmended{"new name", std::nullopt, 1716098400000, {}}, "plan_amended"},
       {crdt::TaskAdded{RandomPlan(2).tasks.empty() ? crdt::TaskSpec{} : RandomPlan(2).tasks[0]},
        "task_added"},

@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(trailing_bytes_are_corruption) {
 
 BOOST_AUTO_TEST_CASE(newer_format_version_is_named) {
   std::string bytes = EncodeEvent(WorkedExample());
-  bytes[1] = 3;
-  CheckCorruption(bytes, "event format version 3 is newer than this build supports (2)");
+  bytes[1] = 4;
+  CheckCorruption(bytes, "event format version 4 is newer than this build supports (3)");
   bytes[1] = 0;
   CheckCorruption(bytes, "event format version 0 is not valid");
 }
@@ -402,6 +402,32 @@ BOOST_AUTO_TEST_CASE(an_event_is_written_in_the_oldest_format_that_carries_it) {
   std::get<TaskAdded>(added.body).spec.deciders = {"de"};
   BOOST_TEST(FormatVersionOf(added) == 2);
   BOOST_TEST(EncodeEvent(Decoded(EncodeEvent(added))) == EncodeEvent(added));
+
+  // A removal's fence: format 3, after the supersedes list (a count, then site and seq each).
+  std::get<PlanDefined>(plan.body).plan.sites[1].teams.clear();
+  const std::string before_fence = EncodeEvent(plan);
+  std::get<PlanDefined>(plan.body).fences = {Fence{"de", 7}};
+  BOOST_TEST(FormatVersionOf(plan) == 3);
+  const std::string fenced = EncodeEvent(plan);
+  BOOST_TEST(static_cast<int>(fenced[1]) == 3);
+  // Version 3 carries the teams and deciders counts of version 2 too (zero here).
+  BOOST_TEST(fenced.size() == before_fence.size() + 8 + 2 * 8 + 8 + (8 + 2) + 8);
+  const PlanDefined with_fence = std::get<PlanDefined>(Decoded(fenced).body);
+  BOOST_TEST_REQUIRE(with_fence.fences.size() == 1u);
+  BOOST_TEST(with_fence.fences[0].site == "de");
+  BOOST_TEST(with_fence.fences[0].seq == 7u);
+
+  // A gate's deciders set by an amendment: format 3 too; none set: format 1.
+  Event changed = WorkedExample();
+  TaskPatch patch;
+  patch.title = "Go/no-go";
+  changed.body = TaskChanged{"G-1", patch, {}};
+  BOOST_TEST(FormatVersionOf(changed) == 1);
+  std::get<TaskChanged>(changed.body).patch.deciders = std::vector<std::string>{};
+  BOOST_TEST(FormatVersionOf(changed) == 3);  // Even [] (clearing them) needs the field.
+  const Event back_again = Decoded(EncodeEvent(changed));
+  BOOST_TEST_REQUIRE(std::get<TaskChanged>(back_again.body).patch.deciders.has_value());
+  BOOST_TEST(std::get<TaskChanged>(back_again.body).patch.deciders->empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_newer_format_than_the_event_needs_is_not_canonical) {

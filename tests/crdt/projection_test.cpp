@@ -853,6 +853,47 @@ BOOST_AUTO_TEST_CASE(a_report_made_before_the_site_leaves_the_roster_counts_one_
   BOOST_TEST(p.flags().size() == 2u);
 }
 
+// A removed site keeps its key: it could stamp new events with a clock from before its
+// removal. The removal fences its chain at the seq the remover held; what lies past it is judged
+// as of the removal at the earliest, in every order.
+BOOST_AUTO_TEST_CASE(a_removed_sites_chain_past_its_fence_does_not_count_whatever_its_clock) {
+  PlanDefined keyed = BasicPlan();
+  const std::string b_key(32, 'b');
+  keyed.plan.sites[2].public_key = b_key;
+  std::vector<SiteInfo> without_b = keyed.plan.sites;
+  std::erase_if(without_b, [](const SiteInfo& s) { return s.id == "site-b"; });
+  // The same weekend with the removal fenced at site-b/1 or not.
+  for (const bool fenced : {true, false}) {
+    BOOST_TEST_CONTEXT("fenced " << fenced) {
+      Log log;
+      Event plan = log.Make("hq", 0, keyed);
+      Event started = log.Make("site-b", 1, Rep("T-4", ReportKind::kStarted));  // site-b/1
+      PlanDefined removal_body = RosterOf(plan, without_b);
+      if (fenced) removal_body.fences = {Fence{"site-b", started.seq}};
+      Event removal = log.Make("hq", 10, removal_body);
+      // Made after the removal, stamped as if before it (minute 5 < 10): site-b/2 and /3.
+      Event backdated = log.Make("site-b", 5, Rep("T-4", ReportKind::kDone, {started.id()}));
+      Event note = log.Make("site-b", 6, NoteAdded{"", "all fine here"});
+      Projection p = FoldInEveryOrder({plan, started, removal, backdated, note});
+      BOOST_TEST(!Flagged(p, started.id()));
+      // Its key stays known for verifying what it signed.
+      BOOST_TEST(p.RosterEntry("site-b") == nullptr);
+      BOOST_TEST(p.SignerKey("site-b") == b_key);
+      if (!fenced) {  // The old clock would make them count: the fence is what voids them.
+        BOOST_TEST(!Flagged(p, backdated.id()));
+        BOOST_TEST((p.Task("T-4")->status() == TaskStatus::kDone));
+        continue;
+      }
+      BOOST_TEST((p.Task("T-4")->status() == TaskStatus::kRunning));
+      BOOST_TEST(FlagReason(p, backdated.id()) ==
+                 "task_reported on task \"T-4\" from site \"site-b\": site is not on the roster "
+                 "as of the event");
+      BOOST_TEST(Flagged(p, note.id()));
+      BOOST_TEST(p.notes().empty());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_site_reports_on_its_teams_tasks_as_the_roster_stood_at_each_event) {
   Log log;
   PlanDefined d = BasicPlan();
@@ -911,6 +952,37 @@ BOOST_AUTO_TEST_CASE(a_gate_that_names_deciders_is_decided_by_them_or_a_manager)
   BOOST_TEST(p.flags().size() == 2u);
   BOOST_TEST((p.Task("G-1")->LiveGateIds() == std::vector<EventId>{by_manager.id()}));
   BOOST_TEST((p.Task("G-1")->spec().deciders == std::vector<std::string>{"site-b", "risk"}));
+}
+
+// A task_changed sets a gate's deciders (format 3): decisions are judged by the deciders as of
+// each, and [] gives the gate back to its site and team.
+BOOST_AUTO_TEST_CASE(an_amendment_changes_a_gates_deciders_as_of_each_decision) {
+  Log log;
+  PlanDefined d = BasicPlan();
+  TaskSpec gate = Spec("G-1", "site-a");
+  gate.kind = TaskKind::kGate;
+  d.plan.tasks.push_back(gate);
+  Event plan = log.Make("hq", 0, d);
+  Event by_b_early = log.Make("site-b", 1, GateDecided{"G-1", true, kNoTime, "", {}});
+  TaskPatch to_b;
+  to_b.deciders = std::vector<std::string>{"site-b"};
+  Event change = log.Make("hq", 2, TaskChanged{"G-1", to_b, {}});
+  Event by_a = log.Make("site-a", 3, GateDecided{"G-1", true, kNoTime, "", {}});
+  Event by_b = log.Make("site-b", 4, GateDecided{"G-1", false, kNoTime, "", {}});
+  TaskPatch back;
+  back.deciders = std::vector<std::string>{};
+  Event cleared = log.Make("hq", 5, TaskChanged{"G-1", back, {change.id()}});
+  Event by_a_again = log.Make("site-a", 6, GateDecided{"G-1", true, kNoTime, "", {by_b.id()}});
+  Projection p = FoldInEveryOrder({plan, by_b_early, change, by_a, by_b, cleared, by_a_again});
+  BOOST_TEST(Flagged(p, by_b_early.id()));  // Before the change only site-a (its site) decides.
+  BOOST_TEST(FlagReason(p, by_a.id()) ==
+             "gate_decided on task \"G-1\" from site \"site-a\": neither among the gate's "
+             "deciders as of the event (\"site-b\") nor a manager");
+  BOOST_TEST(!Flagged(p, by_b.id()));
+  BOOST_TEST(!Flagged(p, by_a_again.id()));
+  BOOST_TEST(p.flags().size() == 2u);
+  BOOST_TEST(p.Task("G-1")->spec().deciders.empty());
+  BOOST_TEST((p.Task("G-1")->LiveGateIds() == std::vector<EventId>{by_a_again.id()}));
 }
 
 BOOST_AUTO_TEST_CASE(a_reset_withdraws_a_gate_decision_and_a_later_decision_replaces_it) {

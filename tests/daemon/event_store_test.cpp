@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(gap_is_rejected_and_nothing_of_the_call_is_written) {
   BOOST_TEST(store->LastArrival() == 3u);
 
   // A first event must be seq 1.
-  StoredEvent late{{"late", 2}, {}, TestHash("x"), "x"};
+  StoredEvent late{{"late", 2}, {}, TestHash("x"), "x", 0};
   BOOST_TEST(store->Append({late}).message() == "late/2: expected seq 1");
 }
 
@@ -343,7 +343,7 @@ BOOST_AUTO_TEST_CASE(concurrent_appenders_are_all_stored_with_right_heads) {
     // A rejected appender in the middle of the traffic fails alone.
     std::thread bad([&] {
       for (int i = 0; i < 50; ++i) {
-        StoredEvent gap{{"site-0", 1000000}, {}, TestHash("gap"), "gap"};
+        StoredEvent gap{{"site-0", 1000000}, {}, TestHash("gap"), "gap", 0};
         if (store->Append({gap}).code() != StatusCode::kRejected) ++failures;
       }
     });
@@ -848,9 +848,9 @@ BOOST_AUTO_TEST_CASE(read_only_store_reads_and_refuses_writes) {
 BOOST_AUTO_TEST_CASE(malformed_origins_are_invalid_arguments) {
   TempDir dir("store");
   auto store = MustOpen(Options(dir));
-  StoredEvent empty{{"", 1}, {}, {}, "x"};
+  StoredEvent empty{{"", 1}, {}, {}, "x", 0};
   BOOST_TEST((store->Append({empty}).code() == StatusCode::kInvalidArgument));
-  StoredEvent huge{{std::string(300, 'x'), 1}, {}, {}, "x"};
+  StoredEvent huge{{std::string(300, 'x'), 1}, {}, {}, "x", 0};
   BOOST_TEST((store->Append({huge}).code() == StatusCode::kInvalidArgument));
   BOOST_TEST(store->Append({}).ok());
   BOOST_TEST(store->LastArrival() == 0u);

@@ -115,7 +115,7 @@ void AppendForeign(const Config& c, const std::string& origin, const std::vector
   std::vector<store::StoredEvent> batch;
   for (auto& built : writer.Build(std::move(drafts))) {
     batch.push_back(store::StoredEvent{built.event.id(), built.event.prev_hash, built.hash,
-                                       std::move(built.envelope)});
+                                       std::move(built.envelope), 0});
   }
   BOOST_TEST_REQUIRE((*store)->Append(std::move(batch)).ok());
 }
@@ -548,6 +548,58 @@ BOOST_AUTO_TEST_CASE(events_staged_while_a_group_is_written_go_in_the_next_group
   BOOST_TEST(ledger->StateDigest() == digest);
 }
 
+// The stored envelopes of `origin`'s chain from `from` through `to`.
+std::vector<std::string> Envelopes(const Ledger& ledger, const std::string& origin, uint64_t from,
+                                   uint64_t to) {
+  std::vector<std::string> out;
+  for (uint64_t seq = from; seq <= to; ++seq) {
+    auto stored = ledger.store().Get(crdt::EventId{origin, seq});
+    BOOST_TEST_REQUIRE((stored.ok() && stored->has_value()), origin << "/" << seq);
+    out.push_back((*stored)->envelope);
+  }
+  return out;
+}
+
+// An event's arrival time is when this site took it (boards showed it from then), not when its
+// group reached the disk: a board answered while the group was being written shows it at a
+// time no later than its arrival, which is what `baton-audit replay --site` needs.
+BOOST_AUTO_TEST_CASE(an_event_arrives_when_it_is_taken_not_when_it_is_written) {
+  testing::TempDir dir("ledger");
+  int64_t now = kT0;
+  const Config hq_config = SiteConfig(dir, "hq");
+  BOOST_TEST_REQUIRE(Ledger::Create(hq_config).ok());
+  auto hq = Ledger::Open(hq_config, [&now] { return now; }).value();
+  BOOST_TEST_REQUIRE(hq->Append(Draft{"dm", Plan()}).ok());  // Arrival 1, at kT0.
+  now = kT0 + 1000;
+  BOOST_TEST_REQUIRE(hq->Stage(Draft{"dm", Report("T-1", crdt::ReportKind::kStarted)}).ok());
+  now = kT0 + 2000;
+  BOOST_TEST_REQUIRE(hq->Stage(Draft{"dm", Report("T-2", crdt::ReportKind::kStarted)}).ok());
+  now = kT0 + 9000;  // The group is written later.
+  BOOST_TEST_REQUIRE(hq->Commit().ok());
+
+  // Received events: at the time of the Ingest, not of the commit.
+  Config v1_config = SiteConfig(dir, "v1");
+  v1_config.trust_site = "hq";
+  v1_config.trust_key = hq->public_key();
+  BOOST_TEST_REQUIRE(Ledger::Create(v1_config).ok());
+  auto v1 = Ledger::Open(v1_config, [&now] { return now; }).value();
+  now = kT0 + 20000;
+  auto got = v1->Ingest(Envelopes(*hq, "hq", 1, 3));
+  BOOST_TEST_REQUIRE((got.ok() && got->stored == 3u));
+  now = kT0 + 30000;
+  BOOST_TEST_REQUIRE(v1->Commit().ok());
+
+  for (const auto& [ledger, expected] :
+       {std::pair{hq.get(), std::vector<int64_t>{kT0, kT0 + 1000, kT0 + 2000}},
+        std::pair{v1.get(), std::vector<int64_t>{kT0 + 20000, kT0 + 20000, kT0 + 20000}}}) {
+    std::vector<store::Arrival> arrivals;
+    BOOST_TEST_REQUIRE(ledger->store().ScanArrivals(0, 10, &arrivals).ok());
+    std::vector<int64_t> at;
+    for (const auto& a : arrivals) at.push_back(a.arrived_ms);
+    BOOST_TEST(at == expected, boost::test_tools::per_element());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_site_whose_identity_is_not_the_rosters_is_refused) {
   testing::TempDir dir("ledger");
   const Config c = SiteConfig(dir);
@@ -564,6 +616,87 @@ BOOST_AUTO_TEST_CASE(a_site_whose_identity_is_not_the_rosters_is_refused) {
   BOOST_TEST((reopened.status().code() == StatusCode::kRejected), reopened.status().ToString());
   BOOST_TEST(reopened.status().message().find("but the roster holds") != std::string::npos,
              reopened.status().ToString());
+}
+
+// v2 learns of v1's removal before v1's last reports reach it (relayed late): they are verified
+// with the key v1 had, stored, and judged by the removal's fence, instead of waiting forever
+// for a key the roster in force no longer holds.
+BOOST_AUTO_TEST_CASE(a_removed_sites_events_verify_with_the_key_it_had) {
+  testing::TempDir dir("ledger");
+  int64_t now = kT0;
+  const auto clock = [&now] { return now; };
+  Config hq_config = SiteConfig(dir, "hq");
+  BOOST_TEST_REQUIRE(Ledger::Create(hq_config).ok());
+  auto hq = Ledger::Open(hq_config, clock).value();
+  std::map<std::string, std::unique_ptr<Ledger>> sites;
+  for (const char* id : {"v1", "v2"}) {
+    Config c = SiteConfig(dir, id);
+    c.trust_site = "hq";
+    c.trust_key = hq->public_key();
+    BOOST_TEST_REQUIRE(Ledger::Create(c).ok());
+    auto opened = Ledger::Open(c, clock);
+    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+    sites[id] = std::move(opened).value();
+  }
+  Ledger& v1 = *sites["v1"];
+  Ledger& v2 = *sites["v2"];
+  crdt::PlanDefined plan = Plan();
+  plan.plan.sites = {crdt::SiteInfo{"hq", "HQ", hq->public_key(), crdt::SiteRole::kManager, "", {}},
+                     crdt::SiteInfo{"v1", "V1", v1.public_key(), crdt::SiteRole::kSite, "", {}},
+                     crdt::SiteInfo{"v2", "V2", v2.public_key(), crdt::SiteRole::kSite, "", {}}};
+  plan.plan.tasks[2].site = "v1";  // T-3
+  BOOST_TEST_REQUIRE(hq->Append(Draft{"dm", plan}).ok());
+  for (Ledger* l : {&v1, &v2}) {
+    auto r = l->Ingest(Envelopes(*hq, "hq", 1, 1));
+    BOOST_TEST_REQUIRE((r.ok() && r->stored == 1u));
+    BOOST_TEST_REQUIRE(l->Commit().ok());
+  }
+
+  now = kT0 + 60'000;
+  BOOST_TEST_REQUIRE(v1.Append(Draft{"ops", Report("T-3", crdt::ReportKind::kStarted)}).ok());
+  auto got = hq->Ingest(Envelopes(v1, "v1", 1, 1));
+  BOOST_TEST_REQUIRE((got.ok() && got->stored == 1u));
+  BOOST_TEST_REQUIRE(hq->Commit().ok());
+  // v1's second report: made before it hears of its removal, past what hq holds of it.
+  now = kT0 + 120'000;
+  BOOST_TEST_REQUIRE(v1.Append(Draft{"ops", Report("T-3", crdt::ReportKind::kDone)}).ok());
+
+  // hq removes v1, fenced at v1/1 (what `baton site remove` writes).
+  now = kT0 + 600'000;
+  crdt::PlanDefined removal;
+  removal.plan = hq->projection().CurrentPlan();
+  removal.plan.tasks.clear();
+  removal.plan.sites.erase(removal.plan.sites.begin() + 1);
+  removal.supersedes = hq->projection().roster().LiveIds();
+  removal.fences = {crdt::Fence{"v1", 1}};
+  BOOST_TEST_REQUIRE(hq->Append(Draft{"dm", removal}).ok());
+
+  // v2 hears hq first, then v1's chain (through another peer, later).
+  auto heard = v2.Ingest(Envelopes(*hq, "hq", 2, 2));
+  BOOST_TEST_REQUIRE((heard.ok() && heard->stored == 1u));
+  BOOST_TEST_REQUIRE(v2.Commit().ok());
+  BOOST_TEST(v2.projection().RosterEntry("v1") == nullptr);
+  BOOST_TEST(!v2.KeyOf("v1").has_value());                // The transport no longer admits v1...
+  BOOST_TEST((v2.SignerKeyOf("v1") == v1.public_key()));  // ...its signatures still verify.
+  auto relayed = v2.Ingest(Envelopes(v1, "v1", 1, 2));
+  BOOST_TEST_REQUIRE(relayed.ok(), relayed.status().ToString());
+  BOOST_TEST(relayed->stored == 2u);
+  BOOST_TEST(relayed->waiting == 0u);
+  BOOST_TEST(relayed->rejected == 0u);
+  BOOST_TEST_REQUIRE(v2.Commit().ok());
+  BOOST_TEST(v2.durable_vector().Seen("v1") == 2u);
+
+  // Judged as of the events and the fence: the start counts, the done does not.
+  const crdt::TaskState* t3 = v2.projection().Task("T-3");
+  BOOST_TEST((t3->status() == crdt::TaskStatus::kRunning));
+  const auto flags = v2.projection().flags();
+  BOOST_TEST_REQUIRE(flags.size() == 1u);
+  BOOST_TEST(flags[0].id.ToString() == "v1/2");
+  // hq, given the same events, agrees.
+  auto late = hq->Ingest(Envelopes(v1, "v1", 2, 2));
+  BOOST_TEST_REQUIRE((late.ok() && late->stored == 1u));
+  BOOST_TEST_REQUIRE(hq->Commit().ok());
+  BOOST_TEST(hq->StateDigest() == v2.StateDigest());
 }
 
 BOOST_AUTO_TEST_CASE(snapshots_are_spaced_by_a_share_of_the_log) {

@@ -50,7 +50,7 @@ void AppendForever(EventStore* store, const std::string& origin, ChainHead head,
     std::vector<StoredEvent> batch;
     for (auto& built : writer.Build(std::move(drafts))) {
       batch.push_back(StoredEvent{built.event.id(), built.event.prev_hash, built.hash,
-                                  std::move(built.envelope)});
+                                  std::move(built.envelope), 0});
     }
     const uint64_t first = batch.front().id.seq;
     const uint64_t last = batch.back().id.seq;

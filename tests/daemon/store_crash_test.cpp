@@ -390,7 +390,7 @@ void AppendUntilCut(EventStore& store, const std::map<std::string, identity::Key
     std::vector<StoredEvent> batch;
     for (auto& built : writer.Build(std::move(drafts))) {
       batch.push_back(StoredEvent{built.event.id(), built.event.prev_hash, built.hash,
-                                  std::move(built.envelope)});
+                                  std::move(built.envelope), 0});
     }
     const uint64_t last = batch.back().id.seq;
     if (!store.Append(std::move(batch)).ok()) return;

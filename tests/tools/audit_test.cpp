@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "client/bundle.h"
 #include "crdt/event_codec.h"
 #include "daemon/identity/keys.h"
 #include "daemon/store/event_store.h"
@@ -128,6 +129,46 @@ BOOST_AUTO_TEST_CASE(verify_passes_clean_logs_while_batond_runs_and_writes_nothi
   w.Call(0, "note", json{{"task", "T-hq"}, {"text", "after the first verify"}});
   BOOST_TEST(VerifyJson(w.at(0).data(), 0)["events"].get<uint64_t>() ==
              w.Status(0)["events"].get<uint64_t>());
+
+  // A site removed from the roster: its events still verify, with the key it had; the removal
+  // fences its chain at what hq held of it.
+  uint64_t v1_head = 0;
+  const json before_removal = VerifyJson(w.at(0).data(), 0);
+  for (const json& o : before_removal["origins"]) {
+    if (o["origin"] == "v1") v1_head = o["events"].get<uint64_t>();
+  }
+  BOOST_TEST_REQUIRE(v1_head > 0u);
+  const json removed = w.Call(0, "site.remove", json{{"site", "v1"}});
+  BOOST_TEST(removed["fenced_at"].get<uint64_t>() == v1_head);
+  const json after_removal = VerifyJson(w.at(0).data(), 0);
+  BOOST_TEST(after_removal["problems"].empty(), after_removal["problems"].dump());
+  for (const json& o : after_removal["origins"]) {
+    BOOST_TEST(o["verified_through"] == o["events"], o.dump());
+  }
+  // Its bundles (through the daemon, and offline) list it as removed, with its key and teams.
+  testing::TempDir bundles("bundles");
+  const std::string exported = bundles.str() + "/hq.bundle";
+  const std::string offline = bundles.str() + "/hq-offline.bundle";
+  const auto by_daemon = testing::RunCommand(
+      {testing::BatonPath(), "--data", w.at(0).data(), "export", "--bundle", exported}, 60000);
+  BOOST_TEST_REQUIRE(by_daemon.exit_code == 0, by_daemon.out << by_daemon.err);
+  const auto made = Audit({"bundle", "--data", w.at(0).data(), offline});
+  BOOST_TEST_REQUIRE(made.exit_code == 0, made.out << made.err);
+  for (const std::string& file : {exported, offline}) {
+    BOOST_TEST_CONTEXT(file) {
+      const json report = VerifyJson(file, 0);
+      BOOST_TEST(report["problems"].empty(), report["problems"].dump());
+      auto contents = bundle::Read(file);
+      BOOST_TEST_REQUIRE(contents.ok(), contents.status().ToString());
+      BOOST_TEST(contents->header.version == bundle::kFormatVersion);
+      std::map<std::string, bool> listed;
+      for (const bundle::RosterSite& site : contents->manifest.roster) {
+        listed[site.id] = site.removed;
+        if (site.id == "v1") BOOST_TEST(identity::ToHex(site.public_key) == w.Key(1));
+      }
+      BOOST_TEST((listed == std::map<std::string, bool>{{"hq", false}, {"v1", true}}));
+    }
+  }
 
   // Stopped: verify leaves every file of the data directory as it was.
   for (size_t i = 0; i < 2; ++i) BOOST_TEST(w.at(i).Stop() == 0);

@@ -104,6 +104,83 @@ BOOST_AUTO_TEST_CASE(bom_and_crlf_are_accepted) {
   BOOST_TEST(plan.tasks[1].duration_ms == 45 * kMinute);
 }
 
+// Not UTF-8: refused at the first bad bytes (line:column in characters), never replaced;
+// the same bytes read as Windows-1252 when told so.
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_refused_where_it_is_unless_the_encoding_is_given) {
+  const std::string latin1 = "ID,Title,Duration\nT-1,Caf\xE9 backup,30\nT-2,\xC3\xA9t\xE9,10\n";
+  const auto errors = MustFail(latin1);
+  BOOST_REQUIRE_EQUAL(errors.size(), 2u);
+  BOOST_TEST(errors[0] ==
+             "plan.csv:2:8: invalid UTF-8 (byte 0xE9): the file is not UTF-8; if the spreadsheet "
+             "saved it as Windows-1252 or Latin-1 (Excel's plain \"CSV\"), give --encoding "
+             "windows-1252");
+  BOOST_TEST(errors[1].rfind("plan.csv:3:7: invalid UTF-8 (byte 0xE9)", 0) == 0u, errors[1]);
+  ImportOptions cp1252 = BerlinOptions();
+  cp1252.encoding = "Windows-1252";
+  const auto plan =
+      MustImport("ID,Title,Duration\nT-1,Caf\xE9 \x80 backup \x93ok\x94,30\n", cp1252);
+  BOOST_TEST(Task(plan, "T-1").title ==
+             "Caf\xC3\xA9 \xE2\x82\xAC backup \xE2\x80\x9Cok\xE2\x80\x9D");
+  // Overlong forms and surrogates are not UTF-8 either.
+  BOOST_TEST(MustFail("ID,Title,Duration\nT-1,\xC0\xAF,30\n").size() == 1u);
+  BOOST_TEST(MustFail("ID,Title,Duration\nT-1,\xED\xA0\x80,30\n").size() == 1u);
+  ImportOptions unknown = BerlinOptions();
+  unknown.encoding = "ebcdic";
+  const auto bad = MustFail("ID,Title,Duration\nT-1,First,30\n", unknown);
+  BOOST_REQUIRE_EQUAL(bad.size(), 1u);
+  BOOST_TEST(bad[0].find("field \"encoding\": \"ebcdic\" is not an encoding baton reads") !=
+                 std::string::npos,
+             bad[0]);
+}
+
+// A binary file (a .xlsx given as CSV, an executable) is refused before any of its bytes is
+// echoed: one error, no control byte in it.
+BOOST_AUTO_TEST_CASE(a_binary_file_is_refused_without_echoing_its_bytes) {
+  const std::string zip("PK\x03\x04\x14\x00\x06\x00", 8);
+  const auto errors = MustFail(zip + "rest of a workbook");
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0] ==
+             "plan.csv:1:3: this is not a text file (a control byte 0x03 here): give the run book "
+             "as CSV (in the spreadsheet: Save As, CSV UTF-8)");
+  for (char c : errors[0]) BOOST_TEST(static_cast<unsigned char>(c) >= 0x20);
+}
+
+// Only a header: an error, nothing imported (the window is not moved by an empty plan).
+BOOST_AUTO_TEST_CASE(a_header_without_rows_is_an_error) {
+  const auto errors = MustFail("ID,Title,Duration,Predecessors\n\n");
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0] ==
+             "plan.csv:2: no task rows: the file has its header (line 1) and nothing under it; "
+             "nothing is imported");
+}
+
+// Planned starts at dates and times, no --window-start: kept as planned, the window starting
+// at the earliest of them (said as a warning), instead of following the clock.
+BOOST_AUTO_TEST_CASE(explicit_planned_starts_set_the_window_start_when_none_is_given) {
+  ImportOptions o = BerlinOptions();
+  o.window_start.clear();
+  o.window_end.clear();
+  std::vector<std::string> warnings;
+  const auto plan = MustImport(
+      "ID,Title,Duration,Planned Start\n"
+      "T-1,Backup,30m,2026-03-28 02:00\n"
+      "T-0,Freeze,10m,2026-03-28 01:30\n"
+      "T-2,Check,10m,\n",
+      o, &warnings);
+  BOOST_TEST(plan.window_start_ms == Utc(2026, 3, 28, 0, 30));  // 01:30 CET.
+  BOOST_TEST(Task(plan, "T-1").planned_start_ms == Utc(2026, 3, 28, 1, 0));
+  BOOST_REQUIRE_EQUAL(warnings.size(), 1u);
+  BOOST_TEST(warnings[0].rfind("plan.csv:3: no --window-start given: the window starts at the "
+                               "earliest planned start, ",
+                               0) == 0u,
+             warnings[0]);
+  BOOST_TEST(warnings[0].find("(task T-0)") != std::string::npos, warnings[0]);
+  // Offsets still need a window start: they are relative to it.
+  const auto errors = MustFail("ID,Title,Duration,Start\nT-1,Backup,30m,+2h\n", o);
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0].find("no window start was given") != std::string::npos, errors[0]);
+}
+
 BOOST_AUTO_TEST_CASE(quoted_cells_keep_commas_quotes_and_newlines) {
   const auto plan = MustImport(
       "ID,Title,Duration,Predecessors\n"

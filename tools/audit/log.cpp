@@ -120,12 +120,14 @@ std::string DigestOf(const crdt::Projection& projection) {
 
 std::vector<bundle::RosterSite> RosterOf(const crdt::Projection& projection) {
   std::vector<bundle::RosterSite> roster;
+  const auto add = [&roster](const crdt::SiteInfo& s, bool removed) {
+    roster.push_back(bundle::RosterSite{s.id, s.name, client::SiteRoleName(s.role), s.public_key,
+                                        s.endpoint, s.teams, removed});
+  };
   if (const auto* winner = projection.roster().Winner()) {
-    for (const crdt::SiteInfo& s : winner->value) {
-      roster.push_back(
-          bundle::RosterSite{s.id, s.name, client::SiteRoleName(s.role), s.public_key, s.endpoint});
-    }
+    for (const crdt::SiteInfo& s : winner->value) add(s, false);
   }
+  for (const crdt::SiteInfo& s : projection.FormerSites()) add(s, true);
   return roster;
 }
 
@@ -134,7 +136,7 @@ namespace {
 // A decoded envelope in the store's shape: its id, prev_hash, payload hash and bytes.
 store::StoredEvent StoredOf(const daemon::StoredPayload& decoded, const std::string& envelope) {
   return store::StoredEvent{decoded.event.id(), decoded.event.prev_hash, decoded.payload_hash,
-                            envelope};
+                            envelope, 0};
 }
 
 }  // namespace

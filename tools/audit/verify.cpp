@@ -117,13 +117,13 @@ class Verifier {
       std::string key;
       if (origin == trust_site) {
         key = trust_key;
-      } else if (const crdt::SiteInfo* site = projection.RosterEntry(origin)) {
-        key = site->public_key;
+      } else {
+        key = projection.SignerKey(origin);  // A removed site's too: the key it signed with.
       }
       summary.key_known = key.size() == identity::kPublicKeySize;
       if (!summary.key_known) {
         Problem("unknown_origin", crdt::EventId{origin, entries.front().stored.id.seq},
-                "origin " + origin + " is neither the trust anchor nor on the roster: its " +
+                "origin " + origin + " is neither the trust anchor nor named by any roster: its " +
                     std::to_string(entries.size()) + " events cannot be verified");
       }
       std::vector<crdt::SignedEvent> chain;
@@ -299,13 +299,15 @@ void CheckBundle(const bundle::Contents& b, const std::map<crdt::SiteId, bundle:
   }
   // The manifest's roster (keys an independent verifier may use) must be the events' roster.
   if (!b.has_manifest) return;
-  std::map<crdt::SiteId, std::vector<std::string>> folded, listed;
-  for (const auto& [sites, into] :
-       {std::pair{RosterOf(projection), &folded}, std::pair{b.manifest.roster, &listed}}) {
-    for (const bundle::RosterSite& s : sites) {
-      (*into)[s.id] = {s.public_key, s.role, s.name, s.endpoint};
-    }
+  // Format 1 manifests list neither teams nor removed sites.
+  const bool v1 = b.header.version < 2;
+  std::map<crdt::SiteId, bundle::RosterSite> folded, listed;
+  for (bundle::RosterSite s : RosterOf(projection)) {
+    if (v1 && s.removed) continue;
+    if (v1) s.teams.clear();
+    folded[s.id] = std::move(s);
   }
+  for (const bundle::RosterSite& s : b.manifest.roster) listed[s.id] = s;
   for (const auto& [id, entry] : listed) {
     auto it = folded.find(id);
     if (it == folded.end()) {
@@ -314,7 +316,7 @@ void CheckBundle(const bundle::Contents& b, const std::map<crdt::SiteId, bundle:
     } else if (it->second != entry) {
       problem("bundle_roster", id,
               "the bundle's manifest gives site " + id +
-                  " another key, role, name or endpoint than the events do");
+                  " another key, role, name, endpoint, teams or removal than the events do");
     }
   }
   for (const auto& [id, entry] : folded) {

@@ -126,6 +126,11 @@ int Run(int argc, char** argv) {
   check->add_option("--column", column_overrides,
                     "Header of a field, e.g. --column 'duration=Est. time' (repeatable)");
   check->add_option("--runbook-id", options.runbook_id, "Run book id");
+  check
+      ->add_option("--encoding", options.encoding,
+                   "utf-8 (default; invalid bytes are refused at line:column) or windows-1252 "
+                   "(Excel's plain CSV on Windows, also latin-1)")
+      ->default_val("utf-8");
   check->add_option("--name", options.name, "Run book name");
   try {
     app.parse(argc, argv);

@@ -456,9 +456,120 @@ class Importer {
     warnings_.push_back(where + ": " + message);
   }
 
+  // The characters U+0080..U+009F of Windows-1252 (0 where it leaves a byte undefined).
+  static constexpr char32_t kCp1252[32] = {
+      0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+      0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+
+  static void AppendUtf8(char32_t c, std::string* out) {
+    if (c < 0x80) {
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+
+  // Length of the valid UTF-8 sequence at `t[i]` (shortest form, no surrogates), 0 if invalid.
+  static size_t Utf8Length(std::string_view t, size_t i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(t[k]); };
+    const unsigned char c = b(i);
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (n == 0 || i + n > t.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+      if ((b(i + k) & 0xC0) != 0x80) return 0;
+    }
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // Overlong.
+    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // Surrogate.
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // Overlong.
+    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // Past U+10FFFF.
+    return n;
+  }
+
+  // The bytes as text, before any of them is shown: a binary file is refused at its first
+  // control byte; the text is UTF-8 (a byte-order mark dropped) or, with encoding
+  // windows-1252, converted from it. Invalid UTF-8 is refused at line:column (characters),
+  // never replaced. False, with the errors recorded, if the file is not usable text.
+  bool PrepareText() {
+    std::string_view t = csv_text_;
+    if (t.substr(0, 3) == "\xEF\xBB\xBF") t.remove_prefix(3);
+    std::string enc;
+    for (char c : options_.encoding) {
+      if (c != '-' && c != '_')
+        enc.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    const bool cp1252 =
+        enc == "windows1252" || enc == "cp1252" || enc == "latin1" || enc == "iso88591";
+    if (!cp1252 && enc != "utf8") {
+      Error(0, 0, "encoding", options_.encoding,
+            "is not an encoding baton reads (utf-8, or windows-1252 for Excel's CSV on Windows)");
+      return false;
+    }
+    int line = 1, column = 1, invalid = 0;
+    for (size_t i = 0; i < t.size();) {
+      const auto c = static_cast<unsigned char>(t[i]);
+      if (c == '\n') {
+        ++line;
+        column = 1;
+        ++i;
+        continue;
+      }
+      if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+        Error(line, column, "", "",
+              "this is not a text file (a control byte 0x" + Hex2(c) +
+                  " here): give the run "
+                  "book as CSV (in the spreadsheet: Save As, CSV UTF-8)");
+        return false;
+      }
+      const size_t n = cp1252 ? 1 : Utf8Length(t, i);
+      if (n == 0) {
+        if (++invalid <= 3) {
+          Error(line, column, "", "",
+                "invalid UTF-8 (byte 0x" + Hex2(c) +
+                    "): the file is not UTF-8; if the spreadsheet saved it as Windows-1252 or "
+                    "Latin-1 (Excel's plain \"CSV\"), give --encoding windows-1252");
+        }
+        // One error per bad sequence: its continuation bytes go with it.
+        ++i;
+        while (i < t.size() && (static_cast<unsigned char>(t[i]) & 0xC0) == 0x80) ++i;
+      } else {
+        i += n;
+      }
+      ++column;
+    }
+    if (invalid > 0) return false;
+    if (cp1252) {
+      converted_.reserve(t.size() + t.size() / 8);
+      for (char ch : t) {
+        const auto c = static_cast<unsigned char>(ch);
+        const char32_t code = c >= 0x80 && c <= 0x9F ? kCp1252[c - 0x80] : c;
+        AppendUtf8(code == 0 ? 0xFFFD : code, &converted_);
+      }
+      csv_text_ = converted_;
+    } else {
+      csv_text_ = t;
+    }
+    return true;
+  }
+
+  static std::string Hex2(unsigned char c) {
+    static const char kDigits[] = "0123456789ABCDEF";
+    return {kDigits[c >> 4], kDigits[c & 15]};
+  }
+
   void Import() {
     LoadZone();
     ResolveWindow();
+    if (!PrepareText()) return;
     CsvTable table = ParseCsv(csv_text_);
     if (table.unclosed_quote_line > 0) {
       Error(table.unclosed_quote_line, table.unclosed_quote_column, "", "",
@@ -487,8 +598,42 @@ class Importer {
       }
       ReadRow(table.rows[r]);
     }
+    if (tasks_.empty() && errors_.empty()) {
+      Error(table.rows[header_index].line + 1, 0, "", "",
+            "no task rows: the file has its header (line " +
+                std::to_string(table.rows[header_index].line) +
+                ") and nothing under it; nothing is imported");
+      return;
+    }
+    WindowFromPlannedStarts();
     Validate();
     BuildPlan();
+  }
+
+  // No window start given, but the file plans tasks at dates and times: the window starts at
+  // the earliest of them (said as a warning), so that those times are kept as planned instead
+  // of following the clock.
+  void WindowFromPlannedStarts() {
+    if (window_start_ms_ != kNoTime || !Trim(options_.window_start).empty()) return;
+    size_t first = tasks_.size();
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      if (tasks_[i].planned_start_ms == kNoTime) continue;
+      if (first == tasks_.size() || tasks_[i].planned_start_ms < tasks_[first].planned_start_ms) {
+        first = i;
+      }
+    }
+    if (first == tasks_.size()) return;
+    window_start_ms_ = tasks_[first].planned_start_ms;
+    Warn(origins_[first].line, 0,
+         "no --window-start given: the window starts at the earliest planned start, " +
+             FormatLocalTime(window_start_ms_,
+                             options_.timezone.empty() ? "UTC" : options_.timezone) +
+             " (task " + tasks_[first].id + ")");
+    if (window_end_ms_ != kNoTime && window_end_ms_ <= window_start_ms_) {
+      Error(0, 0, "window_end", options_.window_end,
+            "is not after the earliest planned start, where the window starts (give "
+            "--window-start)");
+    }
   }
 
   static bool IsBlank(const CsvRow& row) {
@@ -802,15 +947,11 @@ class Importer {
 
     // Site ids or team names, separated by commas or semicolons.
     const CellRef deciders = Cell(row, Field::kDeciders);
-    for (std::string_view rest = deciders.text; !rest.empty();) {
-      const size_t cut = rest.find_first_of(",;");
-      const std::string name(Trim(rest.substr(0, cut)));
-      rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
-      if (name.empty()) continue;
+    for (std::string& name : SplitNames(deciders.text)) {
       if (std::find(task.deciders.begin(), task.deciders.end(), name) != task.deciders.end()) {
         Error(deciders, "deciders", "names \"" + name + "\" twice");
       }
-      task.deciders.push_back(name);
+      task.deciders.push_back(std::move(name));
     }
     LimitText(deciders, "deciders", client::kMaxTitleBytes);
     if (!task.deciders.empty() && task.kind != crdt::TaskKind::kGate) {
@@ -1112,6 +1253,7 @@ class Importer {
   }
 
   std::string_view csv_text_;
+  std::string converted_;  // The text converted to UTF-8, when it came in another encoding.
   const ImportOptions& options_;
   std::string source_;
   const date::time_zone* zone_ = nullptr;
@@ -1165,6 +1307,17 @@ Result<ImportResult> ImportPlanFile(const std::filesystem::path& path, ImportOpt
                   options.source_name + ": " + why);
   }
   return ImportPlanCsv(*text, options, errors);
+}
+
+std::vector<std::string> SplitNames(std::string_view text) {
+  std::vector<std::string> names;
+  for (std::string_view rest = text; !rest.empty();) {
+    const size_t cut = rest.find_first_of(",;");
+    std::string name(Trim(rest.substr(0, cut)));
+    rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
+    if (!name.empty()) names.push_back(std::move(name));
+  }
+  return names;
 }
 
 Result<int64_t> ParseDurationMs(std::string_view text) {

@@ -34,6 +34,9 @@ struct ImportOptions {
   // site, start, duration, predecessors, kind, not_before, backout, is_backout.
   std::map<std::string, std::string> columns;
   std::string source_name;  // Used in messages ("plan.csv").
+  // The file's encoding: "utf-8" (a byte-order mark is dropped; invalid bytes are an error at
+  // line:column) or "windows-1252" (also "cp1252", "latin-1"), converted to UTF-8.
+  std::string encoding = "utf-8";
   // For amendments: the ids of tasks already in the plan. New tasks may name them as
   // predecessors or back-out tasks; a new task may not reuse one. (Cycles through existing
   // tasks are caught by the daemon, which holds the whole plan.)
@@ -75,6 +78,10 @@ Result<ImportResult> ImportPlanFile(const std::filesystem::path& path, ImportOpt
 
 // "45", "45m", "2h", "2h 30m", "2h30m", "1:30", "90 min", "1.5h", "0" -> milliseconds.
 Result<int64_t> ParseDurationMs(std::string_view text);
+
+// Names (site ids, team names) separated by commas or semicolons, trimmed, empty ones skipped:
+// "vendor-de, dba;" gives {"vendor-de", "dba"}. As a Deciders cell is read.
+std::vector<std::string> SplitNames(std::string_view text);
 
 // Moves the whole plan in time so that its window starts at `new_window_start_ms`: the window
 // and every absolute planned start and time lock shift by the same amount (elapsed time, so
