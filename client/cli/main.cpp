@@ -120,7 +120,9 @@ int Run(int argc, char** argv) {
   plan_import->add_flag("--month-first", import.month_first, "Read 03/04/2026 as March 4")
       ->excludes(day_first_flag);
   plan_import->add_option("--column", import.columns,
-                          "Header of a field, e.g. --column \"duration=Est. time\" (repeatable)");
+                          "Column of a field by header, letter or position, e.g. --column "
+                          "\"duration=Est. time\", --column start=K, --column team=#4 "
+                          "(repeatable)");
   plan_import
       ->add_option("--encoding", import.encoding,
                    "utf-8 (default; invalid bytes are refused at line:column) or windows-1252 "

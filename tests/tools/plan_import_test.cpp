@@ -225,7 +225,9 @@ BOOST_AUTO_TEST_CASE(short_rows_are_empty_cells_and_extra_cells_warn) {
   BOOST_TEST(Task(plan, "T-1").predecessors.empty());
   BOOST_TEST(Task(plan, "T-2").predecessors.size() == 1u);
   BOOST_REQUIRE_EQUAL(warnings.size(), 1u);
-  BOOST_TEST(warnings[0] == "plan.csv:3:6: 1 cell beyond the last header ignored");
+  BOOST_TEST(warnings[0] ==
+             "plan.csv:3:6: 1 cell beyond the last header ignored (a column without a header? "
+             "map it by its letter: --column FIELD=F)");
 }
 
 BOOST_AUTO_TEST_CASE(blank_rows_are_skipped) {
@@ -243,6 +245,112 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(columns)
+
+// A header's unit or zone in brackets is understood: bare durations in that unit, times in
+// that zone (whatever the plan's zone is).
+BOOST_AUTO_TEST_CASE(a_headers_unit_or_zone_is_understood) {
+  std::vector<std::string> warnings;
+  const auto plan = MustImport(
+      "ID,Title,Duration (h),Planned Start (UTC),Time Lock [CET],Deadline (UTC+2)\n"
+      "T-1,Backup,1.5,2026-03-28 02:00,2026-03-28 04:00,2026-03-28 09:00\n"
+      "T-2,Check,\"0,5\",2026-03-28 03:00,,\n"
+      "T-3,Copy,2h 30m,,,\n",
+      BerlinOptions(), &warnings);
+  BOOST_TEST(Task(plan, "T-1").duration_ms == 90 * kMinute);
+  BOOST_TEST(Task(plan, "T-2").duration_ms == 30 * kMinute);
+  BOOST_TEST(Task(plan, "T-3").duration_ms == 150 * kMinute);  // Not a bare number: as written.
+  BOOST_TEST(Task(plan, "T-1").planned_start_ms == Utc(2026, 3, 28, 2, 0));  // UTC, not Berlin.
+  BOOST_TEST(Task(plan, "T-1").not_before_ms == Utc(2026, 3, 28, 3, 0));     // 04:00 CET.
+  // "Deadline" is no field: its column is unused, as before, whatever its brackets say.
+  BOOST_TEST(warnings.size() == 1u);
+  ImportOptions minutes = BerlinOptions();
+  BOOST_TEST(
+      Task(MustImport("ID,Title,Duration (min)\nT-1,Backup,45\n", minutes), "T-1").duration_ms ==
+      45 * kMinute);
+  BOOST_TEST(Task(MustImport("ID,Title,Duration,Planned Start (Asia/Kolkata)\nT-1,Backup,30,"
+                             "2026-03-28 05:30\n"),
+                  "T-1")
+                 .planned_start_ms == Utc(2026, 3, 28, 0, 0));
+  // A zone or a unit that is not one: located, nothing imported.
+  const auto zone = MustFail("ID,Title,Duration,Planned Start (XYZ)\nT-1,Backup,30,\n");
+  BOOST_REQUIRE_EQUAL(zone.size(), 1u);
+  BOOST_TEST(zone[0].rfind("plan.csv:1:4: field \"start\": \"Planned Start (XYZ)\" names the "
+                           "zone \"XYZ\", which baton does not know",
+                           0) == 0u,
+             zone[0]);
+  const auto unit = MustFail("ID,Title,Duration (wk)\nT-1,Backup,3\n");
+  BOOST_REQUIRE_EQUAL(unit.size(), 1u);
+  BOOST_TEST(unit[0] ==
+             "plan.csv:1:3: field \"duration\": \"Duration (wk)\" names the unit "
+             "\"wk\", which is not min, h or d");
+}
+
+// A column with no header between named ones (rows carry more cells than the header names):
+// reported with the letter to map it by, and mapped by letter or position.
+BOOST_AUTO_TEST_CASE(a_column_is_chosen_by_its_letter_or_position) {
+  const std::string csv =
+      "ID,Title,Duration\n"
+      "T-1,Backup,30,dba\n"
+      "T-2,Check,10,ops\n";
+  std::vector<std::string> warnings;
+  MustImport(csv, BerlinOptions(), &warnings);
+  BOOST_REQUIRE_EQUAL(warnings.size(), 2u);
+  BOOST_TEST(warnings[0] ==
+             "plan.csv:2:4: 1 cell beyond the last header ignored (a column without a header? "
+             "map it by its letter: --column FIELD=D)");
+  for (const char* ref : {"D", "d", "#4", "4"}) {
+    ImportOptions o = BerlinOptions();
+    o.columns["team"] = ref;
+    std::vector<std::string> none;
+    const auto plan = MustImport(csv, o, &none);
+    BOOST_TEST(Task(plan, "T-1").team == "dba", ref);
+    BOOST_TEST(Task(plan, "T-2").team == "ops", ref);
+    BOOST_TEST(none.empty(), ref);
+  }
+  ImportOptions by_letter = BerlinOptions();  // Headers baton does not know, chosen by letter.
+  by_letter.columns["title"] = "C";
+  by_letter.columns["duration"] = "b";
+  const auto lettered = MustImport("ID,Effort,Name\nT-1,45,Backup\n", by_letter);
+  BOOST_TEST(Task(lettered, "T-1").title == "Backup");
+  BOOST_TEST(Task(lettered, "T-1").duration_ms == 45 * kMinute);
+  ImportOptions missing = BerlinOptions();
+  missing.columns["team"] = "Owner";
+  const auto errors = MustFail(csv, missing);
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0].find("is not a header of this file, nor a column letter (K) or position "
+                            "(#11)") != std::string::npos,
+             errors[0]);
+}
+
+// An end column instead of a duration: the duration is end - start; both given must agree.
+BOOST_AUTO_TEST_CASE(an_end_column_gives_the_duration) {
+  const auto plan = MustImport(
+      "ID,Title,Planned Start,Planned End\n"
+      "T-1,Backup,2026-03-27 22:00,2026-03-28 00:30\n"
+      "M-1,Backup done,2026-03-28 00:30,2026-03-28 00:30\n");
+  BOOST_TEST(Task(plan, "T-1").duration_ms == 150 * kMinute);
+  BOOST_TEST((Task(plan, "M-1").kind == TaskKind::kMilestone));
+  BOOST_TEST(MustImport("ID,Title,Start,Duration,End\nT-1,A,2026-03-27 22:00,1h,2026-03-27 "
+                        "23:00\n")
+                 .tasks[0]
+                 .duration_ms == kHour);
+  const auto errors = MustFail(
+      "ID,Title,Start,Duration,End\n"
+      "T-1,A,2026-03-27 22:00,45m,2026-03-27 23:00\n"
+      "T-2,B,2026-03-27 22:00,,2026-03-27 21:00\n"
+      "T-3,C,,,2026-03-27 21:00\n");
+  BOOST_REQUIRE_EQUAL(errors.size(), 3u);
+  BOOST_TEST(errors[0].rfind("plan.csv:2:5: field \"end\": \"2026-03-27 23:00\" disagrees with "
+                             "the duration (45m): start + duration is ",
+                             0) == 0u,
+             errors[0]);
+  BOOST_TEST(errors[1] ==
+             "plan.csv:3:5: field \"end\": \"2026-03-27 21:00\" is before the task's "
+             "start (2026-03-27 22:00)");
+  BOOST_TEST(errors[2] ==
+             "plan.csv:4:5: field \"end\": \"2026-03-27 21:00\" needs a start in the "
+             "same row to give the duration");
+}
 
 BOOST_AUTO_TEST_CASE(headers_match_whatever_the_case_spaces_and_punctuation) {
   const auto plan = MustImport(
@@ -290,12 +398,14 @@ BOOST_AUTO_TEST_CASE(override_of_a_missing_header_or_unknown_field_is_an_error) 
   o.columns = {{"duration", "Effort"}, {"colour", "Title"}};
   const auto errors = MustFail("ID,Title,Est. time\nT-1,A,2h\n", o);
   BOOST_REQUIRE_EQUAL(errors.size(), 2u);
-  BOOST_TEST(errors[0] ==
-             "plan.csv: field \"colour\": is not a field (fields: id, title, phase, team, site, "
-             "start, duration, predecessors, kind, not_before, backout, is_backout, deciders)");
+  BOOST_TEST(
+      errors[0] ==
+      "plan.csv: field \"colour\": is not a field (fields: id, title, phase, team, site, "
+      "start, duration, predecessors, kind, not_before, backout, is_backout, deciders, end)");
   BOOST_TEST(errors[1] ==
-             "plan.csv:1: field \"duration\": \"Effort\" is not a header of this file (headers "
-             "seen: \"ID\", \"Title\", \"Est. time\")");
+             "plan.csv:1: field \"duration\": \"Effort\" is not a header of this file, nor a "
+             "column letter (K) or position (#11) (headers seen: \"ID\", \"Title\", \"Est. "
+             "time\")");
 }
 
 BOOST_AUTO_TEST_CASE(missing_required_columns_name_the_headers_seen) {

@@ -124,7 +124,8 @@ int Run(int argc, char** argv) {
   check->add_flag("--month-first", month_first, "Read 03/04/2026 as March 4")
       ->excludes(day_first_flag);
   check->add_option("--column", column_overrides,
-                    "Header of a field, e.g. --column 'duration=Est. time' (repeatable)");
+                    "Column of a field by header, letter or position, e.g. --column "
+                    "'duration=Est. time', --column start=K, --column team=#4 (repeatable)");
   check->add_option("--runbook-id", options.runbook_id, "Run book id");
   check
       ->add_option("--encoding", options.encoding,

@@ -350,8 +350,9 @@ enum class Field {
   kBackout,
   kIsBackout,
   kDeciders,
+  kEnd,
 };
-constexpr size_t kFieldCount = 13;
+constexpr size_t kFieldCount = 14;
 
 struct FieldDef {
   Field field;
@@ -384,6 +385,8 @@ const std::vector<FieldDef>& FieldDefs() {
        "deciders",
        {"deciders", "decided by", "decision by", "go/no-go by", "approvers"},
        false},
+      // Instead of a duration (derived from the start), or beside it (then both must agree).
+      {Field::kEnd, "end", {"end", "planned end", "end time", "finish", "planned finish"}, false},
   };
   return kDefs;
 }
@@ -685,9 +688,11 @@ class Importer {
   // Absolute or local spec -> UTC ms; kNoTime after recording an error.
   int64_t ToUtc(const TimeSpec& spec, const CellRef& cell, const char* field) {
     if (spec.kind == TimeSpec::Kind::kUtc) return spec.ms;
-    if (zone_ == nullptr) return kNoTime;  // The time zone error is already reported.
+    // A column whose header names its zone ("Planned Start (UTC)") is read in that zone.
+    const date::time_zone* zone = ZoneOfField(field);
+    if (zone == nullptr) return kNoTime;  // The time zone error is already reported.
     const date::local_time<milliseconds> local{milliseconds{spec.ms}};
-    const date::local_info info = zone_->get_info(date::floor<std::chrono::seconds>(local));
+    const date::local_info info = zone->get_info(date::floor<std::chrono::seconds>(local));
     switch (info.result) {
       case date::local_info::unique:
         return (local - info.first.offset).time_since_epoch().count();
@@ -700,7 +705,7 @@ class Importer {
         const int64_t after_ms =
             change_ms + std::chrono::duration_cast<milliseconds>(info.second.offset).count();
         Error(cell, field,
-              "does not exist in " + zone_->name() + ": clocks jump from " +
+              "does not exist in " + zone->name() + ": clocks jump from " +
                   FormatLocalMs(before_ms) + " to " + FormatLocalMs(after_ms).substr(11) +
                   " (daylight saving time)");
         return kNoTime;
@@ -708,7 +713,7 @@ class Importer {
       case date::local_info::ambiguous: {
         Warn(cell.line, cell.column,
              "field \"" + std::string(field) + "\": " + Quote(cell.text) + " happens twice in " +
-                 zone_->name() + " (clocks go back); taking the earlier (" + info.first.abbrev +
+                 zone->name() + " (clocks go back); taking the earlier (" + info.first.abbrev +
                  ")");
         return (local - info.first.offset).time_since_epoch().count();
       }
@@ -720,9 +725,14 @@ class Importer {
     header_line_ = header.line;
     column_of_.fill(-1);
     std::vector<bool> claimed(header.cells.size(), false);
+    zone_of_.fill(nullptr);
+    unit_ms_.fill(0);
     auto find_header = [&](const std::string& wanted) -> int {
       for (size_t i = 0; i < header.cells.size(); ++i) {
         if (Normalize(header.cells[i].text) == wanted) return static_cast<int>(i);
+      }
+      for (size_t i = 0; i < header.cells.size(); ++i) {  // The name without its unit.
+        if (Normalize(SplitUnit(header.cells[i].text).first) == wanted) return static_cast<int>(i);
       }
       return -1;
     };
@@ -740,28 +750,36 @@ class Importer {
         Error(0, 0, field_name, "",
               "is not a field (fields: id, title, phase, team, site, start, "
               "duration, predecessors, kind, not_before, backout, "
-              "is_backout, deciders)");
+              "is_backout, deciders, end)");
         ok = false;
         continue;
       }
-      const int col = find_header(Normalize(header_name));
+      int col = find_header(Normalize(header_name));
+      if (col < 0) col = ColumnByLetterOrPosition(header_name);  // A header wins over a letter.
       if (col < 0) {
         Error(header_line_, 0, def->name, header_name,
-              "is not a header of this file (headers seen: " + seen + ")");
+              "is not a header of this file, nor a column letter (K) or position (#11) "
+              "(headers seen: " +
+                  seen + ")");
         ok = false;
         continue;
       }
       column_of_[static_cast<size_t>(def->field)] = col;
-      claimed[static_cast<size_t>(col)] = true;
+      if (static_cast<size_t>(col) < header.cells.size()) {
+        claimed[static_cast<size_t>(col)] = true;
+        ReadUnit(*def, header.cells[static_cast<size_t>(col)], col, &ok);
+      }
     }
     for (size_t i = 0; i < header.cells.size(); ++i) {
       if (claimed[i]) continue;
       const std::string name = Normalize(header.cells[i].text);
       if (name.empty()) continue;
+      const std::string bare = Normalize(SplitUnit(header.cells[i].text).first);
       bool matched = false;
       for (const auto& def : FieldDefs()) {
-        const bool hit = std::any_of(def.headers.begin(), def.headers.end(),
-                                     [&](const char* h) { return Normalize(h) == name; });
+        const bool hit = std::any_of(def.headers.begin(), def.headers.end(), [&](const char* h) {
+          return Normalize(h) == name || Normalize(h) == bare;
+        });
         if (hit) {
           matched = true;
           int& col = column_of_[static_cast<size_t>(def.field)];
@@ -771,6 +789,7 @@ class Importer {
                      std::to_string(col + 1) + " already gives the " + def.name);
           } else {
             col = static_cast<int>(i);
+            ReadUnit(def, header.cells[i], col, &ok);
           }
         }
       }
@@ -780,6 +799,10 @@ class Importer {
       }
     }
     for (const auto& def : FieldDefs()) {
+      // An end column gives the durations (from the starts).
+      if (def.field == Field::kDuration && column_of_[static_cast<size_t>(Field::kEnd)] >= 0) {
+        continue;
+      }
       if (def.required && column_of_[static_cast<size_t>(def.field)] < 0 &&
           (ok || options_.columns.count(def.name) == 0)) {
         Error(header_line_, 0, def.name, "",
@@ -789,6 +812,152 @@ class Importer {
       }
     }
     return ok;
+  }
+
+  // The zone a time column is read in: the one its header names, else the plan's.
+  const date::time_zone* ZoneOfField(const char* field) const {
+    for (const auto& def : FieldDefs()) {
+      if (def.name == std::string_view(field)) {
+        const date::time_zone* z = zone_of_[static_cast<size_t>(def.field)];
+        return z != nullptr ? z : zone_;
+      }
+    }
+    return zone_;
+  }
+
+  // What a matched header's bracketed unit says: the zone of a time column, the unit of a
+  // duration column's bare numbers. A zone that is not one is an error (every time in the
+  // column would be wrong); a unit on another column is left alone.
+  void ReadUnit(const FieldDef& def, const CsvCell& header, int col, bool* ok) {
+    const std::string_view unit = SplitUnit(header.text).second;
+    if (unit.empty()) return;
+    const auto index = static_cast<size_t>(def.field);
+    if (def.field == Field::kStart || def.field == Field::kNotBefore) {
+      zone_of_[index] = ZoneOfUnit(unit);
+      // Short letters or a slash look like a zone: a wrong one would shift every time.
+      const bool zone_like = unit.find('/') != std::string_view::npos ||
+                             unit.find('+') != std::string_view::npos ||
+                             (Normalize(unit).size() <= 5);
+      if (zone_of_[index] == nullptr && zone_like) {
+        Error(header_line_, col + 1, def.name, std::string(Trim(header.text)),
+              "names the zone " + Quote(unit) +
+                  ", which baton does not know (give UTC, UTC+2, an IANA name such as "
+                  "Europe/Berlin, or CET, IST, ET, PT)");
+        *ok = false;
+      } else if (zone_of_[index] == nullptr) {
+        Warn(header_line_, col + 1,
+             "column " + Quote(Trim(header.text)) + ": " + Quote(unit) +
+                 " is not a time zone; its times are read in the plan's zone");
+      }
+    } else if (def.field == Field::kDuration) {
+      unit_ms_[index] = DurationUnitMs(unit);
+      if (unit_ms_[index] == 0 && Normalize(unit).size() <= 7) {
+        Error(header_line_, col + 1, def.name, std::string(Trim(header.text)),
+              "names the unit " + Quote(unit) + ", which is not min, h or d");
+        *ok = false;
+      } else if (unit_ms_[index] == 0) {
+        Warn(header_line_, col + 1,
+             "column " + Quote(Trim(header.text)) + ": " + Quote(unit) +
+                 " is not a unit; bare numbers are minutes");
+      }
+    }
+  }
+
+  // A header's unit or zone in brackets at its end: "Duration (min)" -> {"Duration", "min"}.
+  static std::pair<std::string_view, std::string_view> SplitUnit(std::string_view header) {
+    header = Trim(header);
+    if (header.size() < 3) return {header, {}};
+    const char close = header.back();
+    const char open = close == ')' ? '(' : close == ']' ? '[' : '\0';
+    const size_t at = open == '\0' ? std::string_view::npos : header.rfind(open);
+    if (at == std::string_view::npos || at == 0) return {header, {}};
+    return {Trim(header.substr(0, at)), Trim(header.substr(at + 1, header.size() - at - 2))};
+  }
+
+  // The zone a header's unit names: UTC, an IANA name, or a common abbreviation (read as the
+  // zone that uses it, daylight saving included); nullptr if none.
+  static const date::time_zone* ZoneOfUnit(std::string_view unit) {
+    static const std::pair<const char*, const char*> kAbbreviations[] = {
+        {"utc", "UTC"},
+        {"gmt", "UTC"},
+        {"z", "UTC"},
+        {"cet", "Europe/Berlin"},
+        {"cest", "Europe/Berlin"},
+        {"mez", "Europe/Berlin"},
+        {"mesz", "Europe/Berlin"},
+        {"wet", "Europe/Lisbon"},
+        {"bst", "Europe/London"},
+        {"uk", "Europe/London"},
+        {"eet", "Europe/Athens"},
+        {"ist", "Asia/Kolkata"},
+        {"et", "America/New_York"},
+        {"est", "America/New_York"},
+        {"edt", "America/New_York"},
+        {"pt", "America/Los_Angeles"},
+        {"pst", "America/Los_Angeles"},
+        {"pdt", "America/Los_Angeles"}};
+    const std::string lower = Lower(unit);
+    std::string name;
+    for (const auto& [abbrev, zone] : kAbbreviations) {
+      if (lower == abbrev) name = zone;
+    }
+    if (name.empty() && unit.find('/') != std::string_view::npos) name = std::string(unit);
+    // "UTC+2", "GMT-5": whole hours, as the Etc zones (whose signs are inverted) hold them.
+    if (name.empty() && lower.size() >= 5 && lower.size() <= 6 &&
+        (lower.rfind("utc", 0) == 0 || lower.rfind("gmt", 0) == 0) &&
+        (lower[3] == '+' || lower[3] == '-') &&
+        std::all_of(lower.begin() + 4, lower.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
+      const int hours = std::stoi(lower.substr(4));
+      if (hours > 14) return nullptr;
+      name = hours == 0
+                 ? "UTC"
+                 : std::string("Etc/GMT") + (lower[3] == '+' ? "-" : "+") + std::to_string(hours);
+    }
+    if (name.empty()) return nullptr;
+    try {
+      return date::locate_zone(name);
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  }
+
+  // The unit a duration column's bare numbers are in, as ms per unit; 0 if not a duration unit.
+  static int64_t DurationUnitMs(std::string_view unit) {
+    const std::string u = Normalize(unit);
+    if (u == "min" || u == "mins" || u == "minute" || u == "minutes" || u == "m") return 60'000;
+    if (u == "h" || u == "hr" || u == "hrs" || u == "hour" || u == "hours") return 3'600'000;
+    if (u == "d" || u == "day" || u == "days") return 86'400'000;
+    return 0;
+  }
+
+  // A spreadsheet column named by its letter ("K", "AB") or its position ("#11", "11"); -1 if
+  // `name` is neither.
+  static std::string ColumnLetter(size_t index) {
+    std::string letters;
+    for (size_t n = index + 1; n > 0; n = (n - 1) / 26) {
+      letters.insert(letters.begin(), static_cast<char>('A' + (n - 1) % 26));
+    }
+    return letters;
+  }
+
+  static int ColumnByLetterOrPosition(std::string_view name) {
+    name = Trim(name);
+    if (!name.empty() && name.size() <= 3 && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalpha(static_cast<unsigned char>(c)) != 0;
+        })) {
+      int col = 0;
+      for (char c : name) col = col * 26 + (std::toupper(static_cast<unsigned char>(c)) - 'A' + 1);
+      return col - 1;
+    }
+    if (!name.empty() && name.front() == '#') name.remove_prefix(1);
+    if (name.empty() || name.size() > 4 || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return -1;
+    }
+    const int position = std::stoi(std::string(name));
+    return position >= 1 ? position - 1 : -1;
   }
 
   CellRef Cell(const CsvRow& row, Field field) const {
@@ -860,16 +1029,72 @@ class Importer {
     return kNoTime;
   }
 
+  // A duration cell: a bare number is in the column's unit ("Duration (h)": 1.5 is 90 minutes),
+  // anything else as ParseDuration reads it.
+  std::optional<int64_t> DurationInUnit(std::string_view text) const {
+    const int64_t unit = unit_ms_[static_cast<size_t>(Field::kDuration)];
+    const std::string_view t = Trim(text);
+    if (unit != 0 && !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '.' || c == ',';
+        })) {
+      std::string number(t);
+      std::replace(number.begin(), number.end(), ',', '.');
+      char* end = nullptr;
+      const double value = std::strtod(number.c_str(), &end);
+      if (end == number.c_str() + number.size() && value >= 0 && value < 1e7) {
+        return static_cast<int64_t>(value * static_cast<double>(unit) + 0.5);
+      }
+      return std::nullopt;
+    }
+    return ParseDuration(text);
+  }
+
+  // An end column: the duration is end - start; with a duration too, both must agree.
+  void ReadEnd(const CellRef& end, const CellRef& duration, const CellRef& start, bool kind_given,
+               crdt::TaskSpec* task) {
+    if (end.text.empty()) return;
+    const int64_t end_ms = ReadTime(end, "end");
+    if (end_ms == kNoTime) return;  // Reported.
+    if (task->planned_start_ms == kNoTime) {
+      if (start.text.empty()) {
+        Error(end, "end", "needs a start in the same row to give the duration");
+      }
+      return;
+    }
+    const int64_t derived = end_ms - task->planned_start_ms;
+    if (derived < 0) {
+      Error(end, "end", "is before the task's start (" + std::string(start.text) + ")");
+      return;
+    }
+    if (duration.text.empty()) {
+      task->duration_ms = derived;
+      if (derived == 0 && !kind_given) task->kind = crdt::TaskKind::kMilestone;
+      if (derived > crdt::kMaxDurationMs)
+        Error(end, "end", "is more than 366 days after the start");
+    } else if (task->duration_ms != derived) {
+      Error(end, "end",
+            "disagrees with the duration (" + std::string(duration.text) + "): start + duration " +
+                "is " +
+                FormatLocalTime(task->planned_start_ms + task->duration_ms,
+                                options_.timezone.empty() ? "UTC" : options_.timezone) +
+                " (give one of them, or make them agree)");
+    }
+  }
+
   void ReadRow(const CsvRow& row) {
     if (row.cells.size() > header_width_) {
       size_t extra = 0;
       for (size_t i = header_width_; i < row.cells.size(); ++i) {
-        if (!Trim(row.cells[i].text).empty()) ++extra;
+        const bool mapped = std::find(column_of_.begin(), column_of_.end(), static_cast<int>(i)) !=
+                            column_of_.end();
+        if (!mapped && !Trim(row.cells[i].text).empty()) ++extra;
       }
       if (extra > 0) {
         Warn(row.line, static_cast<int>(header_width_) + 1,
              std::to_string(extra) + " cell" + (extra == 1 ? "" : "s") +
-                 " beyond the last header ignored");
+                 " beyond the last header ignored (a column without a header? map it by its "
+                 "letter: --column FIELD=" +
+                 ColumnLetter(header_width_) + ")");
       }
     }
     crdt::TaskSpec task;
@@ -906,11 +1131,14 @@ class Importer {
     }
 
     const CellRef duration = Cell(row, Field::kDuration);
-    if (duration.text.empty()) {
+    const CellRef end = Cell(row, Field::kEnd);
+    if (duration.text.empty() && !end.text.empty()) {
+      // Filled in from the end below, once the start is read.
+    } else if (duration.text.empty()) {
       if (task.kind == crdt::TaskKind::kTask) {
         Error(duration, "duration", "is empty (use 0 for a milestone)");
       }
-    } else if (auto d = ParseDuration(duration.text)) {
+    } else if (auto d = DurationInUnit(duration.text)) {
       task.duration_ms = *d;
       if (*d == 0 && !kind_given) task.kind = crdt::TaskKind::kMilestone;
       if (*d > crdt::kMaxDurationMs) Error(duration, "duration", "is longer than 366 days");
@@ -920,6 +1148,7 @@ class Importer {
 
     task.planned_start_ms = ReadTime(Cell(row, Field::kStart), "start");
     task.not_before_ms = ReadTime(Cell(row, Field::kNotBefore), "not_before");
+    ReadEnd(end, duration, Cell(row, Field::kStart), kind_given, &task);
 
     origin.predecessors = Cell(row, Field::kPredecessors);
     ReadPredecessors(origin.predecessors, &task, &origin);
@@ -1262,7 +1491,11 @@ class Importer {
   int header_line_ = 1;
   size_t header_width_ = 0;
   std::array<int, kFieldCount> column_of_{};  // Field -> 0-based column, -1 if absent.
-  std::set<std::string> all_ids_;             // Every id cell, for splitting "T-012SS".
+  // Field -> the zone its header names (time columns), the ms per unit of its bare numbers
+  // (duration); nullptr / 0 when the header names none.
+  std::array<const date::time_zone*, kFieldCount> zone_of_{};
+  std::array<int64_t, kFieldCount> unit_ms_{};
+  std::set<std::string> all_ids_;  // Every id cell, for splitting "T-012SS".
   std::vector<crdt::TaskSpec> tasks_;
   std::vector<TaskOrigin> origins_;
   std::vector<ImportError> errors_;
