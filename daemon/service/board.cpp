@@ -280,7 +280,11 @@ Result<json> Board::Summary() {
       row["why"] = IsOver(*sched) ? "running over" : "ready, not started";
       chase.push_back(std::move(row));
     }
-    if (sched != nullptr && !sched->critical && sched->total_float_ms <= kNearCriticalMs &&
+    // Of the path being run: forward tasks going forward, the needed back-out tasks backing out.
+    const bool in_this_run =
+        t.is_backout ? s.backing_out && sched != nullptr && sched->needed : !s.backing_out;
+    if (sched != nullptr && in_this_run && !sched->critical &&
+        sched->total_float_ms <= kNearCriticalMs &&
         (shown == "pending" || shown == "ready" || shown == "running")) {
       near_critical.push_back({{"id", t.id}, {"float_ms", sched->total_float_ms}});
     }

@@ -769,7 +769,8 @@ BOOST_AUTO_TEST_CASE(the_board_says_whom_to_chase) {
             "C,Drain the queues,ops,hq,10m,,prepare\n"
             "D,Copy the configs,dba,hq,45m,A,migrate\n"
             "E,Migrate the data,dba,hq,60m,A,migrate\n"
-            "F,Open the gates,ops,hq,10m,\"D,E\",open\n");
+            "F,Open the gates,ops,hq,10m,\"D,E\",open\n"
+            "BO-1,Undo the copy,dba,hq,20m,,back-out\n");  // Not run going forward.
   BOOST_REQUIRE(Baton(site, {"start", "C", "--at", "-1h"}).exit_code == 0);  // 50m over.
   const json st = StatusJson(site);
   const json chase = st["chase"];
@@ -826,7 +827,7 @@ BOOST_AUTO_TEST_CASE(the_board_says_whom_to_chase) {
       no_team.err);
   const auto no_phase = Baton(site, {"ls", "--phase", "cutover"});
   BOOST_TEST(no_phase.exit_code == 1);
-  BOOST_TEST(no_phase.err.find("its phases: migrate, open, prepare") != std::string::npos,
+  BOOST_TEST(no_phase.err.find("its phases: back-out, migrate, open, prepare") != std::string::npos,
              no_phase.err);
 
   // Started and done: nothing left to chase on A, and C is done.
