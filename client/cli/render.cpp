@@ -301,29 +301,25 @@ bool ColorWanted(bool no_color_flag) {
   return isatty(STDOUT_FILENO) == 1;
 }
 
-int TerminalWidth() {
-  if (const char* columns = std::getenv("COLUMNS")) {
-    const int n = std::atoi(columns);
+namespace {
+
+// $`variable` if a positive number, else the tty's size along `dimension` (a winsize member),
+// else 0.
+int TerminalSize(const char* variable, unsigned short winsize::*dimension) {
+  if (const char* value = std::getenv(variable)) {
+    const int n = std::atoi(value);
     if (n > 0) return n;
   }
   winsize ws{};
-  if (isatty(STDOUT_FILENO) == 1 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-    return ws.ws_col;
-  }
+  if (isatty(STDOUT_FILENO) == 1 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    return ws.*dimension;
   return 0;
 }
 
-int TerminalHeight() {
-  if (const char* lines = std::getenv("LINES")) {
-    const int n = std::atoi(lines);
-    if (n > 0) return n;
-  }
-  winsize ws{};
-  if (isatty(STDOUT_FILENO) == 1 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
-    return ws.ws_row;
-  }
-  return 0;
-}
+}  // namespace
+
+int TerminalWidth() { return TerminalSize("COLUMNS", &winsize::ws_col); }
+int TerminalHeight() { return TerminalSize("LINES", &winsize::ws_row); }
 
 Color StatusColor(std::string_view status) {
   if (status == "running") return Color::kYellow;

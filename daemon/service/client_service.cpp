@@ -37,6 +37,16 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
+// A roster entry as site.list and export show it (the key in hex).
+json SiteJson(const crdt::SiteInfo& s) {
+  return json{{"id", s.id},
+              {"name", s.name},
+              {"role", client::SiteRoleName(s.role)},
+              {"key", identity::ToHex(s.public_key)},
+              {"endpoint", s.endpoint},
+              {"teams", s.teams}};
+}
+
 }  // namespace
 
 namespace {
@@ -633,14 +643,10 @@ Result<json> ClientService::SiteList() const {
   json sites = json::array();
   if (const auto* w = proj.roster().Winner()) {
     for (const auto& s : w->value) {
-      sites.push_back({{"id", s.id},
-                       {"name", s.name},
-                       {"role", client::SiteRoleName(s.role)},
-                       {"key", identity::ToHex(s.public_key)},
-                       {"endpoint", s.endpoint},
-                       {"teams", s.teams},
-                       {"anchor", s.id == cfg.trust_site},
-                       {"self", s.id == cfg.site}});
+      json site = SiteJson(s);
+      site["anchor"] = s.id == cfg.trust_site;
+      site["self"] = s.id == cfg.site;
+      sites.push_back(std::move(site));
     }
   }
   json trust = nullptr;
@@ -1038,13 +1044,9 @@ Result<json> ClientService::Export(const client::Request& req) {
     out["trust"] = roster["trust"];
     // Removed sites too, for their keys: they verify what those sites signed.
     for (const crdt::SiteInfo& s : ledger_->projection().FormerSites()) {
-      roster["sites"].push_back({{"id", s.id},
-                                 {"name", s.name},
-                                 {"role", client::SiteRoleName(s.role)},
-                                 {"key", identity::ToHex(s.public_key)},
-                                 {"endpoint", s.endpoint},
-                                 {"teams", s.teams},
-                                 {"removed", true}});
+      json site = SiteJson(s);
+      site["removed"] = true;
+      roster["sites"].push_back(std::move(site));
     }
     out["roster"] = roster["sites"];
     std::vector<store::StoredEvent> forks;
