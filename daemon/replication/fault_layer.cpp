@@ -2,6 +2,7 @@
 #include "daemon/replication/fault_layer.h"
 
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -50,12 +51,21 @@ FaultLayer::FaultLayer(FaultSpec spec, std::filesystem::path control_file)
     : spec_(spec), control_file_(std::move(control_file)), rng_(spec.seed) {}
 
 void FaultLayer::ReadControl() {
-  // A stat per message: a test that rewrote the file sees the next message obey it.
+  // A stat per message: a test that rewrote the file sees the next message obey it. The stamp
+  // is coarse (a file system tick), so two writes inside one tick look alike: the file is read
+  // again at least every 200 ms whatever its stamp says, and a cut is never stuck.
   std::error_code ec;
   const auto mtime = std::filesystem::last_write_time(control_file_, ec);
   const int64_t stamp = ec ? -1 : static_cast<int64_t>(mtime.time_since_epoch().count());
-  if (stamp == control_stamp_) return;
+  const auto size = ec ? std::uintmax_t{0} : std::filesystem::file_size(control_file_, ec);
+  const auto now = std::chrono::steady_clock::now();
+  if (stamp == control_stamp_ && size == control_size_ &&
+      now - control_read_at_ < std::chrono::milliseconds(200)) {
+    return;
+  }
   control_stamp_ = stamp;
+  control_size_ = size;
+  control_read_at_ = now;
   cut_.clear();
   std::ifstream in(control_file_);
   std::string verb, site;

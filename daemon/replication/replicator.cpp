@@ -13,6 +13,7 @@
 #include <zmq_addon.hpp>
 
 #include "daemon/identity/keys.h"
+#include "daemon/replication/zmq_monitor.h"
 
 namespace baton::daemon::replication {
 namespace {
@@ -56,7 +57,10 @@ uint64_t Lacking(const crdt::VersionVector& have, const crdt::VersionVector& oth
 Replicator::Replicator(zmq::context_t& context, Ledger* ledger, Config config)
     : context_(context), ledger_(ledger), config_(std::move(config)) {}
 
-Replicator::~Replicator() = default;
+Replicator::~Replicator() {
+  for (auto& link : links_) CloseMonitored(link->socket, link->monitor);
+  CloseMonitored(router_, monitor_);
+}
 
 SessionOptions Replicator::MakeSessionOptions(bool dialer) const {
   SessionOptions o;
@@ -119,16 +123,13 @@ Result<std::unique_ptr<Replicator>> Replicator::Open(zmq::context_t& context, Le
       r->listen_endpoint_ = router->get(zmq::sockopt::last_endpoint);
       // A peer without CURVE (plaintext) fails the handshake inside libzmq and never reaches
       // ZAP: the monitor is how such refusals are seen and counted.
-      const std::string monitor =
-          "inproc://baton-peer-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(r.get()));
-      if (zmq_socket_monitor(
-              router->handle(), monitor.c_str(),
-              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+      r->monitor_ = OpenMonitor(
+          context, *router,
+          "inproc://baton-peer-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(r.get())),
+          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+      if (!r->monitor_) {
         return Status::IOError(std::string("peer socket monitor: ") + zmq_strerror(zmq_errno()));
       }
-      r->monitor_ = std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair);
-      r->monitor_->set(zmq::sockopt::linger, 0);
-      r->monitor_->connect(monitor);
       r->router_ = std::move(router);
     }
   } catch (const zmq::error_t& e) {
@@ -156,7 +157,7 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
     spdlog::info("peer {}: no answer from {} in {} ms; dialling again", link.site, link.endpoint,
                  link.redial_after_ms);
     link.redial_after_ms = std::min(link.redial_after_ms * 2, kMaxRedialMs);
-    link.socket.reset();
+    CloseMonitored(link.socket, link.monitor);
   }
   auto key = ledger_->KeyOf(link.site);
   if (key && !link.key.empty() && *key != link.key) {
@@ -188,13 +189,7 @@ bool Replicator::Dial(Link& link, int64_t now_ms) {
     const std::string monitor = "inproc://baton-link-monitor-" +
                                 std::to_string(reinterpret_cast<uintptr_t>(this)) + "-" +
                                 std::to_string(++link_monitors_);
-    link.monitor.reset();
-    if (zmq_socket_monitor(s->handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
-      auto m = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
-      m->set(zmq::sockopt::linger, 0);
-      m->connect(monitor);
-      link.monitor = std::move(m);
-    }
+    link.monitor = OpenMonitor(context_, *s, monitor, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     s->connect(link.endpoint);
     link.socket = std::move(s);
     link.dialled_ms = now_ms;
