@@ -53,9 +53,12 @@ struct Options {
   bool json = false;
   int tasks = 10'000;
   int64_t events = 1'000'000;  // After the plan.
-  std::string only;            // fold, digest, rebuild, memory; empty: all.
+  std::string only;            // fold, digest, rebuild, audit, memory; empty: all.
   bool simple = false;         // Reports only, by hq, tasks in turn: the cheapest fold.
   std::filesystem::path dir;   // Parent of the temporary data directory; empty: $TMPDIR or /tmp.
+  // The log in KEEP/hq, kept afterwards; one already there is used as it is (written by a run
+  // with the same --events and --tasks), which times the auditor again without writing anew.
+  std::filesystem::path keep;
 };
 
 // Throws: main reports it after unwinding has removed the temporary directory.
@@ -286,15 +289,25 @@ void RunDigest(const Options& o, const Reporter& r, FoldResult& fold) {
   r.Report("canonical_bytes_mib", static_cast<double>(bytes.size()) / (1 << 20), "MiB");
 }
 
-// Writes the workload as signed events into a real data directory, then times Ledger::Open.
+void TimeRebuild(const Reporter& r, const daemon::Config& config, uint64_t total, uint64_t tail,
+                 uint64_t snapshot_at, const std::string& snapshot);
+void TimeAudit(const Options& o, const Reporter& r, const daemon::Config& config, uint64_t total,
+               const identity::KeyPair& hq_keys);
+
+// Writes the workload as signed events into a real data directory, then times Ledger::Open and
+// the auditor on it.
 void RunRebuild(const Options& o, const Reporter& r) {
-  const testing::TempDir temp("fold-bench", o.dir);
-  const std::filesystem::path& root = temp.path();
+  std::optional<testing::TempDir> temp;
+  if (o.keep.empty()) temp.emplace("fold-bench", o.dir);
+  const std::filesystem::path root = o.keep.empty() ? temp->path() : o.keep;
 
   daemon::Config config;
   config.data_dir = root / "hq";
   config.site = "hq";
-  if (Status s = daemon::Ledger::Create(config); !s.ok()) Fail("Ledger::Create", s);
+  const bool reuse = !o.keep.empty() && std::filesystem::exists(config.StorePath());
+  if (!reuse) {
+    if (Status s = daemon::Ledger::Create(config); !s.ok()) Fail("Ledger::Create", s);
+  }
   auto hq_keys = identity::ReadKeyFiles(config.KeyDir());
   if (!hq_keys.ok()) Fail("reading the hq keys", hq_keys.status());
 
@@ -314,7 +327,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
   crdt::Projection snap_projection;
   std::string snapshot;
   uint64_t arrival = 0;
-  {
+  if (!reuse) {
     store::StoreOptions so;
     so.path = config.StorePath();
     so.site = "hq";
@@ -368,6 +381,16 @@ void RunRebuild(const Options& o, const Reporter& r) {
              "events/s", "", "setup: encode, hash, sign the batch's last, synced batches of 10k");
   }
 
+  if (reuse && o.only != "audit") {
+    Fail("--keep " + o.keep.string(), Status::InvalidArgument("a kept log times --only audit"));
+  }
+  if (o.only != "audit") TimeRebuild(r, config, total, tail, snapshot_at, snapshot);
+  TimeAudit(o, r, config, total, *hq_keys);
+}
+
+// Where a rebuild's time goes, then Ledger::Open without and with a snapshot.
+void TimeRebuild(const Reporter& r, const daemon::Config& config, uint64_t total, uint64_t tail,
+                 uint64_t snapshot_at, const std::string& snapshot) {
   auto open = [&](const char* what, std::string* digest) {
     const auto start = SteadyClock::now();
     auto ledger = daemon::Ledger::Open(config, daemon::SystemWallClock);
@@ -453,7 +476,11 @@ void RunRebuild(const Options& o, const Reporter& r) {
            "snapshot as of " + std::to_string(snapshot_at) + " + " + std::to_string(tail) +
                " later events; median of 3");
   r.Report("snapshot_mib", static_cast<double>(snapshot.size()) / (1 << 20), "MiB");
+}
 
+// baton-audit verify, replay and report on the log.
+void TimeAudit(const Options& o, const Reporter& r, const daemon::Config& config, uint64_t total,
+               const identity::KeyPair& hq_keys) {
   // The auditor on the same directory: every entry decoded and checked, every chain audited
   // (every signature verified), the arrival index checked (baton-audit verify).
   std::vector<double> verify_s;
@@ -461,7 +488,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
     const auto start = SteadyClock::now();
     audit::VerifyOptions options;
     options.data_dir = config.data_dir;
-    options.trust = "hq:" + identity::ToHex(hq_keys->public_key);
+    options.trust = "hq:" + identity::ToHex(hq_keys.public_key);
     auto report = audit::Verify(options);
     verify_s.push_back(SecondsSince(start));
     if (!report.ok()) Fail("baton-audit verify", report.status());
@@ -481,7 +508,7 @@ void RunRebuild(const Options& o, const Reporter& r) {
   for (int i = 0; i < 3; ++i) {
     audit::ReplayOptions options;
     options.data = config.data_dir;
-    options.trust = "hq:" + identity::ToHex(hq_keys->public_key);
+    options.trust = "hq:" + identity::ToHex(hq_keys.public_key);
     options.query = "status";
     auto start = SteadyClock::now();
     auto log = audit::LoadLog(options.data, options.trust);
@@ -557,7 +584,8 @@ int Main(int argc, char** argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: fold_bench [--json] [--quick] [--tasks N] [--events N] "
-                 "[--simple] [--only fold|digest|rebuild|memory] [--dir DIR]\n");
+                 "[--simple] [--only fold|digest|rebuild|audit|memory] [--dir DIR] "
+                 "[--keep DIR]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -578,13 +606,15 @@ int Main(int argc, char** argv) {
       o.only = argv[++i];
     } else if (arg == "--dir" && has_value) {
       o.dir = argv[++i];
+    } else if (arg == "--keep" && has_value) {
+      o.keep = argv[++i];
     } else {
       return usage();
     }
   }
   if (o.tasks < 1 || o.events < 1) return usage();
   if (!o.only.empty() && o.only != "fold" && o.only != "digest" && o.only != "rebuild" &&
-      o.only != "memory") {
+      o.only != "audit" && o.only != "memory") {
     return usage();
   }
   Reporter r(o.json);
@@ -593,7 +623,7 @@ int Main(int argc, char** argv) {
     FoldResult fold = RunFold(o, r, wants("fold"));
     if (wants("digest")) RunDigest(o, r, fold);
   }
-  if (wants("rebuild")) RunRebuild(o, r);
+  if (wants("rebuild") || o.only == "audit") RunRebuild(o, r);
   if (o.only == "memory") RunMemory(o, r);
   if (o.only.empty()) SpawnMemory(o, argv[0]);
   return 0;

@@ -4,6 +4,8 @@
 #include "daemon/identity/chain.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 #include <utility>
 
 namespace baton::identity {
@@ -265,11 +267,33 @@ bool ChainReport::Has(ChainProblemKind kind) const {
 ChainReport AuditChain(const crdt::SiteId& origin,
                        const std::vector<crdt::SignedEvent>& in_seq_order,
                        std::string_view public_key) {
-  struct Entry {
-    crdt::Event event;
-    crdt::Hash hash;
-    bool signed_valid = false;
-  };
+  std::vector<crdt::Event> events;
+  events.reserve(in_seq_order.size());
+  std::vector<ChainLink> links;
+  links.reserve(in_seq_order.size());
+  std::vector<ChainProblem> undecodable;
+  for (size_t i = 0; i < in_seq_order.size(); ++i) {
+    const crdt::SignedEvent& signed_event = in_seq_order[i];
+    auto decoded = crdt::DecodeEvent(signed_event.payload);
+    if (!decoded.ok()) {
+      undecodable.push_back(ChainProblem{ChainProblemKind::kUndecodable, crdt::EventId{origin, 0},
+                                         "entry " + std::to_string(i) + " of " + origin +
+                                             "'s log: " + decoded.status().message()});
+      continue;
+    }
+    events.push_back(std::move(decoded).value());
+    links.push_back(ChainLink{nullptr, HashPayload(signed_event.payload), signed_event.payload,
+                              signed_event.signature});
+  }
+  for (size_t i = 0; i < links.size(); ++i) links[i].event = &events[i];
+  ChainReport report = AuditLinks(origin, links, public_key);
+  report.problems.insert(report.problems.begin(), std::make_move_iterator(undecodable.begin()),
+                         std::make_move_iterator(undecodable.end()));
+  return report;
+}
+
+ChainReport AuditLinks(const crdt::SiteId& origin, const std::vector<ChainLink>& in_log_order,
+                       std::string_view public_key) {
   ChainReport report;
   report.origin = origin;
   const auto problem = [&](ChainProblemKind kind, uint64_t seq, std::string message) {
@@ -279,53 +303,77 @@ ChainReport AuditChain(const crdt::SiteId& origin,
     return from == to ? Id(origin, from) : Id(origin, from) + ".." + Id(origin, to);
   };
 
-  // Pass 1, in log order: decode, order, forks and signatures.
-  std::map<uint64_t, std::vector<Entry>> by_seq;
+  // Pass 1, in log order: origin, order and signatures. Names are built only for a problem: this
+  // runs once per event of a log of millions.
+  struct Node {
+    const ChainLink* link;
+    bool signed_valid;
+  };
+  std::vector<Node> nodes;
+  nodes.reserve(in_log_order.size());
   uint64_t previous_seq = 0;
-  for (size_t i = 0; i < in_seq_order.size(); ++i) {
-    const crdt::SignedEvent& signed_event = in_seq_order[i];
-    auto decoded = crdt::DecodeEvent(signed_event.payload);
-    if (!decoded.ok()) {
-      problem(
-          ChainProblemKind::kUndecodable, 0,
-          "entry " + std::to_string(i) + " of " + origin + "'s log: " + decoded.status().message());
-      continue;
-    }
-    crdt::Event& event = *decoded;
-    const std::string id = event.id().ToString();
+  bool sorted = true;
+  for (const ChainLink& link : in_log_order) {
+    const crdt::Event& event = *link.event;
     if (event.origin != origin) {
       problem(ChainProblemKind::kWrongOrigin, event.seq,
-              "event " + id + " is in the chain of \"" + origin + "\"");
+              "event " + event.id().ToString() + " is in the chain of \"" + origin + "\"");
       continue;
     }
     if (event.seq < previous_seq) {
+      sorted = false;
       problem(ChainProblemKind::kReorder, event.seq,
-              "reorder: " + id + " comes after " + Id(origin, previous_seq) + " in the log");
+              "reorder: " + event.id().ToString() + " comes after " + Id(origin, previous_seq) +
+                  " in the log");
     }
     previous_seq = event.seq;
-    Entry entry{std::move(event), HashPayload(signed_event.payload), false};
-    if (!signed_event.signature.empty()) {
-      entry.signed_valid = Verify(signed_event.payload, signed_event.signature, public_key);
-      if (!entry.signed_valid) {
-        problem(ChainProblemKind::kBadSignature, entry.event.seq, "bad signature on " + id);
+    bool signed_valid = false;
+    if (!link.signature.empty()) {
+      signed_valid = Verify(link.payload, link.signature, public_key);
+      if (!signed_valid) {
+        problem(ChainProblemKind::kBadSignature, event.seq,
+                "bad signature on " + event.id().ToString());
       }
     }
-    auto& same_seq = by_seq[entry.event.seq];
-    const bool known = std::any_of(same_seq.begin(), same_seq.end(),
-                                   [&](const Entry& e) { return e.hash == entry.hash; });
-    if (known) {
-      for (Entry& e : same_seq) {
-        if (e.hash == entry.hash) e.signed_valid = e.signed_valid || entry.signed_valid;
+    nodes.push_back(Node{&link, signed_valid});
+  }
+  // By seq, each seq's events in log order.
+  if (!sorted) {
+    std::stable_sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) {
+      return a.link->event->seq < b.link->event->seq;
+    });
+  }
+  // The distinct events of each seq, the first first: the same event twice is no new evidence
+  // (a valid signature on either copy counts); two different ones are a fork.
+  struct Seq {
+    uint64_t seq;
+    size_t begin, end;  // In `distinct`.
+  };
+  std::vector<Node> distinct;
+  distinct.reserve(nodes.size());
+  std::vector<Seq> seqs;
+  for (size_t i = 0; i < nodes.size();) {
+    const uint64_t seq = nodes[i].link->event->seq;
+    const size_t begin = distinct.size();
+    for (; i < nodes.size() && nodes[i].link->event->seq == seq; ++i) {
+      const Node& node = nodes[i];
+      auto known =
+          std::find_if(distinct.begin() + static_cast<std::ptrdiff_t>(begin), distinct.end(),
+                       [&](const Node& d) { return d.link->hash == node.link->hash; });
+      if (known != distinct.end()) {
+        known->signed_valid = known->signed_valid || node.signed_valid;
+        continue;
       }
-      continue;  // The same event twice: no new evidence.
+      if (distinct.size() > begin) {
+        problem(ChainProblemKind::kFork, seq,
+                "fork: two different events claim " + Id(origin, seq) + " (hashes " +
+                    ShortHash(distinct[begin].link->hash) + "... and " +
+                    ShortHash(node.link->hash) + "...)");
+      }
+      distinct.push_back(node);
+      ++report.events;
     }
-    if (!same_seq.empty()) {
-      problem(ChainProblemKind::kFork, entry.event.seq,
-              "fork: two different events claim " + id + " (hashes " +
-                  ShortHash(same_seq.front().hash) + "... and " + ShortHash(entry.hash) + "...)");
-    }
-    same_seq.push_back(std::move(entry));
-    ++report.events;
+    seqs.push_back(Seq{seq, begin, distinct.size()});
   }
 
   // Pass 2, in seq order: gaps, links, and which events a valid signature covers. A segment is a
@@ -348,7 +396,8 @@ ChainReport AuditChain(const crdt::SiteId& origin,
     }
     if (segment_from_genesis) report.verified_through = covered_through;
   };
-  for (auto& [seq, entries] : by_seq) {
+  for (const Seq& at : seqs) {
+    const uint64_t seq = at.seq;
     if (seq == 0) {
       problem(ChainProblemKind::kBrokenChain, 0, "event " + Id(origin, 0) + ": seq starts at 1");
       continue;
@@ -368,20 +417,21 @@ ChainReport AuditChain(const crdt::SiteId& origin,
     }
     const crdt::Hash* want = seq == 1 ? &kZero : prev_hash;  // nullptr after a gap.
     // With a fork, follow the event that links to the chain so far.
-    Entry* followed = &entries.front();
+    const Node* followed = &distinct[at.begin];
     bool linked = true;
     if (want != nullptr) {
-      for (Entry& e : entries) {
-        if (e.event.prev_hash == *want) {
-          followed = &e;
+      for (size_t i = at.begin; i < at.end; ++i) {
+        if (distinct[i].link->event->prev_hash == *want) {
+          followed = &distinct[i];
           break;
         }
       }
-      if (followed->event.prev_hash != *want) {
+      const crdt::Hash& prev = followed->link->event->prev_hash;
+      if (prev != *want) {
         linked = false;
         problem(ChainProblemKind::kBrokenChain, seq,
-                "broken chain at " + Id(origin, seq) + ": prev_hash " +
-                    ShortHash(followed->event.prev_hash) + "... is not " +
+                "broken chain at " + Id(origin, seq) + ": prev_hash " + ShortHash(prev) +
+                    "... is not " +
                     (seq == 1 ? std::string("zeros")
                               : "the hash of " + Id(origin, seq - 1) + " (" + ShortHash(*want) +
                                     "...)"));
@@ -395,7 +445,7 @@ ChainReport AuditChain(const crdt::SiteId& origin,
       covered_through = seq - 1;
     }
     if (followed->signed_valid) covered_through = seq;
-    prev_hash = &followed->hash;
+    prev_hash = &followed->link->hash;
     expected = seq + 1;
   }
   close_segment(expected - 1);

@@ -177,4 +177,17 @@ ChainReport AuditChain(const crdt::SiteId& origin,
                        const std::vector<crdt::SignedEvent>& in_seq_order,
                        std::string_view public_key);
 
+// One event of a chain that the caller has already decoded and hashed (an auditor that checks
+// millions of events decodes and hashes each once). The pointed-to data outlives the audit.
+struct ChainLink {
+  const crdt::Event* event = nullptr;  // The decoded payload.
+  crdt::Hash hash{};                   // HashPayload(payload).
+  std::string_view payload;            // What the signature covers.
+  std::string_view signature;          // Empty: unsigned.
+};
+
+// AuditChain on decoded events: the same rules and problems (none kUndecodable).
+ChainReport AuditLinks(const crdt::SiteId& origin, const std::vector<ChainLink>& in_log_order,
+                       std::string_view public_key);
+
 }  // namespace baton::identity

@@ -303,7 +303,9 @@ class EventStore::Impl {
                       size_t max_bytes) const;
   Status RecordFork(const StoredEvent& conflicting);
   Status ScanForks(std::vector<StoredEvent>* out) const;
-  Status ForEachEvent(const EventVisitor& visit) const;
+  Status ForEachEvent(const EventVisitor& visit) const { return ForEachEventIn({}, visit); }
+  std::vector<EventRange> EventRanges() const;
+  Status ForEachEventIn(const EventRange& range, const EventVisitor& visit) const;
   Status ForEachArrival(const ArrivalVisitor& visit) const;
   Status PutSnapshot(std::string bytes, uint64_t as_of_arrival);
   Result<std::optional<std::pair<std::string, uint64_t>>> GetSnapshot() const;
@@ -993,10 +995,37 @@ Status EventStore::Impl::RecordFork(const StoredEvent& conflicting) {
   return WriteSynced(&batch, context);
 }
 
-Status EventStore::Impl::ForEachEvent(const EventVisitor& visit) const {
-  const std::string context = "event store " + where_ + ": scanning events";
+std::vector<EventStore::EventRange> EventStore::Impl::EventRanges() const {
+  // Each origin after the first starts a range: its first key. A key that does not parse
+  // belongs to the range it sorts into.
+  std::vector<std::string> starts;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->SeekToFirst(); it->Valid();) {
+    crdt::EventId id;
+    if (ParseEventKey(View(it->key()), &id) != it->key().size()) {
+      it->Next();
+      continue;
+    }
+    starts.push_back(OriginPrefix(id.origin));
+    const std::string last = EventKey(id.origin, std::numeric_limits<uint64_t>::max());
+    it->Seek(last);
+    if (it->Valid() && View(it->key()) == last) it->Next();
+  }
+  std::vector<EventRange> ranges(1);
+  for (size_t i = 1; i < starts.size(); ++i) {
+    ranges.back().end = starts[i];
+    ranges.push_back(EventRange{starts[i], ""});
+  }
+  return ranges;
+}
+
+Status EventStore::Impl::ForEachEventIn(const EventRange& range, const EventVisitor& visit) const {
+  const std::string context = "event store " + where_ + ": scanning events";
+  rocksdb::ReadOptions read;
+  const rocksdb::Slice end(range.end);
+  if (!range.end.empty()) read.iterate_upper_bound = &end;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, cf(kEvents)));
+  for (range.begin.empty() ? it->SeekToFirst() : it->Seek(range.begin); it->Valid(); it->Next()) {
     StoredEvent event;
     Status parsed = Status::Ok();
     if (ParseEventKey(View(it->key()), &event.id) != it->key().size()) {
@@ -1248,6 +1277,10 @@ Status EventStore::RecordFork(const StoredEvent& conflicting) {
 Status EventStore::ScanForks(std::vector<StoredEvent>* out) const { return impl_->ScanForks(out); }
 Status EventStore::ForEachEvent(const EventVisitor& visit) const {
   return impl_->ForEachEvent(visit);
+}
+std::vector<EventStore::EventRange> EventStore::EventRanges() const { return impl_->EventRanges(); }
+Status EventStore::ForEachEventIn(const EventRange& range, const EventVisitor& visit) const {
+  return impl_->ForEachEventIn(range, visit);
 }
 Status EventStore::ForEachArrival(const ArrivalVisitor& visit) const {
   return impl_->ForEachArrival(visit);

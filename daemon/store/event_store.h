@@ -160,6 +160,15 @@ class EventStore {
   // goes on. A visit that returns an error stops the scan with it.
   using EventVisitor = std::function<Status(const crdt::EventId& key, Result<StoredEvent> entry)>;
   Status ForEachEvent(const EventVisitor& visit) const;
+  // The events family cut for reading on several threads: key ranges of whole origins, in key
+  // order, that together hold every entry (whatever its key); at least one. ForEachEventIn each
+  // of them visits what ForEachEvent visits, each entry once. Found by seeking from origin to
+  // origin, not from the heads (a secondary has none).
+  struct EventRange {
+    std::string begin, end;  // Keys; empty: from the first, to the last.
+  };
+  std::vector<EventRange> EventRanges() const;
+  Status ForEachEventIn(const EventRange& range, const EventVisitor& visit) const;
   // Every entry of the arrival index in counter order, runs expanded to one call per event:
   // (counter, event id, arrival time as in Arrival). The events are not read. kCorruption on an
   // entry that does not parse.

@@ -3,8 +3,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
 #include <queue>
 #include <system_error>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -73,6 +76,117 @@ Result<OpenedLog> OpenLog(const std::filesystem::path& data_dir, const std::stri
   options.secondary_path = log.scratch->path();
   BATON_ASSIGN_OR_RETURN(log.store, store::EventStore::Open(options));
   return log;
+}
+
+void ParallelFor(size_t n, const std::function<void(size_t)>& work) {
+  const size_t cores = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const size_t threads = std::min(n, cores);
+  std::atomic<size_t> next{0};
+  const auto run = [&] {
+    for (size_t i = next++; i < n; i = next++) work(i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(run);
+  run();
+  for (std::thread& t : pool) t.join();
+}
+
+PartReader ReadInParts(const Evidence& evidence) {
+  return [&evidence](const std::function<void(size_t)>& parts, const Evidence::PartVisitor& visit) {
+    return evidence.ForEachEventInParts(parts, visit);
+  };
+}
+
+PartReader ReadInOnePart(const store::EventStore& store) {
+  return [&store](const std::function<void(size_t)>& parts, const Evidence::PartVisitor& visit) {
+    parts(1);
+    return store.ForEachEvent([&visit](const crdt::EventId& key, Result<store::StoredEvent> e) {
+      return visit(0, key, std::move(e));
+    });
+  };
+}
+
+Result<DecodedEvents> DecodeEvents(const PartReader& read) {
+  DecodedEvents out;
+  // What each part read: its origins' stored entries (entries come in runs of one origin).
+  struct Part {
+    std::map<crdt::SiteId, std::vector<store::StoredEvent>> stored;
+    std::vector<store::StoredEvent>* run = nullptr;
+    uint64_t unreadable = 0;
+  };
+  std::vector<Part> parts;
+  BATON_TRY(read([&parts](size_t n) { parts.resize(n); },
+                 [&parts](size_t p, const crdt::EventId&, Result<store::StoredEvent> stored) {
+                   Part& part = parts[p];
+                   if (!stored.ok()) {
+                     ++part.unreadable;
+                     return Status::Ok();
+                   }
+                   if (part.run == nullptr || part.run->back().id.origin != stored->id.origin) {
+                     part.run = &part.stored[stored->id.origin];
+                   }
+                   part.run->push_back(std::move(stored).value());
+                   return Status::Ok();
+                 }));
+  std::map<crdt::SiteId, std::vector<store::StoredEvent>> raw;
+  for (Part& part : parts) {
+    out.undecodable += part.unreadable;
+    for (auto& [origin, entries] : part.stored) {
+      auto& all = raw[origin];
+      if (all.empty()) {
+        all = std::move(entries);
+      } else {
+        all.insert(all.end(), std::make_move_iterator(entries.begin()),
+                   std::make_move_iterator(entries.end()));
+      }
+    }
+  }
+  struct Chunk {
+    const std::vector<store::StoredEvent>* stored;
+    std::vector<crdt::Event>* events;
+    std::vector<char>* ok;
+    size_t begin, end;
+  };
+  constexpr size_t kChunk = 4096;
+  std::map<crdt::SiteId, std::vector<char>> ok;
+  std::vector<Chunk> chunks;
+  for (const auto& [origin, entries] : raw) {
+    auto& events = out.by_origin[origin];
+    events.resize(entries.size());
+    auto& flags = ok[origin];
+    flags.assign(entries.size(), 0);
+    for (size_t b = 0; b < entries.size(); b += kChunk) {
+      chunks.push_back(Chunk{&entries, &events, &flags, b, std::min(entries.size(), b + kChunk)});
+    }
+  }
+  ParallelFor(chunks.size(), [&chunks](size_t c) {
+    const Chunk& chunk = chunks[c];
+    for (size_t i = chunk.begin; i < chunk.end; ++i) {
+      const store::StoredEvent& stored = (*chunk.stored)[i];
+      auto envelope = crdt::DecodeEnvelopeView(stored.envelope);
+      if (!envelope.ok()) continue;
+      auto event = crdt::DecodeEvent(envelope->payload);
+      if (!event.ok() || event->id() != stored.id) continue;
+      (*chunk.events)[i] = std::move(event).value();
+      (*chunk.ok)[i] = 1;
+    }
+  });
+  for (auto& [origin, events] : out.by_origin) {
+    const std::vector<char>& flags = ok[origin];
+    size_t kept = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!flags[i]) continue;
+      if (kept != i) events[kept] = std::move(events[i]);
+      ++kept;
+    }
+    out.undecodable += events.size() - kept;
+    out.events += kept;
+    events.resize(kept);
+  }
+  for (auto it = out.by_origin.begin(); it != out.by_origin.end();) {
+    it = it->second.empty() ? out.by_origin.erase(it) : std::next(it);
+  }
+  return out;
 }
 
 crdt::Projection FoldChains(const Chains& chains, const crdt::SiteId& trust_site,
@@ -198,6 +312,27 @@ Status Evidence::ForEachEvent(const store::EventStore::EventVisitor& visit) cons
     BATON_TRY(visit(crdt::EventId{"", arrival}, status));
   }
   for (const store::StoredEvent& stored : sorted_) BATON_TRY(visit(stored.id, stored));
+  return Status::Ok();
+}
+
+Status Evidence::ForEachEventInParts(const std::function<void(size_t parts)>& parts,
+                                     const PartVisitor& visit) const {
+  if (is_bundle()) {
+    parts(1);
+    return ForEachEvent([&visit](const crdt::EventId& key, Result<store::StoredEvent> entry) {
+      return visit(0, key, std::move(entry));
+    });
+  }
+  const std::vector<store::EventStore::EventRange> ranges = log_.store->EventRanges();
+  parts(ranges.size());
+  std::vector<Status> read(ranges.size());
+  ParallelFor(ranges.size(), [&](size_t part) {
+    read[part] = log_.store->ForEachEventIn(
+        ranges[part], [&visit, part](const crdt::EventId& key, Result<store::StoredEvent> entry) {
+          return visit(part, key, std::move(entry));
+        });
+  });
+  for (const Status& s : read) BATON_TRY(s);
   return Status::Ok();
 }
 

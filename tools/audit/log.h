@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,14 @@ class Evidence {
   // bundle the id its envelope names. An entry that cannot be read is passed as kCorruption
   // (for a bundle: with an empty origin and the record's arrival as seq).
   Status ForEachEvent(const store::EventStore::EventVisitor& visit) const;
+  // The same, read on several threads at once: `parts(n)` is told the number of parts first,
+  // then each part's entries come to `visit(part, key, entry)` in order, parts concurrently.
+  // Parts are runs of whole origins, numbered in (origin, seq) order. The first error a visit or
+  // a read returns, by part.
+  using PartVisitor =
+      std::function<Status(size_t part, const crdt::EventId& key, Result<store::StoredEvent>)>;
+  Status ForEachEventInParts(const std::function<void(size_t parts)>& parts,
+                             const PartVisitor& visit) const;
   // The arrival index (a store's) or the bundle's arrival counters and times, in order.
   Status ForEachArrival(const store::EventStore::ArrivalVisitor& visit) const;
   Status Forks(std::vector<store::StoredEvent>* out) const;
@@ -93,6 +102,24 @@ class Evidence {
   };
   std::vector<BundleArrival> arrivals_;  // Decodable records, in file order.
 };
+
+// Runs `work(i)` for every i in [0, n), on as many threads as there are cores (at most 8), each
+// taking the next i. `work` must be safe to run concurrently for different i.
+void ParallelFor(size_t n, const std::function<void(size_t)>& work);
+
+// Every event that decodes and is filed under its own id, per origin in seq order: the log read
+// once, the events decoded on every core. `read`: Evidence::ForEachEventInParts, or a store's
+// ForEachEvent as one part (ReadInOnePart).
+struct DecodedEvents {
+  std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
+  uint64_t events = 0;       // Decoded.
+  uint64_t undecodable = 0;  // Entries unreadable, undecodable or filed under another id.
+};
+using PartReader = std::function<Status(const std::function<void(size_t parts)>& parts,
+                                        const Evidence::PartVisitor& visit)>;
+Result<DecodedEvents> DecodeEvents(const PartReader& read);
+PartReader ReadInParts(const Evidence& evidence);
+PartReader ReadInOnePart(const store::EventStore& store);
 
 // Each origin's events from seq 1, as long as they are contiguous, folded with the trust anchor
 // in causal order (by hybrid logical clock, each origin's order kept): the state, roster and

@@ -27,15 +27,9 @@ Result<BundleSummary> MakeBundle(const std::filesystem::path& data_dir, const st
   BATON_ASSIGN_OR_RETURN(OpenedLog log, OpenLog(data_dir, trust));
   const store::EventStore& store = *log.store;
   // The roster and state digest the events fold to, for the header and manifest.
-  std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
-  BATON_TRY(store.ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
-    if (!stored.ok()) return Status::Ok();
-    auto decoded = daemon::DecodePayload(stored->envelope);
-    if (decoded.ok()) by_origin[decoded->event.origin].push_back(std::move(decoded->event));
-    return Status::Ok();
-  }));
+  BATON_ASSIGN_OR_RETURN(DecodedEvents decoded, DecodeEvents(ReadInOnePart(store)));
   Chains chains;
-  for (const auto& [origin, events] : by_origin) {
+  for (const auto& [origin, events] : decoded.by_origin) {
     for (const crdt::Event& e : events) chains[origin].push_back(&e);
   }
   const crdt::Projection projection = FoldChains(chains, log.trust_site, log.trust_key);

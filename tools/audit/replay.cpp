@@ -35,18 +35,19 @@ bool AllDigits(const std::string& text) {
 Result<LoadedLog> LoadLog(const std::filesystem::path& path, const std::string& trust) {
   LoadedLog log;
   BATON_ASSIGN_OR_RETURN(log.evidence, Evidence::Open(path, trust));
-  BATON_TRY(
-      log.evidence->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
-        if (!stored.ok()) return Status::Ok();
-        auto decoded = daemon::DecodePayload(stored->envelope);
-        if (decoded.ok() && decoded->event.id() == stored->id) {
-          log.last_ms = std::max(log.last_ms, decoded->event.hlc.wall_ms);
-          ++log.events;
-          log.by_origin[decoded->event.origin].push_back(std::move(decoded->event));
-        }
-        return Status::Ok();
-      }));
+  BATON_TRY(LoadEvents(log));
   return log;
+}
+
+Status LoadEvents(LoadedLog& log) {
+  const Evidence& evidence = *log.evidence;
+  BATON_ASSIGN_OR_RETURN(DecodedEvents decoded, DecodeEvents(ReadInParts(evidence)));
+  log.by_origin = std::move(decoded.by_origin);
+  log.events = decoded.events;
+  for (const auto& [origin, events] : log.by_origin) {
+    for (const crdt::Event& e : events) log.last_ms = std::max(log.last_ms, e.hlc.wall_ms);
+  }
+  return Status::Ok();
 }
 
 Result<Replayed> Replay(const ReplayOptions& options) {
@@ -137,14 +138,12 @@ Result<ReplayedMany> ReplayLoaded(const LoadedLog& log, const ReplayOptions& opt
     }
   }
   Chains chains;
-  std::map<crdt::EventId, const crdt::Event*> by_id;
   for (const auto& [origin, events] : log.by_origin) {
     const auto it = through.find(origin);
     const uint64_t n = it == through.end() ? 0 : it->second;
     for (const crdt::Event& e : events) {
       if (e.seq > n) break;
       chains[origin].push_back(&e);
-      by_id[e.id()] = &e;
       ++out.events;
     }
   }
@@ -155,10 +154,19 @@ Result<ReplayedMany> ReplayLoaded(const LoadedLog& log, const ReplayOptions& opt
   }
   daemon::Board board(
       projection, out.as_of_ms, options.site.empty() ? evidence.site() : options.site,
-      projection.runbook_id(), [&by_id](const crdt::EventId& id) -> Result<crdt::Event> {
-        auto it = by_id.find(id);
-        if (it == by_id.end()) return Status::NotFound(id.ToString() + " is not in the log");
-        return *it->second;
+      projection.runbook_id(), [&chains](const crdt::EventId& id) -> Result<crdt::Event> {
+        // The events folded, each origin's in seq order.
+        const auto chain = chains.find(id.origin);
+        const crdt::Event* at = nullptr;
+        if (chain != chains.end()) {
+          const auto& events = chain->second;
+          const auto found =
+              std::lower_bound(events.begin(), events.end(), id.seq,
+                               [](const crdt::Event* e, uint64_t seq) { return e->seq < seq; });
+          if (found != events.end() && (*found)->seq == id.seq) at = *found;
+        }
+        if (at == nullptr) return Status::NotFound(id.ToString() + " is not in the log");
+        return *at;
       });
   const json replay = {{"as_of", out.as_of_ms},
                        {"as_of_utc", client::FormatIsoTime(out.as_of_ms)},

@@ -31,6 +31,8 @@ struct LoadedLog {
   std::string timezone = "UTC";  // The runbook's, as the whole log leaves it.
 };
 Result<LoadedLog> LoadLog(const std::filesystem::path& path, const std::string& trust);
+// The same on evidence already opened (`log.evidence` set; the rest is filled in).
+Status LoadEvents(LoadedLog& log);
 
 struct ReplayOptions {
   std::filesystem::path data;  // A data directory or a bundle.

@@ -95,22 +95,10 @@ Result<Timeline> BuildTimeline(const std::filesystem::path& data_dir, const std:
   Timeline timeline;
   timeline.site = log->site();
   timeline.runbook_id = log->runbook_id();
-  std::map<crdt::SiteId, std::vector<crdt::Event>> by_origin;
-  BATON_TRY(log->ForEachEvent([&](const crdt::EventId&, Result<store::StoredEvent> stored) {
-    if (!stored.ok()) {
-      ++timeline.undecodable;
-      return Status::Ok();
-    }
-    auto envelope = crdt::DecodeEnvelope(stored->envelope);
-    auto event = envelope.ok() ? crdt::DecodeEvent(envelope->payload)
-                               : Result<crdt::Event>(envelope.status());
-    if (!event.ok() || event->id() != stored->id) {
-      ++timeline.undecodable;
-      return Status::Ok();
-    }
-    by_origin[stored->id.origin].push_back(std::move(event).value());
-    return Status::Ok();
-  }));
+  const Evidence& evidence = *log;
+  BATON_ASSIGN_OR_RETURN(DecodedEvents decoded, DecodeEvents(ReadInParts(evidence)));
+  timeline.undecodable = decoded.undecodable;
+  const auto& by_origin = decoded.by_origin;
   Chains chains;
   for (const auto& [origin, events] : by_origin) {
     for (const crdt::Event& e : events) chains[origin].push_back(&e);

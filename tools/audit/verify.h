@@ -25,8 +25,8 @@ struct VerifyOptions {
   // The trust anchor as SITE:HEX; empty: the `trust` line of DATA/batond.conf, or the anchor a
   // bundle's header names.
   std::string trust;
-  // Called now and then with the step ("reading", "folding", "checking chains", "checking
-  // arrivals") and the events done in it; may be empty.
+  // Called now and then with the step ("reading", "decoding", "folding", "checking chains",
+  // "checking arrivals") and the events done in it; may be empty.
   std::function<void(const char* step, uint64_t done)> progress;
 };
 
