@@ -91,6 +91,19 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& work) {
   for (std::thread& t : pool) t.join();
 }
 
+void AppendByOrigin(StoredByOrigin& from, StoredByOrigin& into) {
+  for (auto& [origin, entries] : from) {
+    auto& all = into[origin];
+    if (all.empty()) {
+      all = std::move(entries);
+    } else {
+      all.insert(all.end(), std::make_move_iterator(entries.begin()),
+                 std::make_move_iterator(entries.end()));
+    }
+  }
+  from.clear();
+}
+
 PartReader ReadInParts(const Evidence& evidence) {
   return [&evidence](const std::function<void(size_t)>& parts, const Evidence::PartVisitor& visit) {
     return evidence.ForEachEventInParts(parts, visit);
@@ -110,7 +123,7 @@ Result<DecodedEvents> DecodeEvents(const PartReader& read) {
   DecodedEvents out;
   // What each part read: its origins' stored entries (entries come in runs of one origin).
   struct Part {
-    std::map<crdt::SiteId, std::vector<store::StoredEvent>> stored;
+    StoredByOrigin stored;
     std::vector<store::StoredEvent>* run = nullptr;
     uint64_t unreadable = 0;
   };
@@ -128,18 +141,10 @@ Result<DecodedEvents> DecodeEvents(const PartReader& read) {
                    part.run->push_back(std::move(stored).value());
                    return Status::Ok();
                  }));
-  std::map<crdt::SiteId, std::vector<store::StoredEvent>> raw;
+  StoredByOrigin raw;
   for (Part& part : parts) {
     out.undecodable += part.unreadable;
-    for (auto& [origin, entries] : part.stored) {
-      auto& all = raw[origin];
-      if (all.empty()) {
-        all = std::move(entries);
-      } else {
-        all.insert(all.end(), std::make_move_iterator(entries.begin()),
-                   std::make_move_iterator(entries.end()));
-      }
-    }
+    AppendByOrigin(part.stored, raw);
   }
   struct Chunk {
     const std::vector<store::StoredEvent>* stored;

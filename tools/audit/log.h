@@ -115,6 +115,10 @@ struct DecodedEvents {
   uint64_t events = 0;       // Decoded.
   uint64_t undecodable = 0;  // Entries unreadable, undecodable or filed under another id.
 };
+// Moves each origin's entries in `from` to the end of that origin's in `into`: parts read on
+// several threads, put together in order.
+using StoredByOrigin = std::map<crdt::SiteId, std::vector<store::StoredEvent>>;
+void AppendByOrigin(StoredByOrigin& from, StoredByOrigin& into);
 using PartReader = std::function<Status(const std::function<void(size_t parts)>& parts,
                                         const Evidence::PartVisitor& visit)>;
 Result<DecodedEvents> DecodeEvents(const PartReader& read);

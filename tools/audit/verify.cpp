@@ -1,7 +1,6 @@
 #include "tools/audit/verify.h"
 
 #include <algorithm>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -83,20 +82,12 @@ class Verifier {
     constexpr size_t kChunk = 4096;
     // The parts in order: runs of whole origins, so an origin is in one part (the same origin
     // in two would only be appended).
-    std::map<crdt::SiteId, std::vector<store::StoredEvent>> read_all;
+    StoredByOrigin read_all;
     for (ReadPart& part : parts_) {
       for (audit::Problem& p : part.problems) r_.problems.push_back(std::move(p));
       undecodable_.merge(part.unreadable);
       r_.events += part.events;
-      for (auto& [origin, stored] : part.stored) {
-        auto& all = read_all[origin];
-        if (all.empty()) {
-          all = std::move(stored);
-        } else {
-          all.insert(all.end(), std::make_move_iterator(stored.begin()),
-                     std::make_move_iterator(stored.end()));
-        }
-      }
+      AppendByOrigin(part.stored, read_all);
     }
     parts_.clear();
     std::vector<Chunk> chunks;
@@ -387,7 +378,7 @@ class Verifier {
   const bool bundle_;
   // What one part of the events read: until Decode.
   struct ReadPart {
-    std::map<crdt::SiteId, std::vector<store::StoredEvent>> stored;
+    StoredByOrigin stored;
     std::vector<store::StoredEvent>* run = nullptr;  // The origin being read.
     std::vector<audit::Problem> problems;
     std::set<crdt::EventId> unreadable;
