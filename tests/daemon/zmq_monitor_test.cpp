@@ -27,9 +27,9 @@ bool Delivered(zmq::socket_t& dealer, zmq::socket_t& router, int ms) {
 BOOST_AUTO_TEST_SUITE(zmq_monitor)
 
 BOOST_AUTO_TEST_CASE(a_handshake_after_the_monitor_is_closed_blocks_nothing) {
-  // Left open at the end on purpose: if the I/O thread were blocked, terminating the context
-  // would hang the test instead of failing it.
-  auto* context = new zmq::context_t(1);
+  // Left open at the end on purpose (and reachable, for the leak checker): if the I/O thread
+  // were blocked, terminating the context would hang the test instead of failing it.
+  static zmq::context_t* const context = new zmq::context_t(1);
   zmq::socket_t router(*context, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
   router.bind("tcp://127.0.0.1:*");
